@@ -1,0 +1,1 @@
+"""FastAPI service exposing the QA pipeline over HTTP."""

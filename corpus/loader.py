@@ -1,0 +1,182 @@
+"""Load articles from .txt, .md and .jsonl files into Documents and split them into Passages."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from qa.types import Document, Passage
+
+SUPPORTED_SUFFIXES = (".txt", ".md", ".jsonl")
+DEFAULT_CORPUS_DIR = Path(__file__).resolve().parent / "default"
+# Bump when splitting rules change so that existing indexes are seen as stale.
+SPLITTER_VERSION = "1"
+
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+_MD_HEADING = re.compile(r"^#{1,6}\s+(.*)$")
+
+
+@dataclass
+class LoadResult:
+    documents: list[Document] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def content_id(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def title_from_filename(path: Path) -> str:
+    words = re.sub(r"[-_]+", " ", path.stem).strip()
+    return words[:1].upper() + words[1:] if words else path.name
+
+
+def paragraph_spans(text: str) -> list[tuple[int, int]]:
+    """Character spans of paragraphs: blank-line blocks if the text has any, else one per line.
+
+    Spans exclude surrounding whitespace, so ``text[start:end]`` is the paragraph verbatim.
+    """
+    separator = _BLANK_LINE if _BLANK_LINE.search(text) else re.compile(r"\n")
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    for match in [*separator.finditer(text), None]:
+        end = match.start() if match else len(text)
+        chunk = text[pos:end]
+        stripped = chunk.strip()
+        if stripped:
+            start = pos + chunk.index(stripped)
+            spans.append((start, start + len(stripped)))
+        if match:
+            pos = match.end()
+    return spans
+
+
+def _markdown_spans(text: str) -> tuple[str | None, list[tuple[int, int]]]:
+    """Paragraph spans of a Markdown file, with headings left out; the first heading is the title."""
+    title = None
+    spans = []
+    for start, end in paragraph_spans(text):
+        heading = _MD_HEADING.match(text[start:end])
+        if heading and "\n" not in text[start:end]:
+            title = title or heading.group(1).strip()
+            continue
+        spans.append((start, end))
+    return title, spans
+
+
+@dataclass(frozen=True)
+class SplitDocument:
+    document: Document
+    spans: tuple[tuple[int, int], ...]
+
+
+def _split(doc: Document, fmt: str) -> SplitDocument:
+    if fmt == "md":
+        _, spans = _markdown_spans(doc.text)
+    else:
+        spans = paragraph_spans(doc.text)
+    return SplitDocument(doc, tuple(spans))
+
+
+def _load_file(path: Path, result: LoadResult) -> list[SplitDocument]:
+    suffix = path.suffix.lower()
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        result.errors.append(f"{path}: cannot read ({exc.__class__.__name__}: {exc})")
+        return []
+    if suffix == ".txt":
+        doc = Document(content_id(raw), title_from_filename(path), raw, source=str(path))
+        return [_split(doc, "txt")]
+    if suffix == ".md":
+        title, _ = _markdown_spans(raw)
+        doc = Document(content_id(raw), title or title_from_filename(path), raw, source=str(path))
+        return [_split(doc, "md")]
+    if suffix == ".jsonl":
+        return _load_jsonl(path, raw, result)
+    result.errors.append(f"{path}: unsupported file type (use {', '.join(SUPPORTED_SUFFIXES)})")
+    return []
+
+
+def _load_jsonl(path: Path, raw: str, result: LoadResult) -> list[SplitDocument]:
+    out = []
+    for lineno, line in enumerate(raw.splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{lineno}"
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            result.errors.append(f"{where}: invalid JSON ({exc.msg})")
+            continue
+        text = record.get("text") if isinstance(record, dict) else None
+        if not isinstance(text, str) or not text.strip():
+            result.errors.append(f"{where}: record needs a non-empty string 'text'")
+            continue
+        doc = Document(
+            id=str(record.get("id") or content_id(text)),
+            title=str(record.get("title") or f"{title_from_filename(path)} #{lineno}"),
+            text=text,
+            url=record.get("url"),
+            published=record.get("published"),
+            source=where,
+        )
+        out.append(_split(doc, "txt"))
+    return out
+
+
+def expand_paths(paths: list[Path], result: LoadResult) -> list[Path]:
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.suffix.lower() in SUPPORTED_SUFFIXES and p.is_file()))
+        elif path.exists():
+            files.append(path)
+        else:
+            result.errors.append(f"{path}: no such file or directory")
+    return files
+
+
+@dataclass
+class Corpus:
+    documents: list[Document]
+    passages: list[Passage]
+    errors: list[str]
+
+    def fingerprint(self) -> str:
+        """Hash of everything the index depends on, to tell a stale index from a current one."""
+        h = hashlib.sha256(f"splitter={SPLITTER_VERSION}\n".encode())
+        for doc in self.documents:
+            h.update(json.dumps([doc.id, doc.title, doc.url, doc.published]).encode())
+        for p in self.passages:
+            h.update(json.dumps([p.id, p.text, p.doc_start]).encode())
+        return h.hexdigest()
+
+
+def load_corpus(paths: list[Path | str]) -> Corpus:
+    """Load every supported file under ``paths``; unreadable files are reported, not fatal.
+
+    Documents with an id already seen and paragraphs whose exact text was already seen are
+    stored once (the first occurrence wins).
+    """
+    result = LoadResult()
+    seen_docs: set[str] = set()
+    seen_text: set[str] = set()
+    passages: list[Passage] = []
+    for file in expand_paths([Path(p) for p in paths], result):
+        for split in _load_file(file, result):
+            doc = split.document
+            if doc.id in seen_docs:
+                continue
+            seen_docs.add(doc.id)
+            result.documents.append(doc)
+            for index, (start, end) in enumerate(split.spans):
+                text = doc.text[start:end]
+                if text in seen_text:
+                    continue
+                seen_text.add(text)
+                passages.append(Passage(f"{doc.id}:{index}", doc.id, doc.title, index, text, start, end))
+    return Corpus(result.documents, passages, result.errors)

@@ -1,0 +1,55 @@
+"""Build the embedder, reader, index and pipeline that the settings ask for."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from qa.indexing import Log, stderr_log, open_index
+from qa.pipeline import QAPipeline
+from qa.settings import Settings
+from reader.base import Reader
+from retriever.dense import DenseRetriever
+from retriever.embedder import SentenceTransformerEmbedder
+from retriever.store import StoredIndex
+
+
+def make_embedder(settings: Settings) -> SentenceTransformerEmbedder:
+    return SentenceTransformerEmbedder(settings.embedding_model, device=settings.device)
+
+
+def make_reader(settings: Settings, embedder: SentenceTransformerEmbedder) -> Reader:
+    if settings.reader == "transformers":
+        if not settings.reader_model:
+            raise ValueError("QA_READER=transformers needs QA_READER_MODEL (a local model directory)")
+        from reader.transformers_reader import TransformersReader
+
+        return TransformersReader(
+            settings.reader_model,
+            max_seq_len=settings.reader_max_seq_len,
+            doc_stride=settings.reader_doc_stride,
+            max_answer_tokens=settings.reader_max_answer_tokens,
+            batch_size=settings.reader_batch_size,
+            min_score=settings.min_answer_score,
+            device=settings.device,
+        )
+    from reader.heuristic import HeuristicReader
+
+    return HeuristicReader(embedder, min_score=settings.min_answer_score)
+
+
+@dataclass
+class Service:
+    """Everything a loaded QA service holds: the index (for listings) and the pipeline."""
+
+    settings: Settings
+    index: StoredIndex
+    pipeline: QAPipeline
+
+
+def load_service(settings: Settings, build_if_missing: bool = False, log: Log = stderr_log) -> Service:
+    embedder = make_embedder(settings)
+    reader = make_reader(settings, embedder)
+    index = open_index(settings.index_dir, embedder, settings.corpus, build_if_missing, log)
+    reader.warm_up()
+    pipeline = QAPipeline(DenseRetriever(embedder, index), reader, settings.top_k, settings.max_answers)
+    return Service(settings, index, pipeline)

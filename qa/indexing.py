@@ -1,0 +1,112 @@
+"""Build, open and refresh the persisted index: stale or foreign indexes are rebuilt, never used."""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from corpus.loader import Corpus, load_corpus
+from qa.types import DocumentInfo
+from retriever import store
+from retriever.base import Embedder
+from retriever.store import IndexMissing, Manifest, StoredIndex
+
+Log = Callable[[str], None]
+
+
+def stderr_log(msg: str) -> None:
+    print(msg, file=sys.stderr)
+
+
+@dataclass
+class BuildReport:
+    index: StoredIndex
+    errors: list[str] = field(default_factory=list)
+    embedded: int = 0
+    reused: int = 0
+    seconds: float = 0.0
+
+
+def _document_infos(corpus: Corpus) -> list[DocumentInfo]:
+    counts: dict[str, int] = {}
+    for p in corpus.passages:
+        counts[p.doc_id] = counts.get(p.doc_id, 0) + 1
+    return [DocumentInfo(d.id, d.title, d.url, d.published, d.source, counts.get(d.id, 0)) for d in corpus.documents]
+
+
+def build_index(
+    sources: list[Path | str],
+    embedder: Embedder,
+    index_dir: Path,
+    previous: StoredIndex | None = None,
+    corpus: Corpus | None = None,
+) -> BuildReport:
+    """Embed the corpus under ``sources`` and save it; vectors of unchanged paragraphs are reused."""
+    started = time.perf_counter()
+    sources = [str(Path(s).resolve()) for s in sources]
+    corpus = corpus or load_corpus(sources)
+    if not corpus.passages:
+        raise ValueError("no paragraphs to index" + "".join(f"\n  {e}" for e in corpus.errors))
+    cached: dict[str, np.ndarray] = {}
+    if previous is not None and previous.manifest.model == embedder.name:
+        cached = dict(zip((p.text for p in previous.passages), previous.vectors()))
+    todo = [p.text for p in corpus.passages if p.text not in cached]
+    fresh = dict(zip(todo, embedder.encode(todo))) if todo else {}
+    vectors = np.stack([cached.get(p.text, fresh.get(p.text)) for p in corpus.passages])
+    manifest = Manifest(embedder.name, int(vectors.shape[1]), corpus.fingerprint(), sources, time.time())
+    stored = store.build(vectors, corpus.passages, _document_infos(corpus), manifest)
+    store.save(stored, index_dir)
+    return BuildReport(stored, corpus.errors, len(todo), len(corpus.passages) - len(todo), time.perf_counter() - started)
+
+
+def stale_reason(stored: StoredIndex, embedder: Embedder) -> tuple[str | None, Corpus | None]:
+    """Why ``stored`` cannot be used as it is (None if current), plus the freshly loaded corpus."""
+    m = stored.manifest
+    if m.format != store.FORMAT_VERSION:
+        return f"index format {m.format} is not {store.FORMAT_VERSION}", None
+    if m.model != embedder.name:
+        return f"index was built with model {m.model!r}, not {embedder.name!r}", None
+    corpus = load_corpus(m.sources)
+    if corpus.fingerprint() != m.fingerprint:
+        return "the corpus changed since the index was built", corpus
+    return None, corpus
+
+
+def open_index(
+    index_dir: Path,
+    embedder: Embedder,
+    default_sources: list[Path],
+    build_if_missing: bool,
+    log: Log = stderr_log,
+) -> StoredIndex:
+    """Load the index; rebuild it if stale or foreign; build it if missing and allowed.
+
+    A corrupt index raises ``IndexCorrupt`` rather than being replaced, because its list of
+    sources is unreadable and a rebuild from the defaults could drop the user's articles.
+    """
+    try:
+        stored = store.load(index_dir)
+    except IndexMissing:
+        if not build_if_missing:
+            raise
+        log(f"no index at {index_dir}; building it from {', '.join(map(str, default_sources))}")
+        return _report(build_index(default_sources, embedder, index_dir), log).index
+    reason, corpus = stale_reason(stored, embedder)
+    if reason is None:
+        return stored
+    log(f"rebuilding index at {index_dir}: {reason}")
+    report = build_index(stored.manifest.sources, embedder, index_dir, previous=stored, corpus=corpus)
+    return _report(report, log).index
+
+
+def _report(report: BuildReport, log: Log) -> BuildReport:
+    for error in report.errors:
+        log(f"warning: skipped {error}")
+    n = len(report.index.passages)
+    log(f"indexed {n} paragraphs from {len(report.index.documents)} documents in {report.seconds:.1f}s")
+    return report

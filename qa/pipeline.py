@@ -1,0 +1,50 @@
+"""The question path: retrieve passages, read span answers, attach citations."""
+
+from __future__ import annotations
+
+import time
+
+from qa.types import Answer, Citation, CitedAnswer, Passage, QAResult
+from reader.base import Reader
+from retriever.base import Retriever
+
+
+class CitationError(ValueError):
+    """A reader returned a span that is not a verbatim slice of its passage."""
+
+
+def cite(answer: Answer, passages: dict[str, Passage]) -> CitedAnswer:
+    passage = passages[answer.passage_id]
+    if passage.text[answer.start : answer.end] != answer.text or not answer.text:
+        raise CitationError(f"answer {answer.text!r} is not passage {passage.id}[{answer.start}:{answer.end}]")
+    citation = Citation(passage.doc_id, passage.title, passage.paragraph, answer.start, answer.end)
+    return CitedAnswer(answer.text, float(min(max(answer.score, 0.0), 1.0)), passage.id, citation)
+
+
+class QAPipeline:
+    def __init__(self, retriever: Retriever, reader: Reader, top_k: int = 5, max_answers: int = 3):
+        self.retriever = retriever
+        self.reader = reader
+        self.top_k = top_k
+        self.max_answers = max_answers
+
+    def ask_batch(self, questions: list[str], top_k: int | None = None, max_answers: int | None = None) -> list[QAResult]:
+        top_k = top_k or self.top_k
+        max_answers = max_answers or self.max_answers
+        t0 = time.perf_counter()
+        retrieved = self.retriever.retrieve_batch(questions, top_k)
+        t1 = time.perf_counter()
+        answers = self.reader.read_batch(questions, retrieved, max_answers)
+        t2 = time.perf_counter()
+        # Per-question share of the batch time, so single questions report their real cost.
+        timings = {"retrieve": (t1 - t0) * 1000 / max(len(questions), 1), "read": (t2 - t1) * 1000 / max(len(questions), 1)}
+        timings["total"] = timings["retrieve"] + timings["read"]
+        results = []
+        for question, passages, found in zip(questions, retrieved, answers):
+            by_id = {sp.passage.id: sp.passage for sp in passages}
+            cited = tuple(cite(a, by_id) for a in found[:max_answers])
+            results.append(QAResult(question, cited, tuple(passages), {k: round(v, 2) for k, v in timings.items()}))
+        return results
+
+    def ask(self, question: str, top_k: int | None = None, max_answers: int | None = None) -> QAResult:
+        return self.ask_batch([question], top_k, max_answers)[0]

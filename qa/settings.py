@@ -1,0 +1,35 @@
+"""Runtime settings from ``QA_*`` environment variables (pydantic-settings)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from corpus.loader import DEFAULT_CORPUS_DIR
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="QA_", extra="ignore")
+
+    index_dir: Path = Path(".qa/index")
+    # Sources used when no index exists yet; `qa index PATH` adds more.
+    corpus: list[Path] = Field(default_factory=lambda: [DEFAULT_CORPUS_DIR])
+    # Local sentence-transformers directory; None means the bundled all-MiniLM-L6-v2.
+    embedding_model: str | None = None
+    reader: Literal["heuristic", "transformers"] = "heuristic"
+    # Local directory (or cached id) of a Hugging Face extractive QA model, for reader=transformers.
+    reader_model: str | None = None
+    reader_max_seq_len: int = 384
+    reader_doc_stride: int = 128
+    reader_max_answer_tokens: int = 30
+    reader_batch_size: int = 16
+    # Answers scoring below this are dropped; if none is left the pipeline abstains.
+    min_answer_score: float = Field(default=0.25, ge=0.0, le=1.0)
+    top_k: int = Field(default=5, ge=1, le=50)
+    max_answers: int = Field(default=3, ge=1, le=10)
+    device: str = "cpu"
+    host: str = "127.0.0.1"
+    port: int = 8000

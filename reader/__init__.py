@@ -1,0 +1,1 @@
+"""Extractive readers that turn retrieved passages into verbatim span answers."""

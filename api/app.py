@@ -1,0 +1,64 @@
+"""App factory: settings are read and models loaded in the lifespan, never at import time."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from typing import Callable
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from api.deps import ServiceState
+from api.routers import ask, documents, health
+from qa.factory import Service, load_service
+from qa.settings import Settings
+
+log = logging.getLogger("qa.api")
+Loader = Callable[[Settings], Service]
+
+
+def _default_loader(settings: Settings) -> Service:
+    # The server never builds a missing index itself: `qa serve` does that before starting.
+    return load_service(settings, build_if_missing=False, log=log.warning)
+
+
+def create_app(settings: Settings | None = None, loader: Loader | None = _default_loader) -> FastAPI:
+    """``loader=None`` skips loading (tests then override ``get_service``)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        state = ServiceState()
+        app.state.qa = state
+        if loader is not None:
+            try:
+                state.service = await run_in_threadpool(loader, settings or Settings())
+                state.error = None
+            except Exception as exc:  # Stay up and say why in /readyz and 503s.
+                state.error = str(exc)
+                log.error("QA service not ready: %s", exc)
+        yield
+
+    app = FastAPI(
+        title="News QA",
+        version="0.1.0",
+        description="Extractive question answering over news articles. Every answer is a verbatim span "
+        "with a citation: document, paragraph and character offsets.",
+        lifespan=lifespan,
+    )
+    app.state.qa = ServiceState()
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        message = "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', ())[1:]) or 'body'}: {e.get('msg', '')}" for e in errors
+        )
+        return JSONResponse(status_code=422, content={"detail": jsonable_encoder(errors), "message": message})
+
+    for module in (ask, documents, health):
+        app.include_router(module.router)
+    return app

@@ -8,7 +8,9 @@ from qa.indexing import Log, stderr_log, open_index
 from qa.pipeline import QAPipeline
 from qa.settings import Settings
 from reader.base import Reader
+from retriever.base import Retriever
 from retriever.dense import DenseRetriever
+from retriever.hybrid import HybridRetriever
 from retriever.embedder import SentenceTransformerEmbedder
 from retriever.store import StoredIndex
 
@@ -37,6 +39,12 @@ def make_reader(settings: Settings, embedder: SentenceTransformerEmbedder) -> Re
     return HeuristicReader(embedder, min_score=settings.min_answer_score)
 
 
+def make_retriever(settings: Settings, embedder: SentenceTransformerEmbedder, index: StoredIndex) -> Retriever:
+    if settings.retriever == "dense":
+        return DenseRetriever(embedder, index)
+    return HybridRetriever(embedder, index, lexical_weight=settings.lexical_weight)
+
+
 @dataclass
 class Service:
     """Everything a loaded QA service holds: the index (for listings) and the pipeline."""
@@ -51,5 +59,5 @@ def load_service(settings: Settings, build_if_missing: bool = False, log: Log = 
     reader = make_reader(settings, embedder)
     index = open_index(settings.index_dir, embedder, settings.corpus, build_if_missing, log)
     reader.warm_up()
-    pipeline = QAPipeline(DenseRetriever(embedder, index), reader, settings.top_k, settings.max_answers)
+    pipeline = QAPipeline(make_retriever(settings, embedder, index), reader, settings.top_k, settings.max_answers)
     return Service(settings, index, pipeline)

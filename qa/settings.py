@@ -19,6 +19,9 @@ class Settings(BaseSettings):
     corpus: list[Path] = Field(default_factory=lambda: [DEFAULT_CORPUS_DIR])
     # Local sentence-transformers directory; None means the bundled all-MiniLM-L6-v2.
     embedding_model: str | None = None
+    retriever: Literal["hybrid", "dense"] = "hybrid"
+    # Share of BM25 in the hybrid score (0 = dense only).
+    lexical_weight: float = Field(default=0.3, ge=0.0, le=1.0)
     reader: Literal["heuristic", "transformers"] = "heuristic"
     # Local directory (or cached id) of a Hugging Face extractive QA model, for reader=transformers.
     reader_model: str | None = None

@@ -1,0 +1,39 @@
+"""Word normalisation shared by lexical retrieval and the heuristic reader."""
+
+from __future__ import annotations
+
+import re
+
+# News text names the same country several ways; the name check and keyword match treat them as one.
+ALIASES = [
+    ("uk", ("uk", "u.k.", "britain", "british", "united kingdom", "england")),
+    ("us", ("us", "u.s.", "usa", "u.s.a.", "america", "american", "united states", "washington")),
+    ("russia", ("russia", "russian", "moscow", "kremlin")),
+]
+ALIAS_OF = {form.rstrip("."): canon for canon, forms in ALIASES for form in forms if " " not in form}
+
+
+def norm_word(word: str) -> str:
+    w = re.sub(r"['’]s$", "", word.lower()).strip(".’'")
+    if w in ALIAS_OF:
+        return ALIAS_OF[w]
+    # Crude stemming so that Canada/Canadian, weapon/weapons, invade/invasion meet.
+    return w[:5] if len(w) > 5 else w
+
+
+_WORD = re.compile(r"[\w][\w.'’-]*")
+STOP_WORDS = frozenset(
+    "a an the of in on at to for from by with and or but is are was were be been being has have had do does did "
+    "what which who whom whose when where why how that this these those it its as about into than then there "
+    "their they them he she his her we our you your i me my not no so if will would can could should may might".split()
+)
+
+
+def lexical_terms(text: str) -> list[str]:
+    """Normalised content words, for BM25 and keyword overlap."""
+    out = []
+    for m in _WORD.finditer(text):
+        for part in re.split(r"-", m.group(0)):
+            if part and part.lower().strip(".'’") not in STOP_WORDS:
+                out.append(norm_word(part))
+    return [w for w in out if w]

@@ -1,0 +1,79 @@
+"""Shared fixtures: tiny passages, a 4-number fake embedder, and the citation invariant check."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa.pipeline import QAPipeline
+from qa.types import Passage
+
+ROOT = Path(__file__).resolve().parents[1]
+DEV_GOLD = ROOT / "tests" / "data" / "dev_gold.jsonl"
+
+
+class FakeEmbedder:
+    """Deterministic 4-number embeddings from word hashes: same words, close vectors."""
+
+    name = "fake-4d"
+    dim = 4
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        self.calls.append(list(texts))
+        out = np.zeros((len(texts), 4), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in text.lower().split():
+                h = hashlib.md5(word.strip(".,?!").encode()).digest()
+                out[row, h[0] % 4] += 1.0 + h[1] / 255
+            out[row] += 1e-3
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+@pytest.fixture
+def fake_embedder() -> FakeEmbedder:
+    return FakeEmbedder()
+
+
+@pytest.fixture
+def three_passages() -> list[Passage]:
+    texts = [
+        "Annalena Baerbock said Germany will not send weapons.",
+        "Ben Wallace said Britain supplies anti-tank weapons.",
+        "Canada deployed special forces to Kyiv on Monday.",
+    ]
+    return [Passage(f"d{i}:0", f"d{i}", f"Doc {i}", 0, t, 0, len(t)) for i, t in enumerate(texts)]
+
+
+@pytest.fixture(autouse=True)
+def _check_citations(monkeypatch):
+    """Every answer any test obtains through the pipeline must be its paragraph's exact slice."""
+    original = QAPipeline.ask_batch
+
+    def checked(self, *args, **kwargs):
+        results = original(self, *args, **kwargs)
+        for result in results:
+            passages = {sp.passage.id: sp.passage for sp in result.passages}
+            for a in result.answers:
+                paragraph = passages[a.passage_id]
+                assert paragraph.text[a.citation.start : a.citation.end] == a.text
+                assert paragraph.doc_id == a.citation.doc_id and paragraph.paragraph == a.citation.paragraph
+                assert 0.0 <= a.score <= 1.0
+        return results
+
+    monkeypatch.setattr(QAPipeline, "ask_batch", checked)
+
+
+@pytest.fixture(scope="session")
+def real_service(tmp_path_factory):
+    """The real default service (MiniLM + spaCy) over the bundled corpus, built once per session."""
+    from qa.factory import load_service
+    from qa.settings import Settings
+
+    settings = Settings(index_dir=tmp_path_factory.mktemp("index"))
+    return load_service(settings, build_if_missing=True, log=lambda msg: None)

@@ -1,0 +1,37 @@
+"""Hybrid retrieval: BM25 finds exact names that the dense side ranks low."""
+
+import numpy as np
+
+from qa.types import DocumentInfo
+from retriever import store
+from retriever.hybrid import HybridRetriever
+from retriever.store import Manifest
+
+
+def _index(passages, embedder):
+    vectors = embedder.encode([p.text for p in passages])
+    docs = [DocumentInfo(p.doc_id, p.title, None, None, None, 1) for p in passages]
+    return store.build(vectors, passages, docs, Manifest(embedder.name, 4, "fp", [], 0.0))
+
+
+def test_lexical_weight_zero_is_pure_dense(three_passages, fake_embedder):
+    index = _index(three_passages, fake_embedder)
+    query = "special forces Monday"
+    hybrid = HybridRetriever(fake_embedder, index, lexical_weight=0.0).retrieve(query, 3)
+    oracle = index.vectors() @ fake_embedder.encode([query])[0]
+    assert [h.passage.id for h in hybrid] == [three_passages[i].id for i in np.argsort(-oracle, kind="stable")]
+    np.testing.assert_allclose([h.score for h in hybrid], np.sort(oracle)[::-1], rtol=1e-5)
+
+
+def test_lexical_side_ranks_the_named_passage_first(three_passages, fake_embedder):
+    index = _index(three_passages, fake_embedder)
+    hits = HybridRetriever(fake_embedder, index, lexical_weight=1.0).retrieve("What did Baerbock say?", 3)
+    assert hits[0].passage.id == three_passages[0].id
+    assert hits[0].score == 1.0
+
+
+def test_lexical_scores_are_scaled_and_zero_without_matches(three_passages, fake_embedder):
+    retriever = HybridRetriever(fake_embedder, _index(three_passages, fake_embedder))
+    assert retriever.lexical_scores("zebra xylophone").tolist() == [0.0, 0.0, 0.0]
+    scores = retriever.lexical_scores("Wallace anti-tank")
+    assert scores.max() == 1.0 and scores.argmax() == 1

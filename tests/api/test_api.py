@@ -1,0 +1,115 @@
+"""HTTP API with fakes swapped in through dependency overrides, plus one real end-to-end run."""
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.deps import get_service
+from qa.factory import Service
+from qa.pipeline import QAPipeline
+from qa.settings import Settings
+from qa.types import Answer, DocumentInfo, ScoredPassage
+
+
+class FakeRetriever:
+    def __init__(self, passages):
+        self.passages = passages
+
+    def retrieve_batch(self, queries, top_k):
+        return [[ScoredPassage(p, 0.9 - i / 10) for i, p in enumerate(self.passages[:top_k])] for _ in queries]
+
+
+class FakeReader:
+    """Answers with the first word of the top passage; abstains on questions about 'nothing'."""
+
+    def warm_up(self):
+        pass
+
+    def read_batch(self, questions, passages, max_answers):
+        out = []
+        for q, ps in zip(questions, passages):
+            if "nothing" in q or not ps:
+                out.append([])
+                continue
+            p = ps[0].passage
+            word = p.text.split()[0]
+            out.append([Answer(word, 0.8, p.id, 0, len(word))][:max_answers])
+        return out
+
+
+@pytest.fixture
+def client(three_passages):
+    class FakeIndex:
+        documents = [DocumentInfo("d0", "Doc 0", "http://example.org/a", "2022-01-18", None, 1)]
+
+    service = Service(Settings(), FakeIndex(), QAPipeline(FakeRetriever(three_passages), FakeReader()))
+    app = create_app(loader=None)
+    app.dependency_overrides[get_service] = lambda: service
+    with TestClient(app) as c:
+        yield c
+
+
+def test_ask_returns_cited_span(client, three_passages):
+    r = client.post("/v1/ask", json={"question": "Who said what?", "top_k": 2})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["no_answer"] is False and len(body["passages"]) == 2
+    answer = body["answers"][0]
+    passage = next(p for p in body["passages"] if p["id"] == answer["passage_id"])
+    c = answer["citation"]
+    assert passage["text"][c["start"] : c["end"]] == answer["text"]
+    assert (c["doc_id"], c["paragraph"], c["title"]) == (passage["doc_id"], passage["paragraph"], passage["title"])
+    assert set(body["timings_ms"]) >= {"retrieve", "read", "total"}
+
+
+def test_no_answer_is_explicit(client):
+    body = client.post("/v1/ask", json={"question": "Tell me nothing"}).json()
+    assert body["no_answer"] is True and body["answers"] == []
+
+
+@pytest.mark.parametrize(
+    "payload, fragment",
+    [
+        ({"question": ""}, "empty"),
+        ({"question": "   \n "}, "empty"),
+        ({"question": "x" * 1001}, "1000"),
+        ({"question": "ok?", "top_k": 0}, "top_k"),
+        ({"question": "ok?", "top_k": 51}, "top_k"),
+        ({"question": "ok?", "max_answers": 0}, "max_answers"),
+        ({}, "question"),
+    ],
+)
+def test_bad_input_is_422_with_message(client, payload, fragment):
+    r = client.post("/v1/ask", json=payload)
+    assert r.status_code == 422
+    assert fragment in r.json()["message"]
+
+
+def test_documents_and_health(client):
+    docs = client.get("/v1/documents").json()
+    assert docs["total"] == 1 and docs["documents"][0]["id"] == "d0"
+    assert client.get("/healthz").json() == {"status": "ok", "detail": None}
+    assert client.get("/docs").status_code == 200
+
+
+def test_not_ready_when_index_missing(tmp_path):
+    app = create_app(Settings(index_dir=tmp_path / "none"))
+    with TestClient(app) as c:
+        assert c.get("/healthz").status_code == 200
+        r = c.get("/readyz")
+        assert r.status_code == 503 and "qa index" in r.json()["detail"]
+        r = c.post("/v1/ask", json={"question": "Anything?"})
+        assert r.status_code == 503 and "qa index" in r.json()["detail"]
+
+
+@pytest.mark.slow
+def test_real_service_answers_baerbock_question_from_her_paragraph(real_service):
+    app = create_app(real_service.settings, loader=lambda s: real_service)
+    with TestClient(app) as c:
+        assert c.get("/readyz").json()["status"] == "ready"
+        body = c.post("/v1/ask", json={"question": "What did Baerbock say about weapons?"}).json()
+    assert not body["no_answer"]
+    top = body["answers"][0]
+    passage = next(p for p in body["passages"] if p["id"] == top["passage_id"])
+    assert "Baerbock" in passage["text"] and "weapons" in top["text"]
+    assert passage["text"][top["citation"]["start"] : top["citation"]["end"]] == top["text"]

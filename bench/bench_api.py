@@ -1,0 +1,111 @@
+"""Benchmark: index build time, then p50/p95 latency and requests/s of POST /v1/ask over the dev
+questions against a real server on 127.0.0.1 (a fresh index in a temp dir; nothing else touched)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def build_time(index_dir: Path) -> float:
+    from qa.indexing import build_index
+    from qa.settings import Settings
+    from retriever.embedder import SentenceTransformerEmbedder
+
+    embedder = SentenceTransformerEmbedder()
+    embedder.warm_up()  # model load is not index build
+    report = build_index(Settings().corpus, embedder, index_dir)
+    return report.seconds
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--gold", default=str(ROOT / "tests" / "data" / "dev_gold.jsonl"))
+    parser.add_argument("--rounds", type=int, default=3, help="passes over the questions (sequential)")
+    parser.add_argument("--concurrency", type=int, default=4, help="clients for the throughput pass")
+    parser.add_argument("--max-seconds", type=float, default=300, help="stop sending after this long")
+    args = parser.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+    questions = [json.loads(line)["question"] for line in Path(args.gold).read_text().splitlines() if line.strip()]
+    with tempfile.TemporaryDirectory() as tmp:
+        index_dir = Path(tmp) / "index"
+        seconds = build_time(index_dir)
+        print(f"index build (default corpus, model already loaded): {seconds * 1000:.0f} ms")
+
+        port = free_port()
+        env = {**os.environ, "QA_INDEX_DIR": str(index_dir)}
+        t0 = time.perf_counter()
+        server = subprocess.Popen([sys.executable, "-m", "qa.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+                                  cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            with httpx.Client(base_url=base, timeout=60) as client:
+                while True:
+                    try:
+                        if client.get("/readyz").status_code == 200:
+                            break
+                    except httpx.TransportError:
+                        pass
+                    if server.poll() is not None or time.perf_counter() - t0 > 180:
+                        print("server did not become ready", file=sys.stderr)
+                        return 1
+                    time.sleep(0.2)
+                print(f"server start to ready: {time.perf_counter() - t0:.1f} s")
+                client.post("/v1/ask", json={"question": "warm-up question?"})
+
+                latencies = []
+                deadline = time.perf_counter() + args.max_seconds
+                for _ in range(args.rounds):
+                    for q in questions:
+                        if time.perf_counter() > deadline:
+                            break
+                        t = time.perf_counter()
+                        r = client.post("/v1/ask", json={"question": q})
+                        r.raise_for_status()
+                        latencies.append((time.perf_counter() - t) * 1000)
+                lat = np.array(latencies)
+                print(f"sequential /v1/ask: n={len(lat)} p50={np.percentile(lat, 50):.1f} ms "
+                      f"p95={np.percentile(lat, 95):.1f} ms mean={lat.mean():.1f} ms "
+                      f"({1000 / lat.mean():.1f} req/s single client)")
+
+            def one(q: str) -> None:
+                with httpx.Client(base_url=base, timeout=60) as c:
+                    c.post("/v1/ask", json={"question": q}).raise_for_status()
+
+            work = questions * args.rounds
+            t = time.perf_counter()
+            with ThreadPoolExecutor(args.concurrency) as pool:
+                list(pool.map(one, work))
+            elapsed = time.perf_counter() - t
+            print(f"throughput /v1/ask: {len(work)} requests, {args.concurrency} clients: "
+                  f"{len(work) / elapsed:.1f} req/s")
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    print(f"machine: {os.cpu_count()} CPUs, python {sys.version.split()[0]}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -99,6 +99,11 @@ def open_index(
     reason, corpus = stale_reason(stored, embedder)
     if reason is None:
         return stored
+    if corpus is not None and not corpus.passages:
+        # The sources are gone (moved checkout, unmounted share); the index still holds every
+        # paragraph it answers from, so keep serving it rather than fail or empty it.
+        log(f"warning: the sources of the index at {index_dir} cannot be read; using the index as built")
+        return stored
     log(f"rebuilding index at {index_dir}: {reason}")
     report = build_index(stored.manifest.sources, embedder, index_dir, previous=stored, corpus=corpus)
     return _report(report, log).index

@@ -78,6 +78,7 @@ class HeuristicReader:
         self.cache_size = cache_size
         self._nlp = None
         self._lock = threading.Lock()
+        self._parse_lock = threading.Lock()
         self._docs: OrderedDict[str, object] = OrderedDict()
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
 
@@ -98,7 +99,8 @@ class HeuristicReader:
             if doc is not None:
                 self._docs.move_to_end(text)
                 return doc
-        doc = self._nlp(text)
+        with self._parse_lock:  # spaCy pipelines are not documented as thread-safe
+            doc = self._nlp(text)
         with self._lock:
             self._docs[text] = doc
             while len(self._docs) > self.cache_size:

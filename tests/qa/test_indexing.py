@@ -62,3 +62,12 @@ def test_empty_corpus_leaves_existing_index_alone(tmp_path, fake_embedder):
     with pytest.raises(ValueError, match="no paragraphs"):
         build_index([empty], fake_embedder, tmp_path / "idx")
     assert len(store.load(tmp_path / "idx").passages) == 2
+
+
+def test_index_whose_sources_vanished_is_kept(tmp_path, fake_embedder):
+    src = _corpus(tmp_path)
+    build_index([src], fake_embedder, tmp_path / "idx")
+    (src / "a.txt").unlink()
+    messages = []
+    stored = open_index(tmp_path / "idx", fake_embedder, [src], build_if_missing=False, log=messages.append)
+    assert len(stored.passages) == 2 and any("cannot be read" in m for m in messages)

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 
 from api.deps import ServiceState
 from api.routers import ask, documents, health
+from api.schemas import error_message
 from qa.factory import Service, load_service
 from qa.settings import Settings
 
@@ -54,10 +55,7 @@ def create_app(settings: Settings | None = None, loader: Loader | None = _defaul
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = exc.errors()
-        message = "; ".join(
-            f"{'.'.join(str(p) for p in e.get('loc', ())[1:]) or 'body'}: {e.get('msg', '')}" for e in errors
-        )
-        return JSONResponse(status_code=422, content={"detail": jsonable_encoder(errors), "message": message})
+        return JSONResponse(status_code=422, content={"detail": jsonable_encoder(errors), "message": error_message(errors)})
 
     for module in (ask, documents, health):
         app.include_router(module.router)

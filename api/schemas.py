@@ -7,6 +7,15 @@ from pydantic import BaseModel, Field, field_validator
 MAX_QUESTION_CHARS = 1000
 
 
+def error_message(errors: list[dict]) -> str:
+    """One line from pydantic errors, e.g. "top_k: Input should be less than or equal to 50"."""
+    parts = []
+    for e in errors:
+        where = ".".join(str(p) for p in e.get("loc", ()) if p != "body") or "body"
+        parts.append(f"{where}: {e.get('msg', '')}")
+    return "; ".join(parts)
+
+
 class AskRequest(BaseModel):
     question: str = Field(..., description="A natural-language question.", examples=["What did Baerbock say about weapons?"])
     top_k: int | None = Field(None, ge=1, le=50, description="Passages to retrieve (default from settings).")

@@ -73,12 +73,8 @@ class SplitDocument:
     spans: tuple[tuple[int, int], ...]
 
 
-def _split(doc: Document, fmt: str) -> SplitDocument:
-    if fmt == "md":
-        _, spans = _markdown_spans(doc.text)
-    else:
-        spans = paragraph_spans(doc.text)
-    return SplitDocument(doc, tuple(spans))
+def _split(doc: Document) -> SplitDocument:
+    return SplitDocument(doc, tuple(paragraph_spans(doc.text)))
 
 
 def _load_file(path: Path, result: LoadResult) -> list[SplitDocument]:
@@ -89,12 +85,11 @@ def _load_file(path: Path, result: LoadResult) -> list[SplitDocument]:
         result.errors.append(f"{path}: cannot read ({exc.__class__.__name__}: {exc})")
         return []
     if suffix == ".txt":
-        doc = Document(content_id(raw), title_from_filename(path), raw, source=str(path))
-        return [_split(doc, "txt")]
+        return [_split(Document(content_id(raw), title_from_filename(path), raw, source=str(path)))]
     if suffix == ".md":
-        title, _ = _markdown_spans(raw)
+        title, spans = _markdown_spans(raw)
         doc = Document(content_id(raw), title or title_from_filename(path), raw, source=str(path))
-        return [_split(doc, "md")]
+        return [SplitDocument(doc, tuple(spans))]
     if suffix == ".jsonl":
         return _load_jsonl(path, raw, result)
     result.errors.append(f"{path}: unsupported file type (use {', '.join(SUPPORTED_SUFFIXES)})")
@@ -124,7 +119,7 @@ def _load_jsonl(path: Path, raw: str, result: LoadResult) -> list[SplitDocument]
             published=record.get("published"),
             source=where,
         )
-        out.append(_split(doc, "txt"))
+        out.append(_split(doc))
     return out
 
 

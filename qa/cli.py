@@ -71,17 +71,17 @@ def _marked(text: str, start: int, end: int) -> str:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from api.schemas import MAX_QUESTION_CHARS
+    from pydantic import ValidationError
 
-    question = args.question.strip()
-    if not question:
-        return _fail("the question is empty")
-    if len(question) > MAX_QUESTION_CHARS:
-        return _fail(f"the question is longer than {MAX_QUESTION_CHARS} characters")
-    if not 1 <= args.top_k <= 50:
-        return _fail("--top-k must be between 1 and 50")
+    from api.schemas import AskRequest, error_message
+
+    # The same rules as the HTTP API, so both reject the same input with the same words.
+    try:
+        request = AskRequest(question=args.question, top_k=args.top_k, max_answers=args.max_answers)
+    except ValidationError as exc:
+        return _fail(error_message(exc.errors()))
     service = _load(build_if_missing=False)
-    result = service.pipeline.ask(question, top_k=args.top_k, max_answers=args.max_answers)
+    result = service.pipeline.ask(request.question, top_k=request.top_k, max_answers=request.max_answers)
     if args.json:
         from dataclasses import asdict
 
@@ -151,8 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ask", help="answer a question from the indexed articles")
     p.add_argument("question")
-    p.add_argument("--top-k", type=int, default=5, help="passages to retrieve (1-50)")
-    p.add_argument("--max-answers", type=int, default=3)
+    p.add_argument("--top-k", type=int, default=None, help="passages to retrieve (1-50; default QA_TOP_K)")
+    p.add_argument("--max-answers", type=int, default=None, help="1-10; default QA_MAX_ANSWERS")
     p.add_argument("--json", action="store_true", help="print the full result as JSON")
     p.add_argument("-v", "--verbose", action="store_true", help="show the cited paragraph of every answer")
     p.set_defaults(func=cmd_ask)

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from qa.pipeline import QAPipeline
-from qa.types import Passage
+from qa.types import DocumentInfo, Passage
+from retriever import store
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV_GOLD = ROOT / "tests" / "data" / "dev_gold.jsonl"
@@ -33,6 +34,14 @@ class FakeEmbedder:
                 out[row, h[0] % 4] += 1.0 + h[1] / 255
             out[row] += 1e-3
         return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+def make_stored(passages: list[Passage], embedder) -> tuple[store.StoredIndex, np.ndarray]:
+    """An in-memory index of ``passages`` embedded by ``embedder``, and the vectors it holds."""
+    vectors = embedder.encode([p.text for p in passages])
+    docs = [DocumentInfo(p.doc_id, p.title, None, None, None, 1) for p in passages]
+    manifest = store.Manifest(embedder.name, embedder.dim, "fp", ["src"], 0.0)
+    return store.build(vectors, passages, docs, manifest), vectors
 
 
 @pytest.fixture

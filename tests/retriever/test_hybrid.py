@@ -2,16 +2,12 @@
 
 import numpy as np
 
-from qa.types import DocumentInfo
-from retriever import store
 from retriever.hybrid import HybridRetriever
-from retriever.store import Manifest
+from tests.conftest import make_stored
 
 
 def _index(passages, embedder):
-    vectors = embedder.encode([p.text for p in passages])
-    docs = [DocumentInfo(p.doc_id, p.title, None, None, None, 1) for p in passages]
-    return store.build(vectors, passages, docs, Manifest(embedder.name, 4, "fp", [], 0.0))
+    return make_stored(passages, embedder)[0]
 
 
 def test_lexical_weight_zero_is_pure_dense(three_passages, fake_embedder):

@@ -3,16 +3,10 @@
 import numpy as np
 import pytest
 
-from qa.types import DocumentInfo
 from retriever import store
 from retriever.dense import DenseRetriever
-from retriever.store import IndexCorrupt, IndexMissing, Manifest
-
-
-def _stored(passages, embedder):
-    vectors = embedder.encode([p.text for p in passages])
-    docs = [DocumentInfo(p.doc_id, p.title, None, None, None, 1) for p in passages]
-    return store.build(vectors, passages, docs, Manifest(embedder.name, 4, "fp", ["src"], 0.0)), vectors
+from retriever.store import IndexCorrupt, IndexMissing
+from tests.conftest import make_stored as _stored
 
 
 def test_search_matches_numpy_oracle(three_passages, fake_embedder):

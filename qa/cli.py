@@ -49,9 +49,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         return _fail(f"{exc}\nthe index at {settings.index_dir} was left as it was")
     for error in report.errors:
         print(f"error: skipped {error}", file=sys.stderr)
-    idx = report.index
-    print(f"indexed {len(idx.passages)} paragraphs from {len(idx.documents)} documents "
-          f"({report.embedded} embedded, {report.reused} reused) in {report.seconds:.1f}s -> {settings.index_dir}")
+    print(f"{report.summary()} -> {settings.index_dir}")
     return 1 if report.errors else 0
 
 

@@ -31,6 +31,10 @@ class BuildReport:
     reused: int = 0
     seconds: float = 0.0
 
+    def summary(self) -> str:
+        return (f"indexed {len(self.index.passages)} paragraphs from {len(self.index.documents)} documents "
+                f"({self.embedded} embedded, {self.reused} reused) in {self.seconds:.1f}s")
+
 
 def _document_infos(corpus: Corpus) -> list[DocumentInfo]:
     counts: dict[str, int] = {}
@@ -112,6 +116,5 @@ def open_index(
 def _report(report: BuildReport, log: Log) -> BuildReport:
     for error in report.errors:
         log(f"warning: skipped {error}")
-    n = len(report.index.passages)
-    log(f"indexed {n} paragraphs from {len(report.index.documents)} documents in {report.seconds:.1f}s")
+    log(report.summary())
     return report

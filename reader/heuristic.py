@@ -69,6 +69,29 @@ class QuestionInfo:
     plural: bool = False
 
 
+class LRUCache:
+    """A small thread-safe least-recently-used map."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._items: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key, value) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
 class HeuristicReader:
     def __init__(self, embedder: Embedder, min_score: float = 0.25, sentences_per_question: int = 6,
                  cache_size: int = 4096):
@@ -79,8 +102,8 @@ class HeuristicReader:
         self._nlp = None
         self._lock = threading.Lock()
         self._parse_lock = threading.Lock()
-        self._docs: OrderedDict[str, object] = OrderedDict()
-        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._docs = LRUCache(cache_size)  # text -> spaCy Doc
+        self._vectors = LRUCache(cache_size)  # text -> sentence embedding
 
     def warm_up(self) -> None:
         with self._lock:
@@ -94,31 +117,22 @@ class HeuristicReader:
     def _parse(self, text: str):
         if self._nlp is None:
             self.warm_up()
-        with self._lock:
-            doc = self._docs.get(text)
-            if doc is not None:
-                self._docs.move_to_end(text)
-                return doc
-        with self._parse_lock:  # spaCy pipelines are not documented as thread-safe
-            doc = self._nlp(text)
-        with self._lock:
-            self._docs[text] = doc
-            while len(self._docs) > self.cache_size:
-                self._docs.popitem(last=False)
+        doc = self._docs.get(text)
+        if doc is None:
+            with self._parse_lock:  # spaCy pipelines are not documented as thread-safe
+                doc = self._nlp(text)
+            self._docs.put(text, doc)
         return doc
 
     def _encode(self, texts: list[str]) -> np.ndarray:
-        with self._lock:
-            missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+        found = {t: v for t in dict.fromkeys(texts) if (v := self._vectors.get(t)) is not None}
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
         if missing:
-            fresh = self.embedder.encode(missing)
-            with self._lock:
-                for t, v in zip(missing, fresh):
-                    self._vectors[t] = v
-                while len(self._vectors) > self.cache_size:
-                    self._vectors.popitem(last=False)
-        with self._lock:
-            return np.stack([self._vectors[t] for t in texts])
+            for t, v in zip(missing, self.embedder.encode(missing)):
+                self._vectors.put(t, v)
+                found[t] = v
+        # Built from local results: another thread's eviction cannot lose a vector we need.
+        return np.stack([found[t] for t in texts])
 
     def analyse_question(self, question: str) -> QuestionInfo:
         doc = self._parse(question)

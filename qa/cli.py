@@ -111,30 +111,88 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_figures(figures: dict) -> None:
+    print(f"questions        {figures['total']} ({figures['HasAns_total']} answerable, {figures['NoAns_total']} unanswerable)")
+    print(f"exact / F1       {figures['exact']} / {figures['f1']}")
+    print(f"HasAns EM / F1   {figures['HasAns_exact']} / {figures['HasAns_f1']}")
+    print(f"NoAns accuracy   {figures['NoAns_exact']}")
+    recalls = [k for k in figures if k.startswith("recall_at_")]
+    if recalls:
+        print(f"recall@{' / @'.join(k.removeprefix('recall_at_') for k in recalls):<9}"
+              f"{' / '.join(str(figures[k]) for k in recalls)}")
+    print(f"latency p50/p95  {figures['latency_ms_p50']} / {figures['latency_ms_p95']} ms per question")
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
-    from qa.evaluate import GoldFormatError, evaluate, load_gold
+    import tempfile
+
+    from qa.evaluate import GoldFormatError, evaluate, evaluate_reader, load_gold, squad_corpus_jsonl
 
     try:
         gold = load_gold(Path(args.gold))
     except (OSError, GoldFormatError) as exc:
         return _fail(str(exc))
-    service = _load(build_if_missing=False)
-    report = evaluate(service.pipeline, gold)
-    figures = {k: v for k, v in report.items() if k != "rows"}
+    if args.article:
+        unknown = set(args.article) - {g.title for g in gold}
+        if unknown:
+            return _fail(f"no such article in {args.gold}: {', '.join(sorted(unknown))}")
+        gold = [g for g in gold if g.title in set(args.article)]
+    squad = gold[0].context is not None
+    if args.reader_only and not squad:
+        return _fail("--reader-only needs each question's paragraph: give a SQuAD JSON file")
+    settings = _settings()
+    try:
+        if args.reader_only:
+            from qa.factory import make_reader
+
+            reader = make_reader(settings)
+            reader.warm_up()
+            report = evaluate_reader(reader, gold)
+        elif squad:
+            # The open setting: the file's own paragraphs are the corpus, in a throwaway index.
+            from qa.factory import load_service
+
+            with tempfile.TemporaryDirectory(prefix="qa-eval-") as tmp:
+                corpus = squad_corpus_jsonl(gold, Path(tmp) / "articles.jsonl")
+                service = load_service(settings.model_copy(update={"index_dir": Path(tmp) / "index", "corpus": [corpus]}),
+                                       build_if_missing=True, log=lambda msg: print(msg, file=sys.stderr))
+                report = evaluate(service.pipeline, gold, top_k=args.top_k)
+        else:
+            report = evaluate(_load(build_if_missing=False).pipeline, gold, top_k=args.top_k)
+    except (FileNotFoundError, ValueError) as exc:
+        return _fail(str(exc))
     if args.verbose:
         for r in report["rows"]:
             mark = "ok " if r["em"] else ("~  " if r["f1"] > 0 else "-- ")
             print(f"{mark}{r['id']}: {r['question']}\n     predicted: {r['prediction']!r}   gold: {r['gold']}")
-    print(f"questions        {figures['n']} ({figures['HasAns_n']} answerable, {figures['NoAns_n']} unanswerable)")
-    print(f"exact match      {figures['exact_match']}")
-    print(f"F1               {figures['f1']}")
-    print(f"HasAns EM / F1   {figures['HasAns_exact_match']} / {figures['HasAns_f1']}")
-    print(f"NoAns accuracy   {figures['NoAns_accuracy']}")
-    print(f"recall@1 / @5    {figures['recall_at_1']} / {figures['recall_at_5']}")
-    print(f"latency p50/p95  {figures['latency_ms_p50']} / {figures['latency_ms_p95']} ms")
+    _print_figures(report)
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         print(f"wrote {args.json}")
+    return 0
+
+
+def cmd_train_reader(args: argparse.Namespace) -> int:
+    try:
+        from reader.training.train import DataConfig, OptimConfig, RunConfig, TrainConfig, train
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        return _fail(f"training needs the 'train' extra (pip install -e '.[train]'): {exc}")
+
+    missing = [f for f in args.train if not Path(f).is_file()]
+    if missing:
+        return _fail(f"no such training file: {', '.join(missing)}")
+    if args.init and not Path(args.init).is_dir():
+        return _fail(f"--init {args.init}: not a directory")
+    config = TrainConfig(
+        DataConfig(args.train, exclude_titles=args.exclude_title, max_examples=args.max_examples,
+                   retrieval_negative_rate=args.retrieval_negatives, perturbed_negative_rate=args.perturbed_negatives,
+                   max_seq_len=args.max_seq_len, doc_stride=args.doc_stride),
+        OptimConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
+                    warmup_ratio=args.warmup, seed=args.seed),
+        RunConfig(args.output, init=args.init, device=args.device, checkpoint_every=args.checkpoint_every,
+                  max_steps=args.max_steps, threads=args.threads),
+    )
+    train(config)
     return 0
 
 
@@ -160,11 +218,54 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=None)
     p.set_defaults(func=cmd_serve)
 
-    p = sub.add_parser("eval", help="score the pipeline on gold QA pairs (JSONL)")
-    p.add_argument("gold")
-    p.add_argument("--json", metavar="PATH", help="also write the figures and per-question rows as JSON")
+    p = sub.add_parser(
+        "eval", help="score answers against gold QA pairs (our JSONL, or SQuAD v1.1/v2.0 JSON, .gz too)",
+        description="EM/F1 with the official SQuAD normalisation (max over gold answers), HasAns/NoAns apart, "
+                    "recall@k and latency. Our JSONL is asked of the current index. A SQuAD file is asked either "
+                    "reader-only (each question with its own paragraph: SQuAD's standard setting) or, by default, "
+                    "through the whole pipeline over a temporary index of the file's paragraphs.")
+    p.add_argument("gold", help="gold file: .jsonl, or SQuAD .json / .json.gz")
+    p.add_argument("--reader-only", action="store_true", help="give the reader each question's own paragraph (SQuAD files)")
+    p.add_argument("--article", action="append", metavar="TITLE", help="only this SQuAD article (repeatable)")
+    p.add_argument("--top-k", type=int, default=None, help="passages to retrieve (default QA_TOP_K, at least 5)")
+    p.add_argument("--json", metavar="PATH", help="also write the figures (official SQuAD keys) and per-question rows")
     p.add_argument("-v", "--verbose", action="store_true", help="print every question with its prediction")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser(
+        "train-reader", help="fine-tune the extractive reader on SQuAD-format data (needs the 'train' extra)",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description=(
+            "Fine-tune a span-extraction reader on SQuAD v1.1/v2.0 JSON (.json or .json.gz). Besides the files' "
+            "questions (v2.0 is_impossible ones included), it makes unanswerable examples itself: each question on "
+            "the BM25-best other paragraph of its article, and questions perturbed (entity/number/date swap, antonym, "
+            "negation) so their paragraph no longer answers them. Starts from the bundled all-MiniLM-L6-v2 unless "
+            "--init names a local encoder or QA checkpoint. Writes OUTPUT/checkpoint every --checkpoint-every steps "
+            "(rerun the same command to resume) and OUTPUT/final at the end; then `python -m reader.training.ship` "
+            "calibrates, exports to ONNX and quantizes. Reproduce the shipped model with the command in "
+            "reader/models/*/MODEL_CARD.md."
+        ),
+    )
+    p.add_argument("--train", action="append", required=True, metavar="FILE", help="SQuAD JSON file (repeatable)")
+    p.add_argument("--exclude-title", action="append", default=[], metavar="TITLE",
+                   help="article never to train on (repeatable): keep tuning and reporting splits out")
+    p.add_argument("--output", default="reader-out", help="output directory (checkpoint/, final/)")
+    p.add_argument("--init", default=None, help="local encoder or QA checkpoint directory (default: bundled MiniLM)")
+    p.add_argument("--max-examples", type=int, default=None, help="at most N questions per file (seeded sample)")
+    p.add_argument("--retrieval-negatives", type=float, default=0.3, help="share of questions paired with a hard other paragraph")
+    p.add_argument("--perturbed-negatives", type=float, default=0.3, help="share of questions perturbed into unanswerable ones")
+    p.add_argument("--epochs", type=float, default=1.0)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=5e-5)
+    p.add_argument("--warmup", type=float, default=0.1, help="share of steps with linear warm-up")
+    p.add_argument("--max-seq-len", type=int, default=256)
+    p.add_argument("--doc-stride", type=int, default=128)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto", help="auto (cuda if available, bf16 autocast), cpu, cuda")
+    p.add_argument("--checkpoint-every", type=int, default=200, metavar="STEPS")
+    p.add_argument("--max-steps", type=int, default=None, help="stop after N steps (smoke runs)")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.set_defaults(func=cmd_train_reader)
     return parser
 
 

@@ -1,4 +1,4 @@
-"""SQuAD-style evaluation (EM/F1 with the official normalisation) of the pipeline on gold JSONL."""
+"""SQuAD-style evaluation (official normalisation and keys) of the reader alone or the whole pipeline."""
 
 from __future__ import annotations
 
@@ -13,6 +13,9 @@ from pathlib import Path
 import numpy as np
 
 from qa.pipeline import QAPipeline
+from qa.types import Passage, ScoredPassage
+from reader.base import Reader
+from reader.squad import SquadFormatError, is_squad_file, load_squad
 
 
 def normalize_answer(s: str) -> str:
@@ -54,13 +57,16 @@ class GoldItem:
     question: str
     answers: list[str]
     doc_id: str | None = None
+    # SQuAD files give each question its paragraph (for --reader-only) and article title.
+    context: str | None = None
+    title: str | None = None
 
 
 class GoldFormatError(ValueError):
     pass
 
 
-def load_gold(path: Path) -> list[GoldItem]:
+def _load_jsonl(path: Path) -> list[GoldItem]:
     items = []
     for lineno, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
@@ -70,48 +76,104 @@ def load_gold(path: Path) -> list[GoldItem]:
             items.append(GoldItem(str(rec["id"]), rec["question"], list(rec.get("answers") or []), rec.get("doc_id")))
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
             raise GoldFormatError(f"{path}:{lineno}: expected {{\"id\", \"question\", \"answers\"}} ({exc})") from exc
+    return items
+
+
+def _load_squad(path: Path) -> list[GoldItem]:
+    try:
+        examples = load_squad(path)
+    except SquadFormatError as exc:
+        raise GoldFormatError(str(exc)) from exc
+    return [GoldItem(e.id, e.question, [text for text, _ in e.answers], e.title, e.context, e.title) for e in examples]
+
+
+def load_gold(path: Path) -> list[GoldItem]:
+    """Gold questions from our JSONL (``{"id", "question", "answers", "doc_id"?}`` a line) or SQuAD JSON."""
+    items = _load_squad(path) if is_squad_file(path) else _load_jsonl(path)
     if not items:
         raise GoldFormatError(f"{path}: no questions")
     return items
+
+
+def squad_corpus_jsonl(gold: list[GoldItem], path: Path) -> Path:
+    """The articles of a SQuAD gold set as a corpus file (one article a line, paragraphs blank-line separated)."""
+    articles: dict[str, list[str]] = {}
+    for item in gold:
+        if item.context is None:
+            raise GoldFormatError("the open setting over a gold file needs its paragraphs (a SQuAD file)")
+        paragraphs = articles.setdefault(item.title or "untitled", [])
+        if item.context not in paragraphs:
+            paragraphs.append(item.context)
+    with open(path, "w", encoding="utf-8") as fh:
+        for title, paragraphs in articles.items():
+            text = "\n\n".join(" ".join(p.split()) for p in paragraphs)
+            fh.write(json.dumps({"id": title, "title": title.replace("_", " "), "text": text}, ensure_ascii=False) + "\n")
+    return path
 
 
 def _pct(values: list[float]) -> float | None:
     return round(100 * float(np.mean(values)), 2) if values else None
 
 
+def _row(item: GoldItem, prediction: str, score: float | None) -> dict:
+    em, f = score_prediction(prediction, item.answers)
+    return {"id": item.id, "question": item.question, "prediction": prediction, "score": score,
+            "gold": item.answers, "em": em, "f1": f, "has_answer": bool(item.answers)}
+
+
+def summarize(rows: list[dict], latencies: list[float], recall_ks: tuple[int, ...] = ()) -> dict:
+    """The official SQuAD 2.0 keys (percentages), plus recall@k and latency percentiles."""
+    has = [r for r in rows if r["has_answer"]]
+    no = [r for r in rows if not r["has_answer"]]
+    report = {
+        "exact": _pct([r["em"] for r in rows]), "f1": _pct([r["f1"] for r in rows]), "total": len(rows),
+        "HasAns_exact": _pct([r["em"] for r in has]), "HasAns_f1": _pct([r["f1"] for r in has]), "HasAns_total": len(has),
+        "NoAns_exact": _pct([r["em"] for r in no]), "NoAns_f1": _pct([r["f1"] for r in no]), "NoAns_total": len(no),
+    }
+    for k in recall_ks:
+        report[f"recall_at_{k}"] = _pct([float(r["first_hit"] is not None and r["first_hit"] < k) for r in has])
+    report["latency_ms_p50"] = round(float(np.percentile(latencies, 50)), 2) if latencies else None
+    report["latency_ms_p95"] = round(float(np.percentile(latencies, 95)), 2) if latencies else None
+    report["rows"] = rows
+    return report
+
+
 def evaluate(pipeline: QAPipeline, gold: list[GoldItem], top_k: int | None = None) -> dict:
-    rows = []
-    latencies = []
+    """The open setting: each question through retrieval and reading."""
+    top_k = max(pipeline.top_k if top_k is None else top_k, 5)
+    rows, latencies = [], []
     for item in gold:
         t0 = time.perf_counter()
-        result = pipeline.ask(item.question, top_k=max(top_k or pipeline.top_k, 5))
+        result = pipeline.ask(item.question, top_k=top_k)
         latencies.append((time.perf_counter() - t0) * 1000)
-        prediction = result.answers[0].text if result.answers else ""
-        em, f = score_prediction(prediction, item.answers)
+        top = result.answers[0] if result.answers else None
+        row = _row(item, top.text if top else "", top.score if top else None)
         # Retrieval hit: a retrieved paragraph contains a gold answer (within the gold doc, if given).
         ranks = [
             i for i, sp in enumerate(result.passages)
             if (item.doc_id is None or sp.passage.doc_id == item.doc_id)
             and any(normalize_answer(g) in normalize_answer(sp.passage.text) for g in item.answers)
         ]
-        rows.append({
-            "id": item.id, "question": item.question, "prediction": prediction, "gold": item.answers,
-            "em": em, "f1": f, "has_answer": bool(item.answers), "first_hit": ranks[0] if ranks else None,
-        })
-    has = [r for r in rows if r["has_answer"]]
-    no = [r for r in rows if not r["has_answer"]]
-    return {
-        "n": len(rows),
-        "exact_match": _pct([r["em"] for r in rows]),
-        "f1": _pct([r["f1"] for r in rows]),
-        "HasAns_n": len(has),
-        "HasAns_exact_match": _pct([r["em"] for r in has]),
-        "HasAns_f1": _pct([r["f1"] for r in has]),
-        "NoAns_n": len(no),
-        "NoAns_accuracy": _pct([r["em"] for r in no]),
-        "recall_at_1": _pct([float(r["first_hit"] is not None and r["first_hit"] < 1) for r in has]),
-        "recall_at_5": _pct([float(r["first_hit"] is not None and r["first_hit"] < 5) for r in has]),
-        "latency_ms_p50": round(float(np.percentile(latencies, 50)), 1),
-        "latency_ms_p95": round(float(np.percentile(latencies, 95)), 1),
-        "rows": rows,
-    }
+        row["first_hit"] = ranks[0] if ranks else None
+        rows.append(row)
+    return summarize(rows, latencies, recall_ks=(1, 5) if top_k == 5 else (1, 5, top_k))
+
+
+def evaluate_reader(reader: Reader, gold: list[GoldItem], batch_size: int = 16) -> dict:
+    """SQuAD's standard setting: the reader gets each question's own paragraph.
+
+    Latency is per question, measured over batches of ``batch_size`` questions.
+    """
+    if any(item.context is None for item in gold):
+        raise GoldFormatError("--reader-only needs each question's paragraph (a SQuAD file)")
+    rows, latencies = [], []
+    for b in range(0, len(gold), batch_size):
+        part = gold[b : b + batch_size]
+        passages = [[ScoredPassage(Passage(f"gold:{i}", item.doc_id or "", item.title or "", 0, item.context, 0,
+                                           len(item.context)), 1.0)] for i, item in enumerate(part)]
+        t0 = time.perf_counter()
+        found = reader.read_batch([item.question for item in part], passages, 1)
+        latencies.extend([(time.perf_counter() - t0) * 1000 / len(part)] * len(part))
+        for item, answers in zip(part, found):
+            rows.append(_row(item, answers[0].text if answers else "", answers[0].score if answers else None))
+    return summarize(rows, latencies)

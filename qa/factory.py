@@ -19,24 +19,19 @@ def make_embedder(settings: Settings) -> SentenceTransformerEmbedder:
     return SentenceTransformerEmbedder(settings.embedding_model, device=settings.device)
 
 
-def make_reader(settings: Settings, embedder: SentenceTransformerEmbedder) -> Reader:
+def make_reader(settings: Settings) -> Reader:
+    options = dict(max_seq_len=settings.reader_max_seq_len, doc_stride=settings.reader_doc_stride,
+                   max_answer_tokens=settings.reader_max_answer_tokens, batch_size=settings.reader_batch_size,
+                   min_score=settings.min_answer_score)
     if settings.reader == "transformers":
         if not settings.reader_model:
             raise ValueError("QA_READER=transformers needs QA_READER_MODEL (a local model directory)")
         from reader.transformers_reader import TransformersReader
 
-        return TransformersReader(
-            settings.reader_model,
-            max_seq_len=settings.reader_max_seq_len,
-            doc_stride=settings.reader_doc_stride,
-            max_answer_tokens=settings.reader_max_answer_tokens,
-            batch_size=settings.reader_batch_size,
-            min_score=settings.min_answer_score,
-            device=settings.device,
-        )
-    from reader.heuristic import HeuristicReader
+        return TransformersReader(settings.reader_model, device=settings.device, **options)
+    from reader.onnx_reader import DEFAULT_MODEL_DIR, OnnxReader
 
-    return HeuristicReader(embedder, min_score=settings.min_answer_score)
+    return OnnxReader(settings.reader_model or str(DEFAULT_MODEL_DIR), **options)
 
 
 def make_retriever(settings: Settings, embedder: SentenceTransformerEmbedder, index: StoredIndex) -> Retriever:
@@ -56,7 +51,7 @@ class Service:
 
 def load_service(settings: Settings, build_if_missing: bool = False, log: Log = stderr_log) -> Service:
     embedder = make_embedder(settings)
-    reader = make_reader(settings, embedder)
+    reader = make_reader(settings)
     index = open_index(settings.index_dir, embedder, settings.corpus, build_if_missing, log)
     reader.warm_up()
     pipeline = QAPipeline(make_retriever(settings, embedder, index), reader, settings.top_k, settings.max_answers)

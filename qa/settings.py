@@ -22,15 +22,18 @@ class Settings(BaseSettings):
     retriever: Literal["hybrid", "dense"] = "hybrid"
     # Share of BM25 in the hybrid score (0 = dense only).
     lexical_weight: float = Field(default=0.3, ge=0.0, le=1.0)
-    reader: Literal["heuristic", "transformers"] = "heuristic"
-    # Local directory (or cached id) of a Hugging Face extractive QA model, for reader=transformers.
+    # onnx: an exported QA model under ONNX Runtime (default: the shipped reader/models/minilm-newsqa);
+    # transformers: any local Hugging Face extractive QA model under PyTorch.
+    reader: Literal["onnx", "transformers"] = "onnx"
+    # Local model directory; None means the shipped reader (for reader=onnx).
     reader_model: str | None = None
     reader_max_seq_len: int = 384
     reader_doc_stride: int = 128
     reader_max_answer_tokens: int = 30
     reader_batch_size: int = 16
-    # Answers scoring below this are dropped; if none is left the pipeline abstains.
-    min_answer_score: float = Field(default=0.25, ge=0.0, le=1.0)
+    # Whether to answer at all is the model's calibrated no-answer threshold (calibration.json);
+    # this further drops answers whose score (estimated probability of being right) is lower.
+    min_answer_score: float = Field(default=0.0, ge=0.0, le=1.0)
     top_k: int = Field(default=5, ge=1, le=50)
     max_answers: int = Field(default=3, ge=1, le=10)
     device: str = "cpu"

@@ -1,4 +1,4 @@
-"""Word normalisation shared by lexical retrieval and the heuristic reader."""
+"""Word normalisation for lexical retrieval (BM25) and the reader's training negatives."""
 
 from __future__ import annotations
 

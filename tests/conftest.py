@@ -80,7 +80,7 @@ def _check_citations(monkeypatch):
 
 @pytest.fixture(scope="session")
 def real_service(tmp_path_factory):
-    """The real default service (MiniLM + spaCy) over the bundled corpus, built once per session."""
+    """The real default service (MiniLM retriever, shipped ONNX reader) over the bundled corpus, built once per session."""
     from qa.factory import load_service
     from qa.settings import Settings
 

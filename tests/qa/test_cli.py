@@ -62,8 +62,68 @@ def test_index_ask_eval_round_trip(tmp_path):
     r = run_qa("eval", str(DEV_GOLD), "--json", str(out), index_dir=idx)
     assert r.returncode == 0, r.stderr
     figures = json.loads(out.read_text())
-    for key in ("exact_match", "f1", "HasAns_f1", "NoAns_accuracy", "recall_at_1", "recall_at_5", "latency_ms_p95"):
+    for key in ("exact", "f1", "HasAns_f1", "NoAns_exact", "recall_at_1", "recall_at_5", "latency_ms_p95"):
         assert isinstance(figures[key], float)
-    assert len(figures["rows"]) == figures["n"]
-    for label in ("exact match", "F1", "NoAns accuracy", "recall@1 / @5", "latency p50/p95"):
+    assert len(figures["rows"]) == figures["total"]
+    for label in ("exact / F1", "NoAns accuracy", "recall@1 / @5", "latency p50/p95"):
         assert label in r.stdout
+
+
+def _tiny_squad(path):
+    """Two made-up articles in SQuAD 2.0 format, gzipped: answerable and unanswerable questions."""
+    import gzip
+
+    lighthouse = "The new lighthouse in Port Ellery was designed by architect Mira Okafor and opened in 2001."
+    harbour = "Fishing boats from Dunmore use the harbour of Port Ellery every spring, when the herring arrive."
+    data = {"version": "v2.0", "data": [
+        {"title": "Lighthouse", "paragraphs": [{"context": lighthouse, "qas": [
+            {"id": "a1", "question": "Who designed the lighthouse in Port Ellery?", "is_impossible": False,
+             "answers": [{"text": "Mira Okafor", "answer_start": lighthouse.index("Mira Okafor")},
+                         {"text": "architect Mira Okafor", "answer_start": lighthouse.index("architect")}]},
+            {"id": "a2", "question": "What is the boiling point of mercury?", "is_impossible": True, "answers": []},
+        ]}]},
+        {"title": "Harbour", "paragraphs": [{"context": harbour, "qas": [
+            {"id": "b1", "question": "Where do the fishing boats come from?", "is_impossible": False,
+             "answers": [{"text": "Dunmore", "answer_start": harbour.index("Dunmore")}]},
+        ]}]},
+    ]}
+    with gzip.open(path, "wt", encoding="utf-8") as fh:
+        json.dump(data, fh)
+    return path
+
+
+OFFICIAL_KEYS = ("exact", "f1", "total", "HasAns_exact", "HasAns_f1", "HasAns_total", "NoAns_exact", "NoAns_f1",
+                 "NoAns_total", "latency_ms_p50", "latency_ms_p95")
+
+
+@pytest.mark.slow
+def test_eval_reads_squad_json_reader_only_and_open(tmp_path):
+    squad = _tiny_squad(tmp_path / "tiny-v2.json.gz")
+    out = tmp_path / "reader.json"
+    r = run_qa("eval", str(squad), "--reader-only", "--json", str(out), index_dir=tmp_path / "unused")
+    assert r.returncode == 0, r.stderr
+    figures = json.loads(out.read_text())
+    assert all(key in figures for key in OFFICIAL_KEYS)
+    assert (figures["total"], figures["HasAns_total"], figures["NoAns_total"]) == (3, 2, 1)
+    rows = {row["id"]: row for row in figures["rows"]}
+    assert rows["a1"]["f1"] == 1.0 and rows["a1"]["prediction"] in ("Mira Okafor", "architect Mira Okafor")
+    assert rows["a2"]["prediction"] == "" and rows["a2"]["em"] == 1.0
+    assert not (tmp_path / "unused").exists()  # reader-only touches no index
+
+    out = tmp_path / "open.json"
+    r = run_qa("eval", str(squad), "--article", "Lighthouse", "--json", str(out), index_dir=tmp_path / "unused")
+    assert r.returncode == 0, r.stderr
+    figures = json.loads(out.read_text())
+    assert figures["total"] == 2 and figures["recall_at_1"] == 100.0 and figures["HasAns_f1"] == 100.0
+    assert not (tmp_path / "unused").exists()  # the open setting indexes into a temporary folder
+
+
+def test_eval_refuses_reader_only_without_paragraphs_and_unknown_articles(tmp_path):
+    r = run_qa("eval", str(DEV_GOLD), "--reader-only", index_dir=tmp_path / "idx")
+    assert r.returncode == 2 and "SQuAD" in r.stderr
+    r = run_qa("eval", str(_tiny_squad(tmp_path / "t.json.gz")), "--article", "Nope", index_dir=tmp_path / "idx")
+    assert r.returncode == 2 and "Nope" in r.stderr
+    broken = tmp_path / "broken.json.gz"
+    broken.write_bytes(b"not gzip")
+    r = run_qa("eval", str(broken), "--reader-only", index_dir=tmp_path / "idx")
+    assert r.returncode == 2 and "broken.json.gz" in r.stderr

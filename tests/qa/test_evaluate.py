@@ -37,3 +37,33 @@ def test_dev_gold_set_shape():
     items = load_gold(DEV_GOLD)
     assert len(items) >= 40 and sum(1 for i in items if not i.answers) >= 8
     assert len({i.id for i in items}) == len(items)
+
+
+def test_squad_json_and_gzip_load_with_paragraphs(tmp_path):
+    import gzip
+
+    context = "Mira Okafor designed the lighthouse."
+    data = {"version": "1.1", "data": [{"title": "Harbour", "paragraphs": [{"context": context, "qas": [
+        {"id": "x", "question": "Who designed it?", "answers": [{"text": "Mira Okafor", "answer_start": 0}]},
+        {"id": "y", "question": "When?", "is_impossible": True, "answers": []}]}]}]}
+    plain, zipped = tmp_path / "s.json", tmp_path / "s.json.gz"
+    plain.write_text(json.dumps(data), encoding="utf-8")
+    with gzip.open(zipped, "wt", encoding="utf-8") as fh:
+        json.dump(data, fh)
+    for path in (plain, zipped):
+        items = load_gold(path)
+        assert [(i.id, i.answers, i.context, i.title) for i in items] == [
+            ("x", ["Mira Okafor"], context, "Harbour"), ("y", [], context, "Harbour")]
+
+
+def test_summary_uses_the_official_keys():
+    from qa.evaluate import summarize
+
+    rows = [{"em": 1.0, "f1": 1.0, "has_answer": True, "first_hit": 0},
+            {"em": 0.0, "f1": 0.5, "has_answer": True, "first_hit": 3},
+            {"em": 1.0, "f1": 1.0, "has_answer": False, "first_hit": None}]
+    report = summarize(rows, [10.0, 20.0, 30.0], recall_ks=(1, 5))
+    assert (report["exact"], report["f1"], report["total"]) == (66.67, 83.33, 3)
+    assert (report["HasAns_exact"], report["HasAns_f1"], report["HasAns_total"]) == (50.0, 75.0, 2)
+    assert (report["NoAns_exact"], report["NoAns_f1"], report["NoAns_total"]) == (100.0, 100.0, 1)
+    assert (report["recall_at_1"], report["recall_at_5"], report["latency_ms_p50"]) == (50.0, 100.0, 20.0)

@@ -1,0 +1,122 @@
+"""What every span-extraction reader shares: tokenizer, windows, decoding, calibration, answers.
+
+Subclasses only load a model and map token arrays to start/end logits (``forward``): the PyTorch
+reader (any local Hugging Face QA model) and the ONNX Runtime reader (the shipped default) decode
+the same features with the same pure function.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from qa.types import Answer, ScoredPassage
+from reader.base import postprocess_candidates
+from reader.decode import Calibration, SpanCandidate, decode_spans
+from reader.features import Features, featurize
+
+# Logit given to positions cut off by per-batch trimming: padding, never a span.
+_PAD_LOGIT = -1e4
+
+
+class SpanReader:
+    def __init__(self, model_path: str, max_seq_len: int = 384, doc_stride: int = 128, max_answer_tokens: int = 30,
+                 batch_size: int = 16, min_score: float = 0.0, calibration: Calibration | None = None):
+        self.model_path = str(model_path)
+        self.max_seq_len = max_seq_len
+        self.doc_stride = doc_stride
+        self.max_answer_tokens = max_answer_tokens
+        self.batch_size = batch_size
+        self.min_score = min_score
+        # None: read calibration.json beside the model at warm-up (uncalibrated if there is none).
+        self.calibration = calibration
+        self._tokenizer = None
+        self._loaded = False
+        self._lock = threading.Lock()
+
+    # -- loading ---------------------------------------------------------------------------------
+    def warm_up(self) -> None:
+        with self._lock:
+            if self._loaded:
+                return
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            from transformers import AutoTokenizer
+
+            path = Path(self.model_path)
+            where = "directory" if path.is_dir() else "model id (not in the local cache; nothing is downloaded)"
+            try:
+                self._tokenizer = AutoTokenizer.from_pretrained(self.model_path, use_fast=True, local_files_only=True)
+                self._load_model()
+            except OSError as exc:
+                raise FileNotFoundError(f"cannot load QA model {self.model_path!r} from local {where}: {exc}") from exc
+            if not self._tokenizer.is_fast:
+                raise ValueError(f"{self.model_path}: a fast tokenizer is required for character offsets")
+            if self.calibration is None:
+                self.calibration = Calibration.load(path) if path.is_dir() else Calibration()
+            self._loaded = True
+
+    def _load_model(self) -> None:
+        raise NotImplementedError
+
+    # -- the three steps -------------------------------------------------------------------------
+    def preprocess(self, questions: list[str], passages: list[str]) -> Features:
+        return featurize(self._tokenizer, questions, passages, self.max_seq_len, self.doc_stride)
+
+    def _forward_batch(self, input_ids: np.ndarray, attention_mask: np.ndarray,
+                       token_type_ids: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    def forward(self, features: Features) -> tuple[np.ndarray, np.ndarray]:
+        """Start/end logits [F, L]; windows run in length order, each batch cut to its longest."""
+        n, width = features.input_ids.shape
+        starts = np.full((n, width), _PAD_LOGIT, dtype=np.float32)
+        ends = np.full((n, width), _PAD_LOGIT, dtype=np.float32)
+        lengths = features.attention_mask.sum(axis=1)
+        order = np.argsort(lengths, kind="stable")
+        for b in range(0, n, self.batch_size):
+            idx = order[b : b + self.batch_size]
+            w = int(lengths[idx].max())
+            tt = features.token_type_ids[idx, :w] if features.token_type_ids is not None else None
+            s, e = self._forward_batch(features.input_ids[idx, :w], features.attention_mask[idx, :w], tt)
+            starts[idx, :w], ends[idx, :w] = s, e
+        return starts, ends
+
+    def candidates_batch(self, questions: list[str], passages: list[list[str]]) -> list[list[SpanCandidate]]:
+        """Every question's span candidates over its passages, best first, before calibration."""
+        self.warm_up()
+        pair_question = [qi for qi, texts in enumerate(passages) for _ in texts]
+        if not pair_question:
+            return [[] for _ in questions]
+        features = self.preprocess([questions[qi] for qi in pair_question], [t for texts in passages for t in texts])
+        start_logits, end_logits = self.forward(features)
+        window_question = np.asarray(pair_question)[features.feature_passage]
+        first_pair = np.cumsum([0] + [len(texts) for texts in passages])
+        results = []
+        for qi in range(len(questions)):
+            rows = np.flatnonzero(window_question == qi)
+            if rows.size == 0:
+                results.append([])
+                continue
+            # Passage indices relative to this question's own list.
+            local = features.feature_passage[rows] - first_pair[qi]
+            results.append(decode_spans(start_logits[rows], end_logits[rows], features.offsets[rows],
+                                        features.context_mask[rows], local, max_answer_tokens=self.max_answer_tokens))
+        return results
+
+    def read_batch(self, questions: list[str], passages: list[list[ScoredPassage]], max_answers: int) -> list[list[Answer]]:
+        texts = [[sp.passage.text for sp in scored] for scored in passages]
+        results = []
+        for scored, candidates in zip(passages, self.candidates_batch(questions, texts)):
+            answers = []
+            for c in self.calibration.answers(candidates):
+                p = scored[c.passage_index].passage
+                answers.append(Answer(p.text[c.start_char : c.end_char], round(self.calibration.score(c), 4), p.id,
+                                      c.start_char, c.end_char))
+            results.append(postprocess_candidates(answers, max_answers, self.min_score))
+        return results
+
+    def read(self, question: str, passages: list[ScoredPassage], max_answers: int) -> list[Answer]:
+        return self.read_batch([question], [passages], max_answers)[0]

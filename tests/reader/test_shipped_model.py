@@ -1,0 +1,33 @@
+"""The reader shipped in the repository: loads offline, answers with exact citations, abstains."""
+
+import json
+
+import pytest
+
+from reader.onnx_reader import DEFAULT_MODEL_DIR, MODEL_FILE
+
+pytestmark = pytest.mark.slow
+
+
+def test_shipped_files_are_complete_and_small():
+    for name in (MODEL_FILE, "tokenizer.json", "config.json", "calibration.json", "MODEL_CARD.md"):
+        assert (DEFAULT_MODEL_DIR / name).is_file(), name
+    size = sum(f.stat().st_size for f in DEFAULT_MODEL_DIR.iterdir())
+    assert size < 30 * 2**20
+    calibration = json.loads((DEFAULT_MODEL_DIR / "calibration.json").read_text())
+    assert calibration["slope"] > 0 and "Prime_number" in calibration["tuned_on"]
+
+
+def test_answers_baerbock_question_from_her_paragraph_with_exact_citation(real_service):
+    result = real_service.pipeline.ask("What did Baerbock say about weapons?")
+    assert result.answers
+    top = result.answers[0]
+    passage = next(sp.passage for sp in result.passages if sp.passage.id == top.passage_id)
+    assert "Baerbock" in passage.text
+    assert passage.text[top.citation.start : top.citation.end] == top.text
+    assert (top.citation.doc_id, top.citation.paragraph) == (passage.doc_id, passage.paragraph)
+
+
+@pytest.mark.parametrize("question", ["Who won the 2022 football World Cup?", "What is the boiling point of mercury?"])
+def test_abstains_when_the_articles_do_not_answer(real_service, question):
+    assert real_service.pipeline.ask(question).no_answer

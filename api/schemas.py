@@ -42,7 +42,8 @@ class CitationOut(BaseModel):
 
 class AnswerOut(BaseModel):
     text: str = Field(..., description="Verbatim span: paragraph_text[start:end].")
-    score: float = Field(..., ge=0.0, le=1.0)
+    score: float = Field(..., ge=0.0, le=1.0,
+                         description="Estimated probability that the answer is right (calibrated on held-out questions).")
     passage_id: str
     citation: CitationOut
 

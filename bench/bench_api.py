@@ -1,5 +1,6 @@
-"""Benchmark: index build time, then p50/p95 latency and requests/s of POST /v1/ask over the dev
-questions against a real server on 127.0.0.1 (a fresh index in a temp dir; nothing else touched)."""
+"""Benchmark: index build time, p50/p95 latency and requests/s of POST /v1/ask (top_k 5) over the
+seed questions against a real server on 127.0.0.1 (a fresh index in a temp dir; nothing else
+touched), and where a question's time goes (embed / retrieve / tokenize / encode / decode)."""
 
 from __future__ import annotations
 
@@ -38,6 +39,33 @@ def build_time(index_dir: Path) -> float:
     return report.seconds
 
 
+def stage_breakdown(index_dir: Path, questions: list[str], top_k: int = 5, rounds: int = 3) -> dict[str, float]:
+    """Median milliseconds per question of each stage, run in process on the same components."""
+    from qa.factory import load_service
+    from qa.settings import Settings
+    from reader.decode import decode_spans
+
+    service = load_service(Settings(index_dir=index_dir), log=lambda msg: None)
+    retriever, reader = service.pipeline.retriever, service.pipeline.reader
+    stages: dict[str, list[float]] = {k: [] for k in ("embed", "retrieve", "tokenize", "encode", "decode")}
+    for _ in range(rounds):
+        for q in questions:
+            t0 = time.perf_counter()
+            retriever.embedder.encode([q])
+            t1 = time.perf_counter()
+            passages = retriever.retrieve(q, top_k)  # embeds again, then searches
+            t2 = time.perf_counter()
+            features = reader.preprocess([q] * len(passages), [sp.passage.text for sp in passages])
+            t3 = time.perf_counter()
+            start, end = reader.forward(features)
+            t4 = time.perf_counter()
+            decode_spans(start, end, features.offsets, features.context_mask, features.feature_passage)
+            t5 = time.perf_counter()
+            for name, seconds in zip(stages, (t1 - t0, (t2 - t1) - (t1 - t0), t3 - t2, t4 - t3, t5 - t4)):
+                stages[name].append(seconds * 1000)
+    return {name: float(np.median(values)) for name, values in stages.items()}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--gold", default=str(ROOT / "tests" / "data" / "dev_gold.jsonl"))
@@ -52,6 +80,9 @@ def main() -> int:
         index_dir = Path(tmp) / "index"
         seconds = build_time(index_dir)
         print(f"index build (default corpus, model already loaded): {seconds * 1000:.0f} ms")
+        stages = stage_breakdown(index_dir, questions)
+        print("where a question's time goes (median ms, in process, top_k 5): "
+              + ", ".join(f"{name} {ms:.1f}" for name, ms in stages.items()))
 
         port = free_port()
         env = {**os.environ, "QA_INDEX_DIR": str(index_dir)}
@@ -72,7 +103,7 @@ def main() -> int:
                         return 1
                     time.sleep(0.2)
                 print(f"server start to ready: {time.perf_counter() - t0:.1f} s")
-                client.post("/v1/ask", json={"question": "warm-up question?"})
+                client.post("/v1/ask", json={"question": "warm-up question?", "top_k": 5})
 
                 latencies = []
                 deadline = time.perf_counter() + args.max_seconds
@@ -81,7 +112,7 @@ def main() -> int:
                         if time.perf_counter() > deadline:
                             break
                         t = time.perf_counter()
-                        r = client.post("/v1/ask", json={"question": q})
+                        r = client.post("/v1/ask", json={"question": q, "top_k": 5})
                         r.raise_for_status()
                         latencies.append((time.perf_counter() - t) * 1000)
                 lat = np.array(latencies)
@@ -91,7 +122,7 @@ def main() -> int:
 
             def one(q: str) -> None:
                 with httpx.Client(base_url=base, timeout=60) as c:
-                    c.post("/v1/ask", json={"question": q}).raise_for_status()
+                    c.post("/v1/ask", json={"question": q, "top_k": 5}).raise_for_status()
 
             work = questions * args.rounds
             t = time.perf_counter()

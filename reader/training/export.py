@@ -44,6 +44,17 @@ def matmul_nodes(onnx_path: str | Path) -> list[str]:
     return [n.name for n in model.graph.node if n.op_type == "MatMul" and any(i in weights for i in n.input)]
 
 
+def default_exclusions(nodes: list[str]) -> list[str]:
+    """The MatMuls kept in fp32 by default: the feed-forward output projections of layers 0 and 1.
+
+    Chosen on the tune articles with the starting checkpoint: quantizing everything cost 1.0
+    HasAns F1 (82.5 -> 81.5, never abstaining); keeping these two in fp32 cost 0.1 (82.4), for
+    3.5 MB more. Keeping the last layer, the first layer or the embeddings in fp32 did not help.
+    """
+    return [n for n in nodes if "/output/dense/" in n and "/attention/" not in n
+            and ("/layer.0/" in n or "/layer.1/" in n)]
+
+
 def quantize(fp32_path: str | Path, int8_path: str | Path, exclude: list[str] = (), per_channel: bool = True,
              embeddings: bool = True) -> Path:
     """Dynamic int8 quantization of the weight MatMuls (per output channel), skipping ``exclude``.

@@ -21,14 +21,8 @@ from qa.evaluate import GoldItem, load_gold
 from reader.decode import Calibration
 from reader.onnx_reader import MODEL_FILE, OnnxReader
 from reader.training.calibrate import best_spans, best_threshold, calibrate, reliability_table, squad2_scores
-from reader.training.export import export_onnx, quantize
-
-# The checkpoint's spent articles (its PROVENANCE.md): never reported on.
-PILOT_TRAINED = ("1973_oil_crisis", "Black_Death", "Construction", "Ctenophora", "European_Union_law", "Force",
-                 "Geology", "Harvard_University", "Huguenot", "Immune_system", "Islamism", "Jacksonville,_Florida")
-TUNE = ("Prime_number", "Private_school", "Sky_(United_Kingdom)")
-REPORT = ("Steam_engine", "Victoria_(Australia)", "Yuan_dynasty")
-
+from reader.training.export import default_exclusions, export_onnx, matmul_nodes, quantize
+from reader.training.splits import REPORT, SQUAD1_EXCLUDED, TUNE
 
 def _subset(gold: list[GoldItem], titles) -> list[GoldItem]:
     keep = set(titles)
@@ -39,7 +33,8 @@ def _never_abstain(spans) -> dict:
     return squad2_scores(spans, float("-inf"))
 
 
-def ship(model_dir: Path, out_dir: Path, squad2: Path, squad1: Path | None, exclude: list[str], log=print) -> dict:
+def ship(model_dir: Path, out_dir: Path, squad2: Path, squad1: Path | None, exclude: list[str] | None = None,
+         log=print) -> dict:
     squad2_gold = load_gold(squad2)
     tune, report = _subset(squad2_gold, TUNE), _subset(squad2_gold, REPORT)
     figures: dict = {"tune_split": {"file": squad2.name, "articles": list(TUNE), "questions": len(tune)},
@@ -48,10 +43,12 @@ def ship(model_dir: Path, out_dir: Path, squad2: Path, squad1: Path | None, excl
         fp32_dir = Path(tmp) / "fp32"
         t0 = time.perf_counter()
         export_onnx(model_dir, fp32_dir)
+        if exclude is None:
+            exclude = default_exclusions(matmul_nodes(fp32_dir / MODEL_FILE))
         int8_dir = Path(tmp) / "int8"
         shutil.copytree(fp32_dir, int8_dir, ignore=shutil.ignore_patterns(MODEL_FILE))
         quantize(fp32_dir / MODEL_FILE, int8_dir / MODEL_FILE, exclude=exclude)
-        log(f"exported and quantized in {time.perf_counter() - t0:.0f}s; excluded from int8: {exclude or 'none'}")
+        log(f"exported and quantized in {time.perf_counter() - t0:.0f}s; kept in fp32: {exclude or 'none'}")
 
         readers = {"fp32": OnnxReader(str(fp32_dir), calibration=Calibration()),
                    "int8": OnnxReader(str(int8_dir), calibration=Calibration())}
@@ -74,7 +71,7 @@ def ship(model_dir: Path, out_dir: Path, squad2: Path, squad1: Path | None, excl
             if name == "int8":
                 figures["reliability_report_int8"] = reliability_table(spans, calibrations[name])
         if squad1 is not None:
-            clean = [g for g in load_gold(squad1) if g.title not in set(PILOT_TRAINED) | set(TUNE)]
+            clean = [g for g in load_gold(squad1) if g.title not in set(SQUAD1_EXCLUDED)]
             figures["squad1_split"] = {"file": squad1.name, "articles": sorted({g.title for g in clean}),
                                        "questions": len(clean)}
             for name, reader in readers.items():
@@ -102,8 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out_dir", type=Path, help="where the shipped reader goes")
     parser.add_argument("--squad2", type=Path, required=True, help="dev-v2.0-public.json(.gz): tune and report splits")
     parser.add_argument("--squad1", type=Path, help="dev-v1.1-public.json(.gz): the clean SQuAD 1.1 figure")
-    parser.add_argument("--exclude", action="append", default=[], metavar="NODE",
-                        help="ONNX MatMul node kept in fp32 (repeatable)")
+    parser.add_argument("--exclude", action="append", default=None, metavar="NODE",
+                        help="ONNX MatMul node kept in fp32 (repeatable; default: export.default_exclusions)")
     args = parser.parse_args(argv)
     ship(args.model_dir, args.out_dir, args.squad2, args.squad1, args.exclude)
     return 0

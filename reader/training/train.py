@@ -207,12 +207,12 @@ def train(config: TrainConfig, log=print, entities=None) -> Path:
     optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": optim_cfg.weight_decay},
                                    {"params": no_decay, "weight_decay": 0.0}], lr=optim_cfg.learning_rate)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(optim_cfg.warmup_ratio * total_steps), total_steps)
-    step, loss_ema, trained_s = 0, None, 0.0
+    step, loss_ema, loss_first, trained_s = 0, None, None, 0.0
     if resuming:
         state = json.loads((ckpt / "state.json").read_text())
         optimizer.load_state_dict(torch.load(ckpt / "optimizer.pt", map_location=device))
         scheduler.load_state_dict(torch.load(ckpt / "scheduler.pt"))
-        step, loss_ema, trained_s = state["step"], state["loss_ema"], state["trained_s"]
+        step, loss_ema, loss_first, trained_s = state["step"], state["loss_ema"], state.get("loss_first"), state["trained_s"]
         log(f"resuming from {ckpt} at step {step}/{total_steps}")
 
     def save_checkpoint() -> None:
@@ -220,7 +220,8 @@ def train(config: TrainConfig, log=print, entities=None) -> Path:
             model.save_pretrained(tmp)
             torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
             torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
-            (tmp / "state.json").write_text(json.dumps({"step": step, "loss_ema": loss_ema, "trained_s": trained_s}))
+            (tmp / "state.json").write_text(json.dumps({"step": step, "loss_ema": loss_ema, "loss_first": loss_first,
+                                                                "trained_s": trained_s}))
         _save_atomic(ckpt, write)
 
     stop = min(total_steps, run.max_steps) if run.max_steps is not None else total_steps
@@ -247,6 +248,7 @@ def train(config: TrainConfig, log=print, entities=None) -> Path:
             step += 1
             trained_s += time.perf_counter() - t_step
             value = float(loss.detach())
+            loss_first = value if loss_first is None else loss_first
             loss_ema = value if loss_ema is None else 0.98 * loss_ema + 0.02 * value
             bar.update(1)
             bar.set_postfix(loss=f"{loss_ema:.3f}", lr=f"{scheduler.get_last_lr()[0]:.1e}")
@@ -264,7 +266,7 @@ def train(config: TrainConfig, log=print, entities=None) -> Path:
         (tmp / "training.json").write_text(json.dumps({
             "config": asdict(config), "init": init, "steps": step, "total_steps": total_steps,
             "examples": len(examples), "windows": len(features), "no_answer_windows": n_null,
-            "loss_ema": loss_ema, "train_seconds": round(trained_s, 1), "device": str(device),
+            "loss_first": loss_first, "loss_ema": loss_ema, "train_seconds": round(trained_s, 1), "device": str(device),
             "torch_threads": torch.get_num_threads(),
         }, indent=2) + "\n")
 

@@ -31,9 +31,9 @@ class Settings(BaseSettings):
     reader_doc_stride: int = 128
     reader_max_answer_tokens: int = 30
     reader_batch_size: int = 16
-    # Whether to answer at all is the model's calibrated no-answer threshold (calibration.json);
-    # this further drops answers whose score (estimated probability of being right) is lower.
-    min_answer_score: float = Field(default=0.0, ge=0.0, le=1.0)
+    # The operating point: answer only with a score (estimated probability of being right) of at
+    # least this. None: the model's calibrated threshold (calibration.json), tuned on held-out data.
+    min_answer_score: float | None = Field(default=None, ge=0.0, le=1.0)
     top_k: int = Field(default=5, ge=1, le=50)
     max_answers: int = Field(default=3, ge=1, le=10)
     device: str = "cpu"

@@ -87,8 +87,11 @@ class Calibration:
         z = self.slope * candidate.margin + self.intercept
         return 1.0 / (1.0 + math.exp(-z)) if z > -700 else 0.0
 
-    def answers(self, candidates: list[SpanCandidate]) -> list[SpanCandidate]:
-        return [c for c in candidates if c.margin > self.threshold]
+    def answers(self, candidates: list[SpanCandidate], min_score: float | None = None) -> list[SpanCandidate]:
+        """The candidates that are answers: margin above the threshold, or score of at least ``min_score``."""
+        if min_score is None:
+            return [c for c in candidates if c.margin > self.threshold]
+        return [c for c in candidates if self.score(c) >= min_score]
 
     @classmethod
     def load(cls, model_dir: Path) -> "Calibration":

@@ -24,12 +24,13 @@ _PAD_LOGIT = -1e4
 
 class SpanReader:
     def __init__(self, model_path: str, max_seq_len: int = 384, doc_stride: int = 128, max_answer_tokens: int = 30,
-                 batch_size: int = 16, min_score: float = 0.0, calibration: Calibration | None = None):
+                 batch_size: int = 16, min_score: float | None = None, calibration: Calibration | None = None):
         self.model_path = str(model_path)
         self.max_seq_len = max_seq_len
         self.doc_stride = doc_stride
         self.max_answer_tokens = max_answer_tokens
         self.batch_size = batch_size
+        # None: answer when a span's margin beats the calibrated threshold; else when its score reaches this.
         self.min_score = min_score
         # None: read calibration.json beside the model at warm-up (uncalibrated if there is none).
         self.calibration = calibration
@@ -111,11 +112,11 @@ class SpanReader:
         results = []
         for scored, candidates in zip(passages, self.candidates_batch(questions, texts)):
             answers = []
-            for c in self.calibration.answers(candidates):
+            for c in self.calibration.answers(candidates, self.min_score):
                 p = scored[c.passage_index].passage
                 answers.append(Answer(p.text[c.start_char : c.end_char], round(self.calibration.score(c), 4), p.id,
                                       c.start_char, c.end_char))
-            results.append(postprocess_candidates(answers, max_answers, self.min_score))
+            results.append(postprocess_candidates(answers, max_answers, 0.0))
         return results
 
     def read(self, question: str, passages: list[ScoredPassage], max_answers: int) -> list[Answer]:

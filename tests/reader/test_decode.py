@@ -89,3 +89,11 @@ def test_calibration_round_trips_through_its_file(tmp_path):
     (tmp_path / "calibration.json").write_text(__import__("json").dumps(cal.to_dict()))
     assert Calibration.load(tmp_path) == cal
     assert Calibration.load(tmp_path / "nowhere") == Calibration()
+
+
+def test_min_score_replaces_the_threshold_as_operating_point():
+    cal = Calibration(threshold=5.0, slope=1.0, intercept=0.0)
+    weak = SpanCandidate(0, 0, 1, 0.3, 1.0)  # score sigmoid(1) = 0.73, margin under the threshold
+    assert cal.answers([weak]) == []
+    assert cal.answers([weak], min_score=0.7) == [weak]
+    assert cal.answers([weak], min_score=0.8) == []

@@ -1,0 +1,75 @@
+"""A smoke training run on a tiny SQuAD-format fixture: it learns, checkpoints, resumes, and exports."""
+
+import json
+
+import pytest
+from transformers import AutoModelForQuestionAnswering
+
+from reader.training.train import DataConfig, OptimConfig, RunConfig, TrainConfig, train
+
+pytestmark = pytest.mark.slow
+
+CONTEXTS = [
+    "ben wallace said britain supplies anti - tank weapons .",
+    "canada deployed special forces to kyiv on monday .",
+    "baerbock said germany will not send weapons .",
+]
+QAS = [
+    (0, "what did britain supply ?", "anti - tank weapons"),
+    (0, "who said britain supplies weapons ?", "ben wallace"),
+    (1, "what did canada deploy ?", "special forces"),
+    (1, "when did canada deploy forces ?", "monday"),
+    (2, "what did baerbock say ?", "germany will not send weapons"),
+    (2, "who will not send weapons ?", "germany"),
+]
+
+
+def _fixture(path):
+    paragraphs = [{"context": c, "qas": []} for c in CONTEXTS]
+    for i, (p, question, answer) in enumerate(QAS):
+        paragraphs[p]["qas"].append({"id": f"q{i}", "question": question,
+                                     "answers": [{"text": answer, "answer_start": CONTEXTS[p].index(answer)}]})
+    path.write_text(json.dumps({"version": "1.1", "data": [{"title": "Tiny", "paragraphs": paragraphs}]}))
+    return path
+
+
+def fake_ner(texts):
+    names = {"ben wallace": "PERSON", "baerbock": "PERSON", "canada": "GPE", "germany": "GPE", "britain": "GPE"}
+    return [[(n, label) for n, label in names.items() if n in t] for t in texts]
+
+
+def _config(tmp_path, init, max_steps=None, epochs=12.0):
+    return TrainConfig(
+        DataConfig([str(_fixture(tmp_path / "tiny.json"))], retrieval_negative_rate=0.5, perturbed_negative_rate=0.5,
+                   max_seq_len=32, doc_stride=8),
+        OptimConfig(epochs=epochs, batch_size=4, learning_rate=2e-3, warmup_ratio=0.1, seed=0),
+        RunConfig(str(tmp_path / "out"), init=str(init), device="cpu", checkpoint_every=3, max_steps=max_steps),
+    )
+
+
+def test_short_run_learns_and_writes_a_loadable_model(tmp_path, tiny_model_dir):
+    final = train(_config(tmp_path, tiny_model_dir), log=lambda m: None, entities=fake_ner)
+    info = json.loads((final / "training.json").read_text())
+    assert info["steps"] == info["total_steps"] > 10
+    assert info["loss_ema"] < info["loss_first"]  # it learns
+    assert info["no_answer_windows"] > 0  # the negatives are in the data
+    AutoModelForQuestionAnswering.from_pretrained(final, local_files_only=True)
+
+
+def test_killed_run_resumes_where_it_stopped(tmp_path, tiny_model_dir):
+    train(_config(tmp_path, tiny_model_dir, max_steps=4), log=lambda m: None, entities=fake_ner)
+    state = json.loads((tmp_path / "out" / "checkpoint" / "state.json").read_text())
+    assert state["step"] == 4
+    messages = []
+    final = train(_config(tmp_path, tiny_model_dir, max_steps=7), log=messages.append, entities=fake_ner)
+    assert any("resuming" in m and "step 4/" in m for m in messages)
+    assert json.loads((final / "training.json").read_text())["steps"] == 7
+
+
+def test_same_seed_same_model(tmp_path, tiny_model_dir):
+    runs = []
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        final = train(_config(tmp_path / name, tiny_model_dir, max_steps=3), log=lambda m: None, entities=fake_ner)
+        runs.append(json.loads((final / "training.json").read_text())["loss_ema"])
+    assert runs[0] == runs[1]

@@ -20,10 +20,10 @@ class Reader(Protocol):
 
 
 def postprocess_candidates(candidates: list[Answer], max_answers: int, min_score: float) -> list[Answer]:
-    """Best-first, deduplicated (by normalised text), thresholded answers."""
+    """Best-first, deduplicated (by text, ignoring case and edge punctuation), thresholded answers."""
     best: dict[str, Answer] = {}
     for a in candidates:
-        key = " ".join(a.text.lower().split())
+        key = " ".join(a.text.lower().strip(" \t\n.,;:!?\"'“”‘’").split())
         if not key or a.score < min_score:
             continue
         if key not in best or a.score > best[key].score:

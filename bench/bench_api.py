@@ -1,6 +1,6 @@
 """Benchmark: index build time, p50/p95 latency and requests/s of POST /v1/ask (top_k 5) over the
 seed questions against a real server on 127.0.0.1 (a fresh index in a temp dir; nothing else
-touched), and where a question's time goes (embed / retrieve / tokenize / encode / decode)."""
+touched), and where a question's time goes (embed / search / tokenize / encode / decode)."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def stage_breakdown(index_dir: Path, questions: list[str], top_k: int = 5, round
 
     service = load_service(Settings(index_dir=index_dir), log=lambda msg: None)
     retriever, reader = service.pipeline.retriever, service.pipeline.reader
-    stages: dict[str, list[float]] = {k: [] for k in ("embed", "retrieve", "tokenize", "encode", "decode")}
+    stages: dict[str, list[float]] = {k: [] for k in ("embed", "search", "tokenize", "encode", "decode")}
     for _ in range(rounds):
         for q in questions:
             t0 = time.perf_counter()
@@ -61,7 +61,7 @@ def stage_breakdown(index_dir: Path, questions: list[str], top_k: int = 5, round
             t4 = time.perf_counter()
             decode_spans(start, end, features.offsets, features.context_mask, features.feature_passage)
             t5 = time.perf_counter()
-            for name, seconds in zip(stages, (t1 - t0, (t2 - t1) - (t1 - t0), t3 - t2, t4 - t3, t5 - t4)):
+            for name, seconds in zip(stages, (t1 - t0, max((t2 - t1) - (t1 - t0), 0.0), t3 - t2, t4 - t3, t5 - t4)):
                 stages[name].append(seconds * 1000)
     return {name: float(np.median(values)) for name, values in stages.items()}
 

@@ -52,17 +52,21 @@ def decode_spans(
         null_lp = s_lp[0] + e_lp[0]
         top_s = ctx[np.argsort(-s_lp[ctx], kind="stable")[:n_best]]
         top_e = ctx[np.argsort(-e_lp[ctx], kind="stable")[:n_best]]
-        for i in top_s:
-            for j in top_e:
-                if j < i or j - i + 1 > max_answer_tokens:
-                    continue
-                key = (int(feature_passage[f]), int(offsets[f, i, 0]), int(offsets[f, j, 1]))
-                if key[2] <= key[1]:
-                    continue
-                lp = float(s_lp[i] + e_lp[j])
-                margin = lp - float(null_lp)
-                if key not in best or margin > best[key].margin:
-                    best[key] = SpanCandidate(key[0], key[1], key[2], math.exp(lp), margin)
+        pair = s_lp[top_s][:, None] + e_lp[top_e][None, :]
+        length = top_e[None, :] - top_s[:, None] + 1
+        pair = np.where((length >= 1) & (length <= max_answer_tokens), pair, -np.inf)
+        # Only this window's best pairs can reach the overall n-best; a few spare for empty spans.
+        for k in np.argsort(-pair, axis=None, kind="stable")[: n_best + 5]:
+            lp = float(pair.flat[k])
+            if lp == -np.inf:
+                break
+            i, j = top_s[k // len(top_e)], top_e[k % len(top_e)]
+            key = (int(feature_passage[f]), int(offsets[f, i, 0]), int(offsets[f, j, 1]))
+            if key[2] <= key[1]:
+                continue
+            margin = lp - float(null_lp)
+            if key not in best or margin > best[key].margin:
+                best[key] = SpanCandidate(key[0], key[1], key[2], math.exp(lp), margin)
     return sorted(best.values(), key=lambda c: (-c.margin, c.passage_index, c.start_char))[:n_best]
 
 

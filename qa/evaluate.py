@@ -121,6 +121,10 @@ def _row(item: GoldItem, prediction: str, score: float | None) -> dict:
             "gold": item.answers, "em": em, "f1": f, "has_answer": bool(item.answers)}
 
 
+OFFICIAL_KEYS = ("exact", "f1", "total", "HasAns_exact", "HasAns_f1", "HasAns_total", "NoAns_exact", "NoAns_f1",
+                 "NoAns_total")
+
+
 def summarize(rows: list[dict], latencies: list[float], recall_ks: tuple[int, ...] = ()) -> dict:
     """The official SQuAD 2.0 keys (percentages), plus recall@k and latency percentiles."""
     has = [r for r in rows if r["has_answer"]]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qa.evaluate import GoldItem, score_prediction
+from qa.evaluate import OFFICIAL_KEYS, GoldItem, score_prediction, summarize
 from reader.decode import Calibration
 from reader.span_reader import SpanReader
 
@@ -46,15 +46,13 @@ def best_spans(reader: SpanReader, gold: list[GoldItem], batch_size: int = 32) -
 
 
 def squad2_scores(spans: BestSpans, threshold: float) -> dict:
-    """EM/F1 (percent) when answering only above ``threshold``; abstaining is right for NoAns only."""
+    """Official SQuAD 2.0 figures when answering only above ``threshold`` (abstaining is right for NoAns only)."""
     answer = spans.margin > threshold
     em = np.where(answer, spans.em, ~spans.has_answer)
     f1 = np.where(answer, spans.f1, ~spans.has_answer)
-    has, no = spans.has_answer, ~spans.has_answer
-    pct = lambda x: round(100 * float(np.mean(x)), 2) if len(x) else None  # noqa: E731
-    return {"exact": pct(em), "f1": pct(f1), "total": int(len(em)),
-            "HasAns_exact": pct(em[has]), "HasAns_f1": pct(f1[has]), "HasAns_total": int(has.sum()),
-            "NoAns_exact": pct(em[no]), "NoAns_f1": pct(f1[no]), "NoAns_total": int(no.sum())}
+    rows = [{"em": float(e), "f1": float(f), "has_answer": bool(h)} for e, f, h in zip(em, f1, spans.has_answer)]
+    report = summarize(rows, [])
+    return {key: report[key] for key in OFFICIAL_KEYS}
 
 
 def best_threshold(spans: BestSpans) -> float:

@@ -127,3 +127,13 @@ def test_eval_refuses_reader_only_without_paragraphs_and_unknown_articles(tmp_pa
     broken.write_bytes(b"not gzip")
     r = run_qa("eval", str(broken), "--reader-only", index_dir=tmp_path / "idx")
     assert r.returncode == 2 and "broken.json.gz" in r.stderr
+
+
+def test_train_reader_help_and_bad_input(tmp_path):
+    r = run_qa("train-reader", "--help", index_dir=tmp_path / "idx")
+    assert r.returncode == 0 and "MODEL_CARD.md" in r.stdout and "--exclude-title" in r.stdout
+    r = run_qa("train-reader", "--train", str(tmp_path / "missing.json.gz"), index_dir=tmp_path / "idx")
+    assert r.returncode == 2 and "missing.json.gz" in r.stderr
+    squad = _tiny_squad(tmp_path / "t.json.gz")
+    r = run_qa("train-reader", "--train", str(squad), "--init", str(tmp_path / "nope"), index_dir=tmp_path / "idx")
+    assert r.returncode == 2 and "nope" in r.stderr

@@ -19,12 +19,12 @@ class Reader(Protocol):
     def read(self, question: str, passages: list[ScoredPassage], max_answers: int) -> list[Answer]: ...
 
 
-def postprocess_candidates(candidates: list[Answer], max_answers: int, min_score: float) -> list[Answer]:
-    """Best-first, deduplicated (by text, ignoring case and edge punctuation), thresholded answers."""
+def postprocess_candidates(candidates: list[Answer], max_answers: int) -> list[Answer]:
+    """Best-first answers, deduplicated by text (ignoring case and edge punctuation)."""
     best: dict[str, Answer] = {}
     for a in candidates:
         key = " ".join(a.text.lower().strip(" \t\n.,;:!?\"'“”‘’").split())
-        if not key or a.score < min_score:
+        if not key:
             continue
         if key not in best or a.score > best[key].score:
             best[key] = a

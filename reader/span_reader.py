@@ -113,7 +113,7 @@ class SpanReader:
                 p = scored[c.passage_index].passage
                 answers.append(Answer(p.text[c.start_char : c.end_char], round(self.calibration.score(c), 4), p.id,
                                       c.start_char, c.end_char))
-            results.append(postprocess_candidates(answers, max_answers, 0.0))
+            results.append(postprocess_candidates(answers, max_answers))
         return results
 
     def read(self, question: str, passages: list[ScoredPassage], max_answers: int) -> list[Answer]:

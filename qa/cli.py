@@ -194,7 +194,10 @@ def cmd_train_reader(args: argparse.Namespace) -> int:
         RunConfig(args.output, init=args.init, device=args.device, checkpoint_every=args.checkpoint_every,
                   max_steps=args.max_steps, threads=args.threads),
     )
-    train(config)
+    try:
+        train(config)
+    except ValueError as exc:  # unreadable or empty SQuAD files (SquadFormatError is a ValueError)
+        return _fail(str(exc))
     return 0
 
 

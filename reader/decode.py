@@ -86,9 +86,11 @@ class Calibration:
     tuned_on: str | None = None
 
     def score(self, candidate: SpanCandidate) -> float:
-        if self.slope is None:
-            return candidate.prob
-        z = self.slope * candidate.margin + self.intercept
+        return candidate.prob if self.slope is None else self.margin_score(candidate.margin)
+
+    def margin_score(self, margin: float) -> float:
+        """The fitted probability of being right at this margin (needs ``slope``)."""
+        z = self.slope * margin + self.intercept
         return 1.0 / (1.0 + math.exp(-z)) if z > -700 else 0.0
 
     def answers(self, candidates: list[SpanCandidate], min_score: float | None = None) -> list[SpanCandidate]:

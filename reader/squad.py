@@ -52,13 +52,13 @@ def is_squad_file(path: Path) -> bool:
     return name.endswith(".json") or name.endswith(".json.gz")
 
 
-def load_squad(path: Path, titles: set[str] | None = None, exclude_titles: set[str] | None = None) -> list[SquadExample]:
-    """Every question of the file, optionally only of (or not of) the named articles."""
+def load_squad(path: Path, exclude_titles: set[str] | None = None) -> list[SquadExample]:
+    """Every question of the file, except those of the named articles."""
     examples = []
     try:
         for article in read_squad_json(path)["data"]:
             title = article["title"]
-            if (titles is not None and title not in titles) or (exclude_titles and title in exclude_titles):
+            if exclude_titles and title in exclude_titles:
                 continue
             for p_index, paragraph in enumerate(article["paragraphs"]):
                 context = paragraph["context"]
@@ -70,7 +70,3 @@ def load_squad(path: Path, titles: set[str] | None = None, exclude_titles: set[s
     except (KeyError, TypeError, ValueError) as exc:
         raise SquadFormatError(f"{path}: malformed SQuAD record ({exc!r})") from exc
     return examples
-
-
-def article_titles(path: Path) -> list[str]:
-    return [a["title"] for a in read_squad_json(path)["data"]]

@@ -91,10 +91,8 @@ def calibrate(spans: BestSpans, tuned_on: str) -> Calibration:
 
 def reliability_table(spans: BestSpans, calibration: Calibration, bins: int = 5) -> list[dict]:
     """Answers grouped by served score: how often the best span is right in each score band."""
-    from reader.decode import SpanCandidate
-
     answered = spans.margin > calibration.threshold
-    scores = np.array([calibration.score(SpanCandidate(0, 0, 0, 0.0, float(m))) for m in spans.margin[answered]])
+    scores = np.array([calibration.margin_score(float(m)) for m in spans.margin[answered]])
     correct = (spans.has_answer & (spans.f1 >= CORRECT_F1))[answered]
     edges = np.linspace(0, 1, bins + 1)
     rows = []

@@ -29,10 +29,6 @@ def _subset(gold: list[GoldItem], titles) -> list[GoldItem]:
     return [g for g in gold if g.title in keep]
 
 
-def _never_abstain(spans) -> dict:
-    return squad2_scores(spans, float("-inf"))
-
-
 def ship(model_dir: Path, out_dir: Path, squad2: Path, squad1: Path | None, exclude: list[str] | None = None,
          log=print) -> dict:
     squad2_gold = load_gold(squad2)
@@ -76,7 +72,7 @@ def ship(model_dir: Path, out_dir: Path, squad2: Path, squad1: Path | None, excl
                                        "questions": len(clean)}
             for name, reader in readers.items():
                 spans = best_spans(reader, clean)
-                figures[f"squad1_{name}"] = {"never_abstaining": _never_abstain(spans),
+                figures[f"squad1_{name}"] = {"never_abstaining": squad2_scores(spans, float("-inf")),
                                              "with_threshold": squad2_scores(spans, calibrations[name].threshold)}
                 log(f"SQuAD 1.1 clean {name}: {figures[f'squad1_{name}']}")
 

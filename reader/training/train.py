@@ -84,6 +84,8 @@ def build_examples(cfg: DataConfig, seed: int, entities=None, log=print) -> list
             found = rng.sample(found, cfg.max_examples)
         log(f"{path}: {len(found)} questions ({sum(e.is_impossible for e in found)} unanswerable)")
         examples.extend(found)
+    if not examples:
+        raise ValueError(f"no training questions in {', '.join(cfg.train_files)} (after --exclude-title)")
     retrieval = retrieval_negatives(examples, cfg.retrieval_negative_rate, rng)
     perturbed = []
     if cfg.perturbed_negative_rate > 0:
@@ -186,18 +188,21 @@ def train(config: TrainConfig, log=print, entities=None) -> Path:
     np.random.seed(optim_cfg.seed)
     torch.manual_seed(optim_cfg.seed)
 
+    # The data first: bad or empty files fail before any model is loaded.
+    t0 = time.perf_counter()
+    examples = build_examples(data, optim_cfg.seed, entities=entities, log=log)
+    data_s = time.perf_counter() - t0
     init = run.init or bundled_encoder_path()
     resuming = (ckpt / "state.json").exists()
     tokenizer = AutoTokenizer.from_pretrained(init, use_fast=True, local_files_only=True)
     model = AutoModelForQuestionAnswering.from_pretrained(str(ckpt) if resuming else init, local_files_only=True)
     model.to(device)
-
     t0 = time.perf_counter()
-    examples = build_examples(data, optim_cfg.seed, entities=entities, log=log)
     features = build_features(tokenizer, examples, data.max_seq_len, data.doc_stride)
+    data_s += time.perf_counter() - t0
     n_null = int((features.starts == 0).sum())
     log(f"{len(examples)} examples -> {len(features)} windows ({n_null} labelled no-answer), "
-        f"featurized in {time.perf_counter() - t0:.0f}s")
+        f"featurized in {data_s:.0f}s")
 
     lengths = np.array([len(x) for x in features.input_ids])
     steps_per_epoch = math.ceil(len(features) / optim_cfg.batch_size)

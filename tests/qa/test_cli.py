@@ -137,3 +137,14 @@ def test_train_reader_help_and_bad_input(tmp_path):
     squad = _tiny_squad(tmp_path / "t.json.gz")
     r = run_qa("train-reader", "--train", str(squad), "--init", str(tmp_path / "nope"), index_dir=tmp_path / "idx")
     assert r.returncode == 2 and "nope" in r.stderr
+
+
+def test_train_reader_refuses_unreadable_or_empty_data(tmp_path):
+    broken = tmp_path / "broken.json.gz"
+    broken.write_bytes(b"not gzip")
+    r = run_qa("train-reader", "--train", str(broken), "--output", str(tmp_path / "out"), index_dir=tmp_path / "idx")
+    assert r.returncode == 2 and "broken.json.gz" in r.stderr and "Traceback" not in r.stderr
+    squad = _tiny_squad(tmp_path / "t.json.gz")
+    r = run_qa("train-reader", "--train", str(squad), "--exclude-title", "Lighthouse", "--exclude-title", "Harbour",
+               "--output", str(tmp_path / "out"), index_dir=tmp_path / "idx")
+    assert r.returncode == 2 and "no training questions" in r.stderr and "Traceback" not in r.stderr

@@ -11,9 +11,15 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.deps import ServiceState
+from api.openai_compat import router as openai_router
+from api.openai_compat.router import OPENAI_PATHS, OpenAIError
 from api.routers import ask, documents, health
+from api.web import STATIC_DIR
+from api.web import router as web_router
 from api.schemas import error_message
 from qa.factory import Service, load_service
 from qa.settings import Settings
@@ -52,11 +58,32 @@ def create_app(settings: Settings | None = None, loader: Loader | None = _defaul
     )
     app.state.qa = ServiceState()
 
+    def _openai(request: Request) -> bool:
+        return request.url.path.startswith(OPENAI_PATHS)
+
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = exc.errors()
+        if _openai(request):
+            # OpenAI answers malformed requests with 400 and its error object.
+            loc = next((".".join(str(p) for p in e.get("loc", ()) if p != "body") for e in errors), None)
+            return JSONResponse(status_code=400, content=OpenAIError(400, error_message(errors), loc or None).body())
         return JSONResponse(status_code=422, content={"detail": jsonable_encoder(errors), "message": error_message(errors)})
 
-    for module in (ask, documents, health):
+    @app.exception_handler(OpenAIError)
+    async def _openai_error(request: Request, exc: OpenAIError) -> JSONResponse:
+        return JSONResponse(status_code=exc.status, content=exc.body())
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if _openai(request):
+            kind = "server_error" if exc.status_code >= 500 else "invalid_request_error"
+            return JSONResponse(status_code=exc.status_code, headers=getattr(exc, "headers", None),
+                                content=OpenAIError(exc.status_code, str(exc.detail), type_=kind).body())
+        return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail},
+                            headers=getattr(exc, "headers", None))
+
+    for module in (ask, documents, health, openai_router, web_router):
         app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

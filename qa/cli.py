@@ -81,9 +81,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
     service = _load(build_if_missing=False)
     result = service.pipeline.ask(request.question, top_k=request.top_k, max_answers=request.max_answers)
     if args.json:
-        from dataclasses import asdict
+        from qa.serialize import result_dict
 
-        print(json.dumps({**asdict(result), "no_answer": result.no_answer}, indent=2, ensure_ascii=False))
+        print(json.dumps(result_dict(result, with_context=True), indent=2, ensure_ascii=False))
         return 0
     if result.no_answer:
         print("No answer: nothing in the indexed articles supports one.")
@@ -123,11 +123,42 @@ def _print_figures(figures: dict) -> None:
     print(f"latency p50/p95  {figures['latency_ms_p50']} / {figures['latency_ms_p95']} ms per question")
 
 
+def _eval_conversations(args: argparse.Namespace) -> int:
+    from chat.evaluate import evaluate_conversations, load_conversations
+    from qa.evaluate import GoldFormatError
+
+    if args.reader_only or args.article:
+        return _fail("--reader-only and --article are for SQuAD files, not conversations")
+    try:
+        conversations = load_conversations(Path(args.gold))
+    except (OSError, GoldFormatError) as exc:
+        return _fail(str(exc))
+    report = evaluate_conversations(_load(build_if_missing=False).chat, conversations, top_k=args.top_k)
+    if args.verbose:
+        for r in report["rows"]:
+            mark = "ok " if r["em"] else ("~  " if r["f1"] > 0 else "-- ")
+            asked = f"\n     asked as:  {r['asked']}" if r["asked"] != r["question"] else ""
+            print(f"{mark}{r['id']}: {r['question']}{asked}\n     predicted: {r['prediction']!r}   gold: {r['gold']}")
+    print(f"conversations    {report['conversations']}, {report['total']} turns")
+    for name, part in (("all turns", report), ("first turns", report["first_turns"]), ("follow-ups", report["follow_ups"])):
+        print(f"{name:<12}     EM {part['exact']} / F1 {part['f1']}  ({part['total']} turns; HasAns F1 {part['HasAns_f1']}, "
+              f"NoAns {part['NoAns_exact']})")
+    print(f"rewrites         {report['follow_ups']['rewrite_exact']}% of follow-ups asked exactly as the gold standalone question")
+    print(f"latency p50/p95  {report['latency_ms_p50']} / {report['latency_ms_p95']} ms per turn")
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        print(f"wrote {args.json}")
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     import tempfile
 
+    from chat.evaluate import is_conversation_file
     from qa.evaluate import GoldFormatError, evaluate, evaluate_reader, load_gold, squad_corpus_jsonl
 
+    if is_conversation_file(Path(args.gold)):
+        return _eval_conversations(args)
     try:
         gold = load_gold(Path(args.gold))
     except (OSError, GoldFormatError) as exc:
@@ -228,8 +259,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="EM/F1 with the official SQuAD normalisation (max over gold answers), HasAns/NoAns apart, "
                     "recall@k and latency. Our JSONL is asked of the current index. A SQuAD file is asked either "
                     "reader-only (each question with its own paragraph: SQuAD's standard setting) or, by default, "
-                    "through the whole pipeline over a temporary index of the file's paragraphs.")
-    p.add_argument("gold", help="gold file: .jsonl, or SQuAD .json / .json.gz")
+                    "through the whole pipeline over a temporary index of the file's paragraphs. A conversation file "
+                    "(JSONL of {\"id\", \"turns\": [{\"question\", \"answers\"}]}) is asked turn by turn with "
+                    "follow-up resolution, and scored per turn: first turns and follow-ups apart.")
+    p.add_argument("gold", help="gold file: .jsonl (questions or conversations), or SQuAD .json / .json.gz")
     p.add_argument("--reader-only", action="store_true", help="give the reader each question's own paragraph (SQuAD files)")
     p.add_argument("--article", action="append", metavar="TITLE", help="only this SQuAD article (repeatable)")
     p.add_argument("--top-k", type=int, default=None, help="passages to retrieve (default QA_TOP_K, at least 5)")

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import collections
 import json
-import re
-import string
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,17 +11,10 @@ from pathlib import Path
 import numpy as np
 
 from qa.pipeline import QAPipeline
+from qa.text import normalize_answer
 from qa.types import Passage, ScoredPassage
 from reader.base import Reader
 from reader.squad import SquadFormatError, is_squad_file, load_squad
-
-
-def normalize_answer(s: str) -> str:
-    """Lower text and remove punctuation, articles and extra whitespace (official SQuAD script)."""
-    s = s.lower()
-    s = "".join(ch for ch in s if ch not in set(string.punctuation))
-    s = re.sub(r"\b(a|an|the)\b", " ", s)
-    return " ".join(s.split())
 
 
 def exact_match(prediction: str, gold: str) -> float:

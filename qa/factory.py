@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
+from chat.service import ChatService
 from qa.indexing import Log, stderr_log, open_index
 from qa.pipeline import QAPipeline
 from qa.settings import Settings
@@ -47,6 +49,11 @@ class Service:
     settings: Settings
     index: StoredIndex
     pipeline: QAPipeline
+
+    @cached_property
+    def chat(self) -> ChatService:
+        """Conversations: follow-ups made standalone, then the same pipeline."""
+        return ChatService(self.pipeline)
 
 
 def load_service(settings: Settings, build_if_missing: bool = False, log: Log = stderr_log) -> Service:

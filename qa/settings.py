@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     min_answer_score: float | None = Field(default=None, ge=0.0, le=1.0)
     top_k: int = Field(default=5, ge=1, le=50)
     max_answers: int = Field(default=3, ge=1, le=10)
+    # The model id the OpenAI-compatible endpoint lists (GET /v1/models) and answers as.
+    chat_model: str = "news-qa"
     device: str = "cpu"
     host: str = "127.0.0.1"
     port: int = 8000

@@ -1,8 +1,9 @@
-"""Word normalisation for lexical retrieval (BM25) and the reader's training negatives."""
+"""Word and answer normalisation: lexical retrieval (BM25), SQuAD scoring, answers already given."""
 
 from __future__ import annotations
 
 import re
+import string
 
 # News text names the same country several ways; the name check and keyword match treat them as one.
 ALIASES = [
@@ -37,3 +38,13 @@ def lexical_terms(text: str) -> list[str]:
             if part and part.lower().strip(".'’") not in STOP_WORDS:
                 out.append(norm_word(part))
     return [w for w in out if w]
+
+
+_PUNCT = frozenset(string.punctuation)
+
+
+def normalize_answer(s: str) -> str:
+    """Lower text and remove punctuation, articles and extra whitespace (official SQuAD script)."""
+    s = "".join(ch for ch in s.lower() if ch not in _PUNCT)
+    s = re.sub(r"\b(a|an|the)\b", " ", s)
+    return " ".join(s.split())

@@ -51,9 +51,10 @@ def test_index_ask_eval_round_trip(tmp_path):
     assert r.returncode == 0, r.stderr
     body = json.loads(r.stdout)
     top = body["answers"][0]
-    paragraph = next(p["passage"]["text"] for p in body["passages"] if p["passage"]["id"] == top["passage_id"])
+    paragraph = next(p["text"] for p in body["passages"] if p["id"] == top["passage_id"])
     assert top["citation"]["doc_id"] == "lighthouse"
-    assert paragraph[top["citation"]["start"] : top["citation"]["end"]] == top["text"]
+    assert paragraph[top["citation"]["start"] : top["citation"]["end"]] == top["text"] == \
+        top["context"][top["citation"]["start"] : top["citation"]["end"]]
 
     r = run_qa("ask", "Who is the Kremlin spokesperson?", index_dir=idx)
     assert r.returncode == 0 and "[[Dmitry Peskov]]" in r.stdout and "paragraph" in r.stdout

@@ -1,0 +1,1 @@
+"""OpenAI-compatible chat API: its schemas and router together."""

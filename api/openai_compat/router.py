@@ -1,0 +1,130 @@
+"""POST /v1/chat/completions (plain and SSE streaming) and GET /v1/models, as OpenAI clients expect."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from typing import AsyncIterator
+
+from fastapi import APIRouter
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
+
+from api.deps import ServiceDep
+from api.openai_compat.schemas import ChatCompletion, ChatCompletionRequest, ChatMessage, ErrorResponse, ModelCard, ModelList
+from api.schemas import MAX_QUESTION_CHARS
+from chat.render import answer_in, citations, message
+from chat.rewrite import Turn
+
+router = APIRouter(prefix="/v1", tags=["openai"])
+# The service has one model; its creation time is when this process started.
+_STARTED = int(time.time())
+ERRORS = {400: {"model": ErrorResponse, "description": "Invalid request (OpenAI error object)"},
+          503: {"model": ErrorResponse, "description": "Models or index not loaded yet"}}
+
+# Paths whose errors take OpenAI's shape instead of FastAPI's (see api.app).
+OPENAI_PATHS = ("/v1/chat/", "/v1/models")
+
+
+class OpenAIError(Exception):
+    """An error reported in OpenAI's shape: {"error": {"message", "type", "param", "code"}}."""
+
+    def __init__(self, status: int, message: str, param: str | None = None, code: str | None = None,
+                 type_: str = "invalid_request_error"):
+        super().__init__(message)
+        self.status, self.message, self.param, self.code, self.type = status, message, param, code, type_
+
+    def body(self) -> dict:
+        return {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
+
+
+def conversation(messages: list[ChatMessage]) -> tuple[list[Turn], str]:
+    """Earlier (question, answer) turns and the last user question; system and tool messages are skipped."""
+    turns: list[Turn] = []
+    pending: str | None = None
+    for m in messages[:-1]:
+        if m.role == "user":
+            if pending is not None:
+                turns.append(Turn(pending))
+            pending = m.text.strip()
+        elif m.role == "assistant" and pending is not None:
+            turns.append(Turn(pending, answer_in(m.text)))
+            pending = None
+    if pending is not None:
+        turns.append(Turn(pending))
+    last = messages[-1]
+    if last.role != "user":
+        raise OpenAIError(400, f"the last message must be from the user, not {last.role!r}", "messages")
+    question = last.text.strip()
+    if not question:
+        raise OpenAIError(400, "the last user message has no text", "messages")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise OpenAIError(400, f"the question must be at most {MAX_QUESTION_CHARS} characters (got {len(question)})",
+                          "messages")
+    return [t for t in turns if t.question], question
+
+
+def _words(text: str) -> int:
+    return len(text.split())
+
+
+def _cut(text: str, limit: int | None) -> tuple[str, str]:
+    """The text within ``limit`` words, and OpenAI's finish_reason for it."""
+    if limit is None or _words(text) <= limit:
+        return text, "stop"
+    pieces = re.findall(r"\S+\s*", text)
+    return "".join(pieces[:limit]).rstrip(), "length"
+
+
+@router.get("/models", response_model=ModelList, responses=ERRORS)
+def list_models(service: ServiceDep) -> ModelList:
+    return ModelList(data=[ModelCard(id=service.settings.chat_model, created=_STARTED, owned_by="news-qa")])
+
+
+@router.get("/models/{model_id}", response_model=ModelCard, responses={404: {"model": ErrorResponse}, **ERRORS})
+def get_model(model_id: str, service: ServiceDep) -> ModelCard:
+    if model_id != service.settings.chat_model:
+        raise OpenAIError(404, f"The model '{model_id[:100]}' does not exist", "model", "model_not_found")
+    return ModelCard(id=model_id, created=_STARTED, owned_by="news-qa")
+
+
+@router.post("/chat/completions", response_model=ChatCompletion, responses={
+    **ERRORS, 200: {"content": {"text/event-stream": {}},
+                    "description": "A chat.completion, or with stream=true Server-Sent Events of chat.completion.chunk"}})
+async def chat_completions(body: ChatCompletionRequest, service: ServiceDep):
+    history, question = conversation(body.messages)
+    reply = await run_in_threadpool(service.chat.reply, history, question)
+    limit = body.max_completion_tokens if body.max_completion_tokens is not None else body.max_tokens
+    content, finish = _cut(message(reply), limit)
+    cid, created, model = f"chatcmpl-{uuid.uuid4().hex}", int(time.time()), service.settings.chat_model
+    prompt_tokens = sum(_words(m.text) for m in body.messages)
+    usage = {"prompt_tokens": prompt_tokens, "completion_tokens": _words(content),
+             "total_tokens": prompt_tokens + _words(content)}
+    extras = {"question": reply.rewrite.question, "no_answer": reply.result.no_answer, "citations": citations(reply)}
+    if not body.stream:
+        return {"id": cid, "object": "chat.completion", "created": created, "model": model,
+                "system_fingerprint": None,
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
+                             "finish_reason": finish, "logprobs": None}],
+                "usage": usage, **extras}
+
+    def chunk(delta: dict, finish_reason: str | None = None, **more) -> str:
+        data = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
+                "system_fingerprint": None,
+                "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}], **more}
+        return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+    async def events() -> AsyncIterator[str]:
+        yield chunk({"role": "assistant", "content": ""})
+        for piece in re.findall(r"\s*\S+", content):
+            yield chunk({"content": piece})
+        # The structured citations ride on the last chunk, once the text they number is complete.
+        yield chunk({}, finish, **extras)
+        if body.stream_options is not None and body.stream_options.include_usage:
+            yield f"data: {json.dumps({'id': cid, 'object': 'chat.completion.chunk', 'created': created, 'model': model, 'choices': [], 'usage': usage})}\n\n"
+        yield "data: [DONE]\n\n"
+
+    return StreamingResponse(events(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

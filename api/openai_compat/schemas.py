@@ -1,0 +1,119 @@
+"""OpenAI chat-completions request/response shapes (the fields we read or send; others are ignored)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.schemas import MAX_QUESTION_CHARS
+
+
+class ContentPart(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    type: str
+    text: str | None = None
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    role: Literal["system", "developer", "user", "assistant", "tool", "function"]
+    content: str | list[ContentPart] | None = None
+
+    @property
+    def text(self) -> str:
+        if isinstance(self.content, list):
+            return " ".join(p.text for p in self.content if p.type == "text" and p.text)
+        return self.content or ""
+
+
+class StreamOptions(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    include_usage: bool = False
+
+
+class ChatCompletionRequest(BaseModel):
+    """OpenAI's request; sampling fields (temperature, top_p, ...) are accepted and have no effect."""
+
+    model_config = ConfigDict(extra="ignore")
+    model: str = Field(..., min_length=1, max_length=200, description="Any id; GET /v1/models lists ours.")
+    messages: list[ChatMessage] = Field(..., min_length=1, max_length=200,
+                                        description=f"The conversation; the last must be a user message of 1-{MAX_QUESTION_CHARS} characters.")
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+    max_tokens: int | None = Field(None, ge=1, description="Cut the reply after this many words.")
+    max_completion_tokens: int | None = Field(None, ge=1)
+    n: int = Field(1, ge=1, le=1, description="Only 1: the reader's answer is deterministic.")
+    user: str | None = None
+
+
+class AssistantMessage(BaseModel):
+    role: Literal["assistant"] = "assistant"
+    content: str
+
+
+class Choice(BaseModel):
+    index: int = 0
+    message: AssistantMessage
+    finish_reason: Literal["stop", "length"]
+    logprobs: None = None
+
+
+class Usage(BaseModel):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class CitationRef(BaseModel):
+    doc_id: str
+    title: str
+    paragraph: int
+    start: int
+    end: int
+
+
+class ChatCitation(BaseModel):
+    index: int = Field(..., description="The [n] marker in the message.")
+    text: str = Field(..., description="The quoted span: context[citation.start:citation.end].")
+    score: float
+    passage_id: str
+    citation: CitationRef
+    context: str = Field(..., description="The cited paragraph.")
+
+
+class ChatCompletion(BaseModel):
+    id: str
+    object: Literal["chat.completion"] = "chat.completion"
+    created: int
+    model: str
+    choices: list[Choice]
+    usage: Usage
+    system_fingerprint: str | None = None
+    # Our extras: what was asked after follow-up resolution, and the structured citations.
+    question: str = Field(..., description="The standalone question that was answered.")
+    no_answer: bool
+    citations: list[ChatCitation]
+
+
+class ModelCard(BaseModel):
+    id: str
+    object: Literal["model"] = "model"
+    created: int
+    owned_by: str
+
+
+class ModelList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ModelCard]
+
+
+class ErrorBody(BaseModel):
+    message: str
+    type: str
+    param: str | None = None
+    code: str | None = None
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody

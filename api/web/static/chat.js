@@ -1,0 +1,143 @@
+// The chat page: talks to /v1/chat/completions (stream: true) like any OpenAI client, keeps history in localStorage.
+"use strict";
+
+const STORE = "newsqa.chat.v1";
+const MODEL = "news-qa";
+const log = document.getElementById("log");
+const form = document.getElementById("ask");
+const input = document.getElementById("q");
+const send = document.getElementById("send");
+
+let history = load();
+
+function load() {
+  try { return JSON.parse(localStorage.getItem(STORE)) || []; } catch (e) { return []; }
+}
+function save() { localStorage.setItem(STORE, JSON.stringify(history)); }
+
+function el(tag, cls, text) {
+  const node = document.createElement(tag);
+  if (cls) node.className = cls;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+// The cited paragraph with the answer span marked; offsets are the citation's, so the mark is exact.
+function paragraph(c) {
+  const p = el("p");
+  const ctx = c.context || "";
+  const s = c.citation.start, e = c.citation.end;
+  p.append(document.createTextNode(ctx.slice(0, s)), el("mark", "", ctx.slice(s, e)), document.createTextNode(ctx.slice(e)));
+  return p;
+}
+
+function renderAssistant(node, m) {
+  node.textContent = "";
+  node.className = "msg assistant" + (m.no_answer ? " no-answer" : "");
+  const cites = m.citations || [];
+  const answer = el("div", "answer");
+  if (m.no_answer || !cites.length) {
+    answer.textContent = (m.content || "").split("\n")[0];
+  } else {
+    answer.append(document.createTextNode(cites[0].text), el("span", "marker", "[1]"));
+  }
+  node.append(answer);
+  if (cites.length > 1) {
+    node.append(el("div", "others", "Other possible answers: " + cites.slice(1).map(c => `${c.text} [${c.index}]`).join("; ")));
+  }
+  if (m.question && m.question !== m.asked) node.append(el("div", "asked", "Asked as: " + m.question));
+  for (const c of cites) {
+    const src = el("div", "source");
+    const where = el("div", "where");
+    where.append(document.createTextNode(`[${c.index}] `), el("b", "", c.citation.title),
+      document.createTextNode(` · paragraph ${c.citation.paragraph} · score ${c.score.toFixed(2)}`));
+    src.append(where, paragraph(c));
+    node.append(src);
+  }
+}
+
+function addMessage(m) {
+  document.getElementById("empty")?.remove();
+  const node = el("div", "msg " + m.role);
+  if (m.role === "user") node.textContent = m.content;
+  else renderAssistant(node, m);
+  log.append(node);
+  node.scrollIntoView({block: "end"});
+  return node;
+}
+
+function redraw() {
+  log.querySelectorAll(".msg").forEach(n => n.remove());
+  history.forEach(addMessage);
+}
+
+async function ask(question) {
+  const user = {role: "user", content: question};
+  history.push(user); save(); addMessage(user);
+  const node = el("div", "msg assistant streaming");
+  log.append(node);
+  const messages = history.map(m => ({role: m.role, content: m.content}));
+  let text = "", final = null;
+  try {
+    const resp = await fetch("/v1/chat/completions", {
+      method: "POST", headers: {"Content-Type": "application/json"},
+      body: JSON.stringify({model: MODEL, messages, stream: true}),
+    });
+    if (!resp.ok) {
+      let msg = resp.statusText;
+      try { msg = (await resp.json()).error.message; } catch (e) { /* not JSON */ }
+      throw new Error(msg);
+    }
+    const reader = resp.body.getReader();
+    const decoder = new TextDecoder();
+    let buffer = "";
+    for (;;) {
+      const {value, done} = await reader.read();
+      if (done) break;
+      buffer += decoder.decode(value, {stream: true});
+      let cut;
+      while ((cut = buffer.indexOf("\n\n")) >= 0) {
+        const event = buffer.slice(0, cut); buffer = buffer.slice(cut + 2);
+        const data = event.replace(/^data: ?/, "");
+        if (data === "[DONE]") continue;
+        const chunk = JSON.parse(data);
+        const choice = chunk.choices && chunk.choices[0];
+        if (!choice) continue;
+        if (choice.delta && choice.delta.content) {
+          text += choice.delta.content;
+          node.textContent = text.split("\n\nSources:")[0];
+          node.scrollIntoView({block: "end"});
+        }
+        if (choice.finish_reason) final = chunk;
+      }
+    }
+    const m = {role: "assistant", content: text, asked: question,
+               question: final ? final.question : question, no_answer: final ? final.no_answer : !text,
+               citations: final ? final.citations : []};
+    history.push(m); save();
+    renderAssistant(node, m);
+  } catch (err) {
+    // The question stays in the history; the failed reply is shown but not stored.
+    node.className = "msg assistant error";
+    node.textContent = "Error: " + err.message;
+  }
+  node.scrollIntoView({block: "end"});
+}
+
+form.addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const question = input.value.trim();
+  if (!question || send.disabled) return;
+  input.value = "";
+  send.disabled = true;
+  try { await ask(question); } finally { send.disabled = false; input.focus(); }
+});
+
+document.getElementById("new-chat").addEventListener("click", () => {
+  history = []; save(); redraw();
+  log.append(Object.assign(el("p", "hint", "New conversation."), {id: "empty"}));
+  input.focus();
+});
+
+redraw();
+input.focus();

@@ -1,0 +1,1 @@
+"""Conversations over the single-turn pipeline: follow-up rewriting and a chat service."""

@@ -1,0 +1,84 @@
+"""Conversations scored turn by turn (SQuAD EM/F1), first turns and follow-ups apart."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from chat.rewrite import Turn
+from chat.service import ChatService
+from qa.evaluate import GoldFormatError, GoldItem, _row, summarize
+from qa.text import normalize_answer
+
+
+@dataclass(frozen=True)
+class GoldTurn:
+    question: str
+    answers: list[str]
+    # The standalone question a person would ask; informational (rewrite accuracy), never asked.
+    standalone: str | None = None
+
+
+@dataclass(frozen=True)
+class Conversation:
+    id: str
+    turns: list[GoldTurn]
+
+
+def is_conversation_file(path: Path) -> bool:
+    """A JSONL file whose records have ``turns``."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            first = next((line for line in fh if line.strip()), "")
+        return isinstance(rec := json.loads(first), dict) and "turns" in rec
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False
+
+
+def load_conversations(path: Path) -> list[Conversation]:
+    """``{"id", "turns": [{"question", "answers", "standalone"?}, ...]}`` a line."""
+    out = []
+    for lineno, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+            turns = [GoldTurn(t["question"], list(t.get("answers") or []), t.get("standalone")) for t in rec["turns"]]
+            if not turns:
+                raise ValueError("no turns")
+            out.append(Conversation(str(rec["id"]), turns))
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            raise GoldFormatError(f"{path}:{lineno}: expected {{\"id\", \"turns\": [{{\"question\", \"answers\"}}]}} ({exc})") from exc
+    if not out:
+        raise GoldFormatError(f"{path}: no conversations")
+    return out
+
+
+def evaluate_conversations(chat: ChatService, conversations: list[Conversation], top_k: int | None = None) -> dict:
+    """Each conversation asked turn by turn; the history holds the answers the system gave, as in real use."""
+    rows, latencies = [], []
+    for conv in conversations:
+        history: list[Turn] = []
+        for n, gold in enumerate(conv.turns):
+            t0 = time.perf_counter()
+            reply = chat.reply(history, gold.question, top_k=top_k)
+            latencies.append((time.perf_counter() - t0) * 1000)
+            top = reply.result.answers[0] if reply.result.answers else None
+            row = _row(GoldItem(f"{conv.id}.{n + 1}", gold.question, gold.answers), top.text if top else "",
+                       top.score if top else None)
+            row.update(turn=n + 1, asked=reply.rewrite.question, standalone=gold.standalone)
+            rows.append(row)
+            history.append(Turn(gold.question, (top.text,) if top else ()))
+    first = [r for r in rows if r["turn"] == 1]
+    follow = [r for r in rows if r["turn"] > 1]
+    with_gold = [r for r in follow if r["standalone"]]
+    report = summarize(rows, latencies)
+    report["conversations"] = len(conversations)
+    report["first_turns"] = {k: v for k, v in summarize(first, []).items() if k != "rows"}
+    report["follow_ups"] = {k: v for k, v in summarize(follow, []).items() if k != "rows"}
+    # How often the rewrite is the gold standalone question, up to case and punctuation.
+    report["follow_ups"]["rewrite_exact"] = round(100 * sum(
+        normalize_answer(r["asked"]) == normalize_answer(r["standalone"]) for r in with_gold) / len(with_gold), 2) if with_gold else None
+    return report

@@ -1,0 +1,297 @@
+"""Follow-up questions made standalone from earlier turns, by rules: pronouns, ellipsis, "what else"."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Protocol, Sequence
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One earlier exchange: the question (already standalone) and the answers given to it."""
+
+    question: str
+    answers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Rewrite:
+    """What to ask: ``question`` is standalone; ``exclude`` are answers already given ("what else")."""
+
+    original: str
+    question: str
+    exclude: tuple[str, ...] = ()
+
+    @property
+    def changed(self) -> bool:
+        return self.question != self.original
+
+
+class Rewriter(Protocol):
+    def rewrite(self, history: Sequence[Turn], question: str) -> Rewrite: ...
+
+
+# --- what a mention is --------------------------------------------------------------------------
+
+# Demonyms, so that "Who is the Canadian foreign minister?" + "And Germany?" asks about the German one.
+DEMONYMS = {
+    "Germany": "German", "Canada": "Canadian", "Britain": "British", "the U.K.": "British",
+    "the United Kingdom": "British", "U.K.": "British", "Russia": "Russian", "Ukraine": "Ukrainian",
+    "the U.S.": "American", "U.S.": "American", "the United States": "American", "America": "American",
+    "France": "French", "Belarus": "Belarusian", "Spain": "Spanish", "Poland": "Polish", "China": "Chinese",
+    "Italy": "Italian", "Japan": "Japanese", "Cuba": "Cuban", "Venezuela": "Venezuelan", "Turkey": "Turkish",
+    "Sweden": "Swedish", "Finland": "Finnish", "Norway": "Norwegian", "Denmark": "Danish", "Israel": "Israeli",
+    "Iran": "Iranian", "India": "Indian", "Lithuania": "Lithuanian", "Latvia": "Latvian", "Estonia": "Estonian",
+    "Georgia": "Georgian", "Hungary": "Hungarian", "Romania": "Romanian", "Austria": "Austrian",
+    "Netherlands": "Dutch", "Belgium": "Belgian", "Switzerland": "Swiss", "Australia": "Australian",
+    "Mexico": "Mexican", "Brazil": "Brazilian", "Korea": "Korean", "Europe": "European", "Moldova": "Moldovan",
+    "Kazakhstan": "Kazakh", "Syria": "Syrian", "Greece": "Greek", "Ireland": "Irish", "Scotland": "Scottish",
+}
+COUNTRY_OF = {d: c for c, d in DEMONYMS.items() if not c.startswith(("the ", "U."))}
+PLACES = frozenset(
+    list(DEMONYMS) + list(COUNTRY_OF) + """Kyiv Kiev Moscow London Washington Berlin Paris Brussels Geneva Lviv
+    Crimea Donbas Minsk Madrid Warsaw Beijing Tokyo Ottawa Africa Asia West East NATO EU UN Kremlin
+    Connecticut Hampshire""".split()
+)
+# A capitalised mention with one of these words names an organisation or a place, not a person.
+GROUP_WORDS = frozenset(
+    """Ministry Times News Agency Forces Command House Government Council Union Party Department Office Army
+    Navy Parliament Congress Senate Court Bank Company Group Committee Commission University Republic Kingdom
+    States Nations Peninsula Commons Interfax Embassy Post Journal Reuters Press Service Operation Organization
+    Alliance Federation Guard Police Assembly Club Institute Foundation Association Corporation Inc Ltd""".split()
+)
+# Words that start a capitalised run without being part of a name.
+NOT_NAMES = frozenset(
+    """What Who Whom Whose When Where Which Why How Is Are Was Were Did Does Do Has Have Had Can Could Will Would
+    Should And But Or The A An In On At To For Of By With From About According If Then Also Tell Give Name List
+    Please I It He She They We You His Her Its Their Our My Your This That These Those There Else Any Anything
+    Jan Feb Mar Apr Jun Jul Aug Sep Sept Oct Nov Dec January February March April May June July August September
+    October November December Monday Tuesday Wednesday Thursday Friday Saturday Sunday""".split()
+)
+TITLES = frozenset(
+    """Sen Senator Rep President Vice Prime Minister Foreign Defense Defence Secretary Chancellor Mr Mrs Ms Dr
+    Deputy Spokesperson Spokesman Spokeswoman General Gen Adm Admiral King Queen Prince Pope Sir Lord Lady
+    Governor Gov Mayor Ambassador Chief Director Leader""".split()
+)
+
+_CAP_RUN = re.compile(
+    r"(?:\bthe\s+)?(?:[A-Z][\w.’'-]*)(?:\s+(?:of\s+|de\s+|von\s+|van\s+|al-)?[A-Z][\w.’'-]*)*"
+)
+_POSSESSIVE = re.compile(r"['’]s?$")
+
+
+@dataclass(frozen=True)
+class Mention:
+    text: str
+    person: bool
+    demonym: bool = False
+
+    @property
+    def kind(self) -> str:
+        if self.person:
+            return "person"
+        bare = self.text.removeprefix("the ")
+        return "country" if self.demonym or bare in DEMONYMS or self.text in DEMONYMS else "thing"
+
+
+def _clean(run: str) -> str:
+    return _POSSESSIVE.sub("", run.strip()).rstrip(",;:?!")
+
+
+def mentions(text: str, sentence_start: bool = True) -> list[Mention]:
+    """Capitalised runs of ``text`` that name someone or something, in order, titles dropped."""
+    found = []
+    for m in _CAP_RUN.finditer(text):
+        words = _clean(m.group(0)).split()
+        lead = "the " if words and words[0] == "the" else ""
+        words = words[1:] if lead else words
+        # Leading question words, titles and demonyms ("German Foreign Minister") are not the name.
+        while words and (words[0].rstrip(".") in NOT_NAMES or words[0].rstrip(".") in TITLES):
+            words = words[1:]
+        demonym_only = len(words) == 1 and words[0] in COUNTRY_OF
+        # "the Ukrainian Foreign Ministry" is an organisation's name: its words stay.
+        if not any(w.rstrip(".,") in GROUP_WORDS for w in words):
+            while len(words) > 1 and (words[0] in COUNTRY_OF or words[0].rstrip(".") in TITLES):
+                words = words[1:]
+        if not words:
+            continue
+        name = " ".join(words)
+        if demonym_only:
+            found.append(Mention(name, person=False, demonym=True))
+            continue
+        group = (name in PLACES or any(w.rstrip(".,") in GROUP_WORDS for w in words) or lead
+                 or re.fullmatch(r"(?:[A-Z]\.)+|[A-Z]{2,}", name) is not None)
+        found.append(Mention(lead + name, person=not group))
+    return found
+
+
+def _answer_mention(turn: Turn) -> Mention | None:
+    """The first answer as a mention, when it is a name (a date or a number is not an antecedent)."""
+    if not turn.answers:
+        return None
+    answer = turn.answers[0].strip().strip("\"“”'.,")
+    if not answer or re.search(r"\d", answer) or len(answer.split()) > 8:
+        return None
+    found = mentions(answer)
+    if found and len(found[0].text.split()) >= len(answer.split()) - 3:
+        lower = [w for w in answer.split() if w[0].islower() and w not in ("the", "of", "and")]
+        # "the Interfax news agency" is the whole answer; "German Foreign Minister Annalena Baerbock" the name.
+        return Mention(answer, person=found[0].person) if lower else found[0]
+    # A lowercase noun phrase ("anti-tank weapons") is a thing, and can be "it" or "they"; a clause or
+    # a verb phrase ("helping to develop ...", "that Kyiv had ...") is not.
+    first = answer.split()[0].lower()
+    if first.endswith("ing") or first in {"to", "that", "because", "if", "when", "as"}:
+        return None
+    return Mention(answer, person=False)
+
+
+# --- the rules ------------------------------------------------------------------------------------
+
+PERSON_PRONOUNS = {"he": "subj", "she": "subj", "him": "obj", "his": "poss", "her": "her", "himself": "obj", "herself": "obj"}
+THING_PRONOUNS = {"it": "subj", "its": "poss", "they": "subj", "them": "obj", "their": "poss"}
+# After "her" these words mean it is an object ("about her"), not a possessive ("her country").
+_NOT_NOUNS = frozenset("about to for with in on at by from and or say said , ? . !".split())
+_ELLIPSIS = re.compile(r"^\s*(?:and|but|so|also|then)?\s*(?:what|how)\s+about\s+(.+?)\s*\??\s*$|^\s*(?:and|but)\s+(.+?)\s*\??\s*$", re.I)
+_COPULAR = re.compile(r"^((?:who|what|where|when|which)\s+(?:is|are|was|were))\s+.+\?$", re.I)
+_WH = ("what", "who", "whom", "when", "where", "which", "why", "how")
+_AUX = frozenset("is are was were do does did has have had will would can could should may might".split())
+
+
+def _possessive(name: str) -> str:
+    return name + ("’" if name.endswith("’") else "'s")
+
+
+class RuleRewriter:
+    """Extractive and offline: resolves from names in earlier questions and answers, else leaves be."""
+
+    def __init__(self, max_turns_back: int = 3):
+        self.max_turns_back = max_turns_back
+
+    def rewrite(self, history: Sequence[Turn], question: str) -> Rewrite:
+        original = question.strip()
+        if not history:
+            return Rewrite(original, original)
+        recent = list(history)[-self.max_turns_back:]
+        text, exclude = self._what_else(recent, original)
+        elided = self._ellipsis(recent[-1], text)
+        if elided is not None:
+            text = elided
+        else:
+            text = self._pronouns(recent, text)
+        return Rewrite(original, text, exclude)
+
+    # "What else did she say?" asks the same thing again minus what was already answered.
+    def _what_else(self, recent: list[Turn], question: str) -> tuple[str, tuple[str, ...]]:
+        if not re.search(r"\belse\b", question, re.I):
+            return question, ()
+        text = re.sub(r"\s*\belse\b", "", question, count=1, flags=re.I)
+        given: list[str] = []
+        for turn in reversed(recent):
+            given.extend(turn.answers)
+            break
+        return text, tuple(given)
+
+    def _ellipsis(self, previous: Turn, question: str) -> str | None:
+        m = _ELLIPSIS.match(question)
+        if not m:
+            return None
+        rest = (m.group(1) or m.group(2)).strip()
+        if len(rest.split()) > 6:
+            return None
+        words = rest.split()
+        if words[0].lower() in _WH:
+            return self._swap_wh_phrase(previous.question, rest)
+        new = mentions(rest)
+        copular = _COPULAR.match(previous.question.strip())
+        if copular and (not new or any(w[0].islower() for w in words if w not in ("the", "a", "an"))):
+            # "Who is the Ukrainian prime minister?" + "And the Belarusian president?": a new subject.
+            return f"{copular.group(1)} {rest}?"
+        if not new:
+            return None
+        target = new[0]
+        olds = [m for m in mentions(previous.question) if m.text.lower() != target.text.lower()]
+        # Replace a mention of the same kind: country for country, person for person, place for place.
+        same = [o for o in olds if o.kind == target.kind]
+        if not same:
+            return None
+        old = same[0]
+        replacement = target.text
+        if old.demonym and target.text not in COUNTRY_OF:
+            # "the Canadian foreign minister" + "And Germany?" → "the German foreign minister".
+            replacement = DEMONYMS.get(target.text, DEMONYMS.get(target.text.removeprefix("the "), target.text))
+        # "the U.K." → "Canada", not "the Canada".
+        needs_the = replacement.startswith(("U.", "United ", "Netherlands")) or replacement[0].islower()
+        pattern = (r"\bthe\s+" if not needs_the else "") + re.escape(old.text.removeprefix("the "))
+        if not old.demonym and re.search(pattern, previous.question) and not replacement.startswith("the "):
+            return re.sub(pattern, replacement.replace("\\", ""), previous.question, count=1)
+        return previous.question.replace(old.text, replacement, 1)
+
+    @staticmethod
+    def _swap_wh_phrase(previous: str, rest: str) -> str | None:
+        """"How many combat vehicles does ...?" + "And how many aircraft?" → "How many aircraft does ...?"."""
+        new = rest.split()
+        old = previous.rstrip("?").split()
+        if len(old) < 3 or old[0].lower() != new[0].lower():
+            return None
+        head = 2 if len(new) > 1 and new[1].lower() == old[1].lower() and old[0].lower() == "how" else 1
+        if [w.lower() for w in new[:head]] != [w.lower() for w in old[:head]] or len(new) == head:
+            return None
+        for i in range(head, len(old)):
+            if old[i].lower() in _AUX:
+                if i == head:
+                    return None
+                return " ".join([old[0]] + new[1:] + old[i:]) + "?"
+        return None
+
+    def _pronouns(self, recent: list[Turn], question: str) -> str:
+        tokens = re.findall(r"\w+|[^\w\s]+|\s+", question)
+        lowered = [t.lower() for t in tokens]
+        if not any(t in PERSON_PRONOUNS or t in THING_PRONOUNS for t in lowered):
+            return question
+        person = self._antecedent(recent, person=True)
+        thing = self._antecedent(recent, person=False)
+        out = []
+        thing_group = None  # "they ... it": one antecedent is not both
+        words = [i for i, t in enumerate(tokens) if not t.isspace()]
+        for pos, tok in enumerate(tokens):
+            low = lowered[pos]
+            role, name = None, None
+            # A name earlier in the same question is what its pronouns point at ("did Russia say about its").
+            before = mentions("".join(tokens[:pos]))
+            if any(m.person for m in before) and low in PERSON_PRONOUNS or any(not m.person for m in before) and low in THING_PRONOUNS:
+                out.append(tok)
+                continue
+            if low in PERSON_PRONOUNS and person is not None:
+                role, name = PERSON_PRONOUNS[low], person.text
+            elif low in THING_PRONOUNS and thing is not None:
+                # "it" as a dummy subject ("is it true", "it is said") is left alone.
+                nxt = next((tokens[j] for j in words if j > pos), "")
+                group = low.startswith("it")
+                if low == "it" and nxt.lower() in {"is", "was", "has"} and pos == words[0] or thing_group not in (None, group):
+                    role = None
+                else:
+                    thing_group = group
+                    role, name = THING_PRONOUNS[low], thing.text
+            if role == "her":
+                nxt = next((tokens[j] for j in words if j > pos), "")
+                role = "obj" if not nxt or nxt.lower() in _NOT_NOUNS or not nxt[0].isalpha() else "poss"
+            if role is None:
+                out.append(tok)
+            else:
+                out.append(_possessive(name) if role == "poss" else name)
+        return "".join(out)
+
+    @staticmethod
+    def _antecedent(recent: list[Turn], person: bool) -> Mention | None:
+        """The latest name of the wanted kind: the answer first, then the question's names in order."""
+        for turn in reversed(recent):
+            candidates = []
+            answer = _answer_mention(turn)
+            if answer is not None:
+                candidates.append(answer)
+            candidates.extend(m for m in mentions(turn.question) if not m.demonym)
+            for m in candidates:
+                if m.person == person:
+                    return m
+        return None

@@ -1,0 +1,55 @@
+"""A conversation's last question, made standalone and answered by the single-turn pipeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Sequence
+
+from chat.rewrite import Rewrite, Rewriter, RuleRewriter, Turn
+from qa.pipeline import QAPipeline
+from qa.text import normalize_answer
+from qa.types import CitedAnswer, QAResult
+
+
+@dataclass(frozen=True)
+class ChatReply:
+    """The pipeline's result for the standalone question, and how it was made standalone."""
+
+    rewrite: Rewrite
+    result: QAResult
+
+
+def _already_given(answer: CitedAnswer, given: set[str]) -> bool:
+    text = normalize_answer(answer.text)
+    return any(text == g or (text and g and (text in g or g in text)) for g in given)
+
+
+class ChatService:
+    def __init__(self, pipeline: QAPipeline, rewriter: Rewriter | None = None):
+        self.pipeline = pipeline
+        self.rewriter = rewriter if rewriter is not None else RuleRewriter()
+
+    def standalone(self, turns: Sequence[Turn]) -> list[Turn]:
+        """Earlier turns with their questions made standalone in order, so that ellipses chain."""
+        resolved: list[Turn] = []
+        for turn in turns:
+            resolved.append(Turn(self.rewriter.rewrite(resolved, turn.question).question, turn.answers))
+        return resolved
+
+    def reply_batch(self, conversations: Sequence[tuple[Sequence[Turn], str]], top_k: int | None = None,
+                    max_answers: int | None = None) -> list[ChatReply]:
+        max_answers = self.pipeline.max_answers if max_answers is None else max_answers
+        rewrites = [self.rewriter.rewrite(self.standalone(history), question) for history, question in conversations]
+        # "What else": ask for more, then drop what was already said.
+        extra = max((len(r.exclude) for r in rewrites), default=0)
+        results = self.pipeline.ask_batch([r.question for r in rewrites], top_k, max_answers + extra)
+        replies = []
+        for rewrite, result in zip(rewrites, results):
+            given = {normalize_answer(a) for a in rewrite.exclude}
+            answers = tuple(a for a in result.answers if not _already_given(a, given))[:max_answers]
+            replies.append(ChatReply(rewrite, replace(result, answers=answers)))
+        return replies
+
+    def reply(self, history: Sequence[Turn], question: str, top_k: int | None = None,
+              max_answers: int | None = None) -> ChatReply:
+        return self.reply_batch([(history, question)], top_k, max_answers)[0]

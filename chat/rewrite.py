@@ -47,6 +47,9 @@ DEMONYMS = {
     "Netherlands": "Dutch", "Belgium": "Belgian", "Switzerland": "Swiss", "Australia": "Australian",
     "Mexico": "Mexican", "Brazil": "Brazilian", "Korea": "Korean", "Europe": "European", "Moldova": "Moldovan",
     "Kazakhstan": "Kazakh", "Syria": "Syrian", "Greece": "Greek", "Ireland": "Irish", "Scotland": "Scottish",
+    "Portugal": "Portuguese", "Czechia": "Czech", "Slovakia": "Slovak", "Bulgaria": "Bulgarian", "Serbia": "Serbian",
+    "Croatia": "Croatian", "Egypt": "Egyptian", "Pakistan": "Pakistani", "Afghanistan": "Afghan", "Iraq": "Iraqi",
+    "Nigeria": "Nigerian", "Kenya": "Kenyan", "Argentina": "Argentinian", "Chile": "Chilean", "Vietnam": "Vietnamese",
 }
 COUNTRY_OF = {d: c for c, d in DEMONYMS.items() if not c.startswith(("the ", "U."))}
 PLACES = frozenset(
@@ -134,6 +137,9 @@ def _answer_mention(turn: Turn) -> Mention | None:
     if not answer or re.search(r"\d", answer) or len(answer.split()) > 8:
         return None
     found = mentions(answer)
+    if found and _PLACE_QUESTION.match(turn.question):
+        # "Which country ...?" is answered by a place or an organisation, whatever its name looks like.
+        found = [Mention(found[0].text, person=False, demonym=found[0].demonym)]
     if found and len(found[0].text.split()) >= len(answer.split()) - 3:
         lower = [w for w in answer.split() if w[0].islower() and w not in ("the", "of", "and")]
         # "the Interfax news agency" is the whole answer; "German Foreign Minister Annalena Baerbock" the name.
@@ -153,6 +159,9 @@ THING_PRONOUNS = {"it": "subj", "its": "poss", "they": "subj", "them": "obj", "t
 # After "her" these words mean it is an object ("about her"), not a possessive ("her country").
 _NOT_NOUNS = frozenset("about to for with in on at by from and or say said , ? . !".split())
 _ELLIPSIS = re.compile(r"^\s*(?:and|but|so|also|then)?\s*(?:what|how)\s+about\s+(.+?)\s*\??\s*$|^\s*(?:and|but)\s+(.+?)\s*\??\s*$", re.I)
+_PLACE_QUESTION = re.compile(
+    r"^\s*(?:which|what|where)\b(?:\s+(?:country|countries|nation|state|city|town|region|place|organi[sz]ation|"
+    r"agency|newspaper|paper|company|party|group|alliance|ministry|union)\b|\s)", re.I)
 _COPULAR = re.compile(r"^((?:who|what|where|when|which)\s+(?:is|are|was|were))\s+.+\?$", re.I)
 _WH = ("what", "who", "whom", "when", "where", "which", "why", "how")
 _AUX = frozenset("is are was were do does did has have had will would can could should may might".split())

@@ -86,3 +86,30 @@ def real_service(tmp_path_factory):
 
     settings = Settings(index_dir=tmp_path_factory.mktemp("index"))
     return load_service(settings, build_if_missing=True, log=lambda msg: None)
+
+
+@pytest.fixture(scope="session")
+def live_server(real_service):
+    """The real app (real service) served by uvicorn on a free local port, for real clients and a browser."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    from api.app import create_app
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app = create_app(real_service.settings, loader=lambda _settings: real_service)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 30
+    while not server.started and time.time() < deadline:
+        time.sleep(0.05)
+    assert server.started, "uvicorn did not start"
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)

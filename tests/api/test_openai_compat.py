@@ -1,0 +1,93 @@
+"""The unmodified official openai client against a live server: models, plain and streamed chat, errors."""
+
+import httpx
+import openai
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def client(live_server):
+    return openai.OpenAI(base_url=f"{live_server}/v1", api_key="not-needed", max_retries=0)
+
+
+def test_models_lists_ours(client, real_service):
+    assert [m.id for m in client.models.list()] == [real_service.settings.chat_model]
+    with pytest.raises(openai.NotFoundError):
+        client.models.retrieve("gpt-nothing")
+
+
+def test_plain_chat_answers_with_a_cited_span(client):
+    r = client.chat.completions.create(model="news-qa", messages=[
+        {"role": "system", "content": "You are helpful."},
+        {"role": "user", "content": "Who is the Kremlin spokesperson?"}], temperature=0.3)
+    content = r.choices[0].message.content
+    cites = r.model_extra["citations"]
+    assert r.choices[0].finish_reason == "stop" and r.object == "chat.completion"
+    assert cites and content.startswith(f"{cites[0]['text']} [1]") and "Sources:" in content
+    c = cites[0]["citation"]
+    assert cites[0]["context"][c["start"]:c["end"]] == cites[0]["text"]
+    assert "Peskov" in cites[0]["text"]
+    assert r.usage.completion_tokens > 0
+
+
+def test_follow_up_resolves_the_pronoun(client):
+    first = client.chat.completions.create(model="news-qa", messages=[
+        {"role": "user", "content": "Who is the British defense secretary?"}])
+    assert "Wallace" in first.model_extra["citations"][0]["text"]
+    second = client.chat.completions.create(model="news-qa", messages=[
+        {"role": "user", "content": "Who is the British defense secretary?"},
+        {"role": "assistant", "content": first.choices[0].message.content},
+        {"role": "user", "content": "Whom did he invite to London?"}])
+    assert second.model_extra["question"] == f"Whom did {first.model_extra['citations'][0]['text']} invite to London?"
+
+
+def test_streamed_chat_is_the_same_message_in_chunks(client):
+    messages = [{"role": "user", "content": "Who is the Kremlin spokesperson?"}]
+    plain = client.chat.completions.create(model="news-qa", messages=messages)
+    chunks = list(client.chat.completions.create(model="news-qa", messages=messages, stream=True,
+                                                 stream_options={"include_usage": True}))
+    assert chunks[0].choices[0].delta.role == "assistant"
+    text = "".join(ch.choices[0].delta.content or "" for ch in chunks if ch.choices)
+    assert text == plain.choices[0].message.content
+    finals = [ch for ch in chunks if ch.choices and ch.choices[0].finish_reason]
+    assert len(finals) == 1 and finals[0].choices[0].finish_reason == "stop"
+    assert finals[0].model_extra["citations"] == plain.model_extra["citations"]
+    assert chunks[-1].usage is not None and not chunks[-1].choices
+    assert len([ch for ch in chunks if ch.choices and ch.choices[0].delta.content]) > 3
+
+
+def test_sse_wire_format_ends_with_done(live_server):
+    with httpx.stream("POST", f"{live_server}/v1/chat/completions", timeout=30, json={
+            "model": "news-qa", "stream": True, "messages": [{"role": "user", "content": "Who won the 2022 football World Cup?"}]}) as r:
+        assert r.headers["content-type"].startswith("text/event-stream")
+        events = [line for line in r.iter_lines() if line]
+    assert all(e.startswith("data: ") for e in events) and events[-1] == "data: [DONE]"
+    assert "\"no_answer\": true" in events[-2]
+
+
+def test_no_answer_is_an_explicit_sentence(client):
+    r = client.chat.completions.create(model="news-qa", messages=[{"role": "user", "content": "Who won the 2022 football World Cup?"}])
+    assert r.model_extra["no_answer"] is True and r.model_extra["citations"] == []
+    assert r.choices[0].message.content.startswith("I found no answer")
+
+
+def test_max_tokens_cuts_and_says_length(client):
+    r = client.chat.completions.create(model="news-qa", max_tokens=2,
+                                       messages=[{"role": "user", "content": "Who is the Kremlin spokesperson?"}])
+    assert r.choices[0].finish_reason == "length" and len(r.choices[0].message.content.split()) == 2
+
+
+@pytest.mark.parametrize("messages, word", [
+    ([], "messages"),
+    ([{"role": "assistant", "content": "hi"}], "last message"),
+    ([{"role": "user", "content": "   "}], "no text"),
+    ([{"role": "user", "content": "x" * 1001}], "1000"),
+    ([{"role": "wizard", "content": "hi"}], "role"),
+])
+def test_bad_requests_get_openai_errors(client, messages, word):
+    with pytest.raises(openai.BadRequestError) as err:
+        client.chat.completions.create(model="news-qa", messages=messages)
+    assert err.value.status_code == 400 and word in err.value.message
+    assert err.value.body["type"] == "invalid_request_error"

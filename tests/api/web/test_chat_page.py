@@ -1,0 +1,88 @@
+"""The chat page in headless Chromium (Debian's chromium + chromedriver) against a live server."""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[3]
+SCREENSHOT = ROOT / "artifacts" / "chat-page.png"
+
+
+def _binary(*names):
+    return next((p for n in names if (p := shutil.which(n))), None)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    chromium, driver = _binary("chromium", "chromium-browser"), _binary("chromedriver")
+    if not (chromium and driver):
+        # .ci/run installs them and sets QA_REQUIRE_BROWSER, so CI never skips this.
+        if os.environ.get("QA_REQUIRE_BROWSER"):
+            pytest.fail("chromium and chromedriver are required (apt-get install chromium chromium-driver)")
+        pytest.skip("chromium/chromedriver not installed (apt-get install chromium chromium-driver)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1100,900"):
+        options.add_argument(arg)
+    drv = webdriver.Chrome(service=Service(driver), options=options)
+    yield drv
+    drv.quit()
+
+
+def _ask(browser, question, count):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    box = browser.find_element(By.ID, "q")
+    box.send_keys(question, Keys.ENTER)
+    done = "#log .msg.assistant:not(.streaming)"
+    WebDriverWait(browser, 60).until(lambda b: len(b.find_elements(By.CSS_SELECTOR, done)) >= count)
+    return browser.find_elements(By.CSS_SELECTOR, done)[count - 1]
+
+
+def test_conversation_with_citations_follow_up_and_reload(browser, live_server):
+    from selenium.webdriver.common.by import By
+
+    browser.get(live_server + "/")
+    browser.execute_script("localStorage.clear()")
+    browser.refresh()
+    # Offline: everything the page loads comes from this server.
+    sources = browser.execute_script(
+        "return [...document.querySelectorAll('script[src],link[href]')].map(e => e.getAttribute('src') || e.getAttribute('href'))")
+    assert sources and all(s.startswith("/") for s in sources)
+
+    first = _ask(browser, "Who is the German chancellor?", 1)
+    name = first.find_element(By.CSS_SELECTOR, ".source mark").text
+    answer = first.find_element(By.CSS_SELECTOR, ".answer").text
+    assert name and answer.startswith(name)
+    paragraph = first.find_element(By.CSS_SELECTOR, ".source p").text
+    assert name in paragraph and len(paragraph) > len(name)
+    assert "paragraph" in first.find_element(By.CSS_SELECTOR, ".source .where").text
+    assert browser.switch_to.active_element.get_attribute("id") == "q"  # Enter sent it; the input kept focus
+
+    second = _ask(browser, "Which country was he visiting?", 2)
+    assert f"Asked as: Which country was {name} visiting?" in second.text
+    assert second.find_elements(By.CSS_SELECTOR, ".source mark")
+
+    third = _ask(browser, "Who won the 2022 football World Cup?", 3)
+    assert "no-answer" in third.get_attribute("class") and not third.find_elements(By.CSS_SELECTOR, "mark")
+
+    browser.refresh()
+    restored = browser.find_elements(By.CSS_SELECTOR, "#log .msg")
+    assert [m.get_attribute("class").split()[1] for m in restored] == ["user", "assistant"] * 3
+    assert restored[1].find_element(By.CSS_SELECTOR, ".source mark").text == name
+
+    # Phone width: nothing wider than the screen.
+    browser.set_window_size(390, 844)
+    assert browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    browser.set_window_size(1000, 1100)
+    browser.save_screenshot(str(SCREENSHOT))

@@ -1,0 +1,94 @@
+"""Follow-up rewriting on made-up conversations (not the gold set's)."""
+
+import pytest
+
+from chat.rewrite import RuleRewriter, Turn, mentions
+
+R = RuleRewriter()
+
+
+def ask(history, question):
+    return R.rewrite([Turn(q, tuple(a)) for q, a in history], question)
+
+
+def test_first_question_and_self_contained_follow_up_pass_through():
+    assert ask([], "What did she say?").question == "What did she say?"
+    r = ask([("Who runs the port?", ["Mira Okafor"])], "When did the lighthouse open?")
+    assert r.question == "When did the lighthouse open?" and not r.changed
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("What did he announce?", "What did Tomas Brandt announce?"),
+    ("Whom did she meet?", "Whom did Tomas Brandt meet?"),          # pronouns carry no gender here
+    ("What is his party?", "What is Tomas Brandt's party?"),
+    ("What did the mayor say about him?", "What did the mayor say about Tomas Brandt?"),
+])
+def test_person_pronouns_point_at_the_answer_to_a_who_question(question, expected):
+    assert ask([("Who is the Norwegian trade minister?", ["Tomas Brandt"])], question).question == expected
+
+
+def test_her_as_object_and_as_possessive():
+    history = [("Who chairs the committee?", ["Ines Varga"])]
+    assert ask(history, "Who criticised her?").question == "Who criticised Ines Varga?"
+    assert ask(history, "Where is her office?").question == "Where is Ines Varga's office?"
+
+
+def test_person_from_the_question_when_the_answer_is_not_a_person():
+    history = [("What did Lukashenko announce?", ["joint military drills"])]
+    assert ask(history, "When did he announce them?").question == "When did Lukashenko announce joint military drills?"
+
+
+def test_it_points_at_a_country_answer_not_at_a_date_or_a_clause():
+    assert ask([("Which country hosts the summit?", ["Portugal"])], "Who is its president?").question == \
+        "Who is Portugal's president?"
+    assert ask([("Which country hosts the summit?", ["Lesotho"])], "Who is its king?").question == "Who is Lesotho's king?"
+    assert ask([("When did Norway join the alliance?", ["1949"])], "Who leads it?").question == "Who leads Norway?"
+    r = ask([("What is the unit doing?", ["helping to build shelters"])], "Who funds its work?")
+    assert r.question == "Who funds its work?"  # a verb phrase is no antecedent: asked as it is
+
+
+def test_a_pronoun_after_a_name_in_the_same_question_is_left_alone():
+    history = [("Who is the Kremlin spokesperson?", ["Dmitry Peskov"])]
+    assert ask(history, "What did Russia say about its embassy?").question == "What did Russia say about its embassy?"
+
+
+def test_one_antecedent_is_not_both_they_and_it():
+    r = ask([("Who reported the evacuation?", ["the Daily Courier"])], "When did they publish it?")
+    assert r.question == "When did the Daily Courier publish it?"
+
+
+@pytest.mark.parametrize("previous, follow_up, expected", [
+    ("Who is the Polish prime minister?", "And Hungary?", "Who is the Hungarian prime minister?"),
+    ("Who is Spain's foreign minister?", "What about Italy?", "Who is Italy's foreign minister?"),
+    ("What did the U.K. pledge to Moldova?", "And France?", "What did France pledge to Moldova?"),
+    ("What did France pledge to Moldova?", "What about the U.S.?", "What did the U.S. pledge to Moldova?"),
+    ("Who negotiated for Finland in Vienna?", "And in Oslo?", "Who negotiated for Finland in Oslo?"),
+    ("What did the minister say?", "And Oslo?", None),  # nothing to replace: asked as it is
+    ("Who met the envoy in Vienna?", "What about Oslo?", "Who met the envoy in Oslo?"),
+    ("Which state does Sen. Ana Ruiz represent?", "And Tom Hale?", "Which state does Sen. Tom Hale represent?"),
+    ("Who is the Polish prime minister?", "And the Czech president?", "Who is the Czech president?"),
+    ("How many ships does the fleet include?", "And how many submarines?", "How many submarines does the fleet include?"),
+])
+def test_ellipsis_is_completed_from_the_previous_question(previous, follow_up, expected):
+    r = ask([(previous, ["x"])], follow_up)
+    assert r.question == (expected if expected is not None else follow_up)
+
+
+def test_ellipsis_chains_through_earlier_rewrites():
+    from chat.service import ChatService
+
+    turns = [Turn("Who is the Polish prime minister?", ("A",)), Turn("And Hungary?", ("B",))]
+    resolved = ChatService(pipeline=None, rewriter=R).standalone(turns)
+    assert R.rewrite(resolved, "What about Austria?").question == "Who is the Austrian prime minister?"
+
+
+def test_what_else_drops_else_and_excludes_what_was_said():
+    r = ask([("What did Okafor say about the harbour?", ["it needs dredging"])], "What else did she say?")
+    assert r.question == "What did Okafor say?" and r.exclude == ("it needs dredging",)
+
+
+def test_mentions_drop_titles_but_keep_organisation_names():
+    assert [m.text for m in mentions("German Foreign Minister Annalena Baerbock")] == ["Annalena Baerbock"]
+    org = mentions("What did the Ukrainian Foreign Ministry say?")
+    assert [(m.text, m.person) for m in org] == [("the Ukrainian Foreign Ministry", False)]
+    assert [m.kind for m in mentions("Did Canada and NATO meet Ben Wallace?")] == ["country", "thing", "person"]

@@ -1,0 +1,76 @@
+"""ChatService over a real QAPipeline with a tiny reader: rewriting reaches retrieval, what-else excludes."""
+
+from chat.render import NO_ANSWER, answer_in, citations, message
+from chat.rewrite import Turn
+from chat.service import ChatService
+from qa.pipeline import QAPipeline
+from qa.types import Answer, ScoredPassage
+
+
+class EchoRetriever:
+    """Returns every passage; remembers the questions it was asked."""
+
+    def __init__(self, passages):
+        self.passages, self.asked = passages, []
+
+    def retrieve_batch(self, queries, top_k):
+        self.asked.extend(queries)
+        return [[ScoredPassage(p, 1.0) for p in self.passages[:top_k]] for _ in queries]
+
+
+class NameReader:
+    """Answers with every capitalised word of the passages that is not in the question, best first."""
+
+    def warm_up(self):
+        pass
+
+    def read_batch(self, questions, passages, max_answers):
+        out = []
+        for q, ps in zip(questions, passages):
+            found = []
+            for sp in ps:
+                for i, word in enumerate(sp.passage.text.split()):
+                    start = len(" ".join(sp.passage.text.split()[:i])) + (1 if i else 0)
+                    w = word.strip(".,")
+                    if w[:1].isupper() and w not in q and i:
+                        found.append(Answer(w, 0.9 - len(found) / 10, sp.passage.id, start, start + len(w)))
+            out.append(found[:max_answers])
+        return out
+
+
+def make(three_passages):
+    retriever = EchoRetriever(three_passages)
+    return ChatService(QAPipeline(retriever, NameReader(), top_k=3, max_answers=1)), retriever
+
+
+def test_follow_up_is_retrieved_as_its_standalone_form(three_passages):
+    chat, retriever = make(three_passages)
+    reply = chat.reply([Turn("Who is the British defence secretary?", ("Ben Wallace",))], "What did he say?")
+    assert reply.rewrite.question == "What did Ben Wallace say?"
+    assert retriever.asked[-1] == "What did Ben Wallace say?"
+
+
+def test_what_else_never_repeats_an_answer(three_passages):
+    chat, _ = make(three_passages)
+    first = chat.reply([], "Which names appear?")
+    said = first.result.answers[0].text
+    again = chat.reply([Turn("Which names appear?", (said,))], "Which else names appear?")
+    assert again.result.answers and again.result.answers[0].text != said
+    assert len(again.result.answers) == 1
+
+
+def test_message_numbers_sources_and_its_answer_reads_back(three_passages):
+    chat, _ = make(three_passages)
+    reply = chat.reply([Turn("Who is the British defence secretary?", ("Ben Wallace",))], "What did he say?")
+    text = message(reply)
+    top = reply.result.answers[0]
+    assert text.startswith(f"{top.text} [1]") and "Sources:\n[1] " in text and "(Asked as: What did Ben Wallace say?)" in text
+    assert answer_in(text) == (top.text,)
+    cite = citations(reply)[0]
+    assert cite["context"][cite["citation"]["start"]:cite["citation"]["end"]] == cite["text"] == top.text
+
+
+def test_no_answer_is_a_sentence_and_reads_back_as_none(three_passages):
+    chat, _ = make(three_passages[:0])
+    reply = chat.reply([], "Anything?")
+    assert reply.result.no_answer and message(reply) == NO_ANSWER and answer_in(message(reply)) == ()

@@ -86,4 +86,24 @@ def create_app(settings: Settings | None = None, loader: Loader | None = _defaul
     for module in (ask, documents, health, openai_router, web_router):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    _mount_slack(app, settings or Settings())
     return app
+
+
+def _mount_slack(app: FastAPI, settings: Settings) -> None:
+    """The Slack app, only when configured: otherwise /slack/events is a 404 and nothing of Slack loads."""
+    if not (settings.slack_signing_secret and settings.slack_bot_token):
+        return
+    from slackbot.app import build_app
+    from slackbot.route import make_router
+
+    def chat():
+        service = app.state.qa.service
+        if service is None:
+            raise RuntimeError(app.state.qa.error or "service not ready")
+        return service.chat
+
+    bolt = build_app(settings.slack_signing_secret.get_secret_value(), settings.slack_bot_token.get_secret_value(),
+                     chat, api_url=settings.slack_api_url)
+    app.include_router(make_router(bolt))
+    log.info("Slack app mounted at /slack/events")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from corpus.loader import DEFAULT_CORPUS_DIR
@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     max_answers: int = Field(default=3, ge=1, le=10)
     # The model id the OpenAI-compatible endpoint lists (GET /v1/models) and answers as.
     chat_model: str = "news-qa"
+    # Slack (Bolt app at /slack/events): on only when both are set; never logged.
+    slack_signing_secret: SecretStr | None = None
+    slack_bot_token: SecretStr | None = None
+    # Slack Web API base URL (default Slack's own); tests point it at a local fake.
+    slack_api_url: str | None = None
     device: str = "cpu"
     host: str = "127.0.0.1"
     port: int = 8000

@@ -1,0 +1,1 @@
+"""Slack: a Bolt for Python app answering mentions, DMs and /ask, mounted by the API when configured."""

@@ -1,0 +1,148 @@
+"""The Bolt app: @mentions answered in thread, DMs in the DM, /ask acknowledged at once and answered after."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections import OrderedDict
+from typing import Callable
+
+from slack_bolt import App, BoltResponse
+from slack_sdk import WebClient
+
+from chat.render import answer_in
+from chat.rewrite import Turn
+from chat.service import ChatService
+from slackbot.blocks import reply_payload
+
+log = logging.getLogger("qa.slack")
+_MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
+SORRY = "Sorry, something went wrong while answering. Please try again."
+
+
+def question_text(text: str) -> str:
+    """A message's question: mentions removed, Slack's entities unescaped."""
+    text = _MENTION.sub(" ", text or "")
+    return " ".join(text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").split())
+
+
+class SeenEvents:
+    """Event ids already taken, so that a replayed or retried delivery never answers twice."""
+
+    def __init__(self, size: int = 10_000):
+        self.size, self._ids, self._lock = size, OrderedDict(), threading.Lock()
+
+    def first_time(self, event_id: str | None) -> bool:
+        if not event_id:
+            return True
+        with self._lock:
+            if event_id in self._ids:
+                return False
+            self._ids[event_id] = None
+            if len(self._ids) > self.size:
+                self._ids.popitem(last=False)
+            return True
+
+
+def _turns(messages: list[dict], bot_user_id: str | None, before_ts: str) -> list[Turn]:
+    """Earlier (question, answer) turns of a thread or DM: people's messages ask, this bot's answer."""
+    turns: list[Turn] = []
+    pending: str | None = None
+    for m in sorted(messages, key=lambda m: float(m.get("ts", 0))):
+        if float(m.get("ts", 0)) >= float(before_ts):
+            break
+        mine = m.get("user") == bot_user_id or (m.get("bot_id") and m.get("user") in (None, bot_user_id))
+        if mine and pending is not None:
+            turns.append(Turn(pending, answer_in(m.get("text", ""))))
+            pending = None
+        elif not mine and not m.get("bot_id") and (q := question_text(m.get("text", ""))):
+            if pending is not None:
+                turns.append(Turn(pending))
+            pending = q
+    if pending is not None:
+        turns.append(Turn(pending))
+    return turns
+
+
+def build_app(signing_secret: str, bot_token: str, get_chat: Callable[[], ChatService],
+              api_url: str | None = None) -> App:
+    """``get_chat`` is called per question, so the app can be built before the models are loaded."""
+    client = WebClient(token=bot_token, base_url=api_url) if api_url else WebClient(token=bot_token)
+    app = App(signing_secret=signing_secret, token=bot_token, client=client, logger=log,
+              token_verification_enabled=False, process_before_response=False,
+              raise_error_for_unhandled_request=False)
+    seen = SeenEvents()
+
+    @app.middleware
+    def once(req, resp, next):
+        # Slack redelivers when we were slow; the first delivery is already being answered.
+        if req.headers.get("x-slack-retry-num"):
+            return BoltResponse(status=200, body="", headers={"x-slack-no-retry": "1"})
+        event_id = req.body.get("event_id") if isinstance(req.body, dict) else None
+        if not seen.first_time(event_id):
+            return BoltResponse(status=200, body="")
+        return next()
+
+    def answer(history: list[Turn], question: str) -> dict:
+        return reply_payload(get_chat().reply(history, question))
+
+    def history_of(client: WebClient, channel: str, thread_ts: str | None, ts: str, bot_user_id: str | None) -> list[Turn]:
+        if thread_ts:
+            messages = client.conversations_replies(channel=channel, ts=thread_ts, limit=50).get("messages", [])
+        else:
+            messages = client.conversations_history(channel=channel, limit=12).get("messages", [])
+        return _turns(messages, bot_user_id, ts)
+
+    def from_a_bot(event: dict) -> bool:
+        return bool(event.get("bot_id")) or event.get("subtype") is not None
+
+    @app.event("app_mention")
+    def on_mention(event, client, context, say):
+        if from_a_bot(event):
+            return
+        question = question_text(event.get("text", ""))
+        thread_ts = event.get("thread_ts") or event["ts"]
+        if not question:
+            say(text="Ask me a question about the indexed articles, e.g. “@me Who is the Kremlin spokesperson?”",
+                thread_ts=thread_ts)
+            return
+        history = history_of(client, event["channel"], event.get("thread_ts"), event["ts"], context.bot_user_id) \
+            if event.get("thread_ts") else []
+        say(thread_ts=thread_ts, **answer(history, question))
+
+    @app.event("message")
+    def on_message(event, client, context, say):
+        # Only direct messages; channel messages reach us as app_mention.
+        if event.get("channel_type") != "im" or from_a_bot(event) or event.get("user") == context.bot_user_id:
+            return
+        question = question_text(event.get("text", ""))
+        if not question:
+            return
+        history = history_of(client, event["channel"], event.get("thread_ts"), event["ts"], context.bot_user_id)
+        say(thread_ts=event.get("thread_ts"), **answer(history, question))
+
+    @app.command("/ask")
+    def on_ask(ack, command, respond):
+        question = question_text(command.get("text", ""))
+        if not question:
+            ack(text="Usage: /ask <question about the indexed articles>")
+            return
+        # Acknowledge now (Slack waits 3 seconds); the answer follows through the response URL.
+        ack()
+        respond(response_type="in_channel", replace_original=False, **answer([], question))
+
+    @app.error
+    def on_error(error, body, respond=None, say=None):
+        # Logged with its traceback; the user sees a short apology, never the details.
+        log.exception("slack handler failed: %s", type(error).__name__, exc_info=error)
+        try:
+            event = body.get("event") or {}
+            if respond is not None and body.get("command"):
+                respond(text=SORRY, response_type="ephemeral")
+            elif say is not None and event.get("channel"):
+                say(text=SORRY, thread_ts=event.get("thread_ts") or event.get("ts"))
+        except Exception:  # noqa: BLE001 - the apology is best effort
+            log.warning("could not tell the user about the failure")
+
+    return app

@@ -1,0 +1,168 @@
+"""Signed requests to the real Bolt app inside our FastAPI app; Slack's Web API is a local fake."""
+
+import json
+import logging
+import subprocess
+import sys
+import time
+import urllib.parse
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from qa.settings import Settings
+from tests.slackbot.conftest import BOT_USER, SECRET, TOKEN, event_body, signed
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def slack(fake_slack, real_service):
+    settings = Settings.model_validate(real_service.settings.model_dump() | {
+        "slack_signing_secret": SECRET, "slack_bot_token": TOKEN, "slack_api_url": fake_slack.url + "/api/"})
+    with TestClient(create_app(settings, loader=lambda _s: real_service)) as client:
+        yield client
+
+
+@pytest.fixture(autouse=True)
+def _clean(fake_slack):
+    fake_slack.reset()
+
+
+def post_event(client, event, event_id, headers=None, secret=SECRET, timestamp=None):
+    body = event_body(event, event_id)
+    return client.post("/slack/events", content=body, headers={
+        "content-type": "application/json", **signed(body, secret, timestamp), **(headers or {})})
+
+
+def mention(text, ts="1700000000.000100", thread_ts=None, **more):
+    event = {"type": "app_mention", "user": "UALICE", "text": f"<@{BOT_USER}> {text}", "ts": ts, "channel": "C1", **more}
+    if thread_ts:
+        event["thread_ts"] = thread_ts
+    return event
+
+
+def test_unconfigured_app_has_no_slack_route_and_loads_nothing_of_slack():
+    code = ("import sys; from fastapi.testclient import TestClient; from api.app import create_app; "
+            "c = TestClient(create_app(loader=None)); print(c.post('/slack/events', json={}).status_code); "
+            "print(any(m.split('.')[0] in ('slack_bolt', 'slack_sdk', 'slackbot') for m in sys.modules))")
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("QA_SLACK")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout.split()
+    assert out == ["404", "False"]
+
+
+def test_url_verification_challenge(slack):
+    body = json.dumps({"token": "x", "challenge": "c-123", "type": "url_verification"})
+    r = slack.post("/slack/events", content=body, headers={"content-type": "application/json", **signed(body)})
+    assert r.status_code == 200 and "c-123" in r.text
+
+
+def test_mention_is_answered_in_its_thread_with_a_cited_block_message(slack, fake_slack, caplog):
+    caplog.set_level(logging.DEBUG)
+    r = post_event(slack, mention("Who is the Kremlin spokesperson?"), "Ev-mention-1")
+    assert r.status_code == 200
+    post = fake_slack.wait_for("chat.postMessage")[0]
+    assert post["channel"] == "C1" and post["thread_ts"] == "1700000000.000100"
+    blocks = post["blocks"] if isinstance(post["blocks"], list) else json.loads(post["blocks"])
+    assert blocks[0]["text"]["text"].startswith("*") and "Peskov" in blocks[0]["text"]["text"]
+    assert blocks[1]["text"]["text"].startswith(">") and "*" in blocks[1]["text"]["text"]
+    assert "paragraph" in blocks[2]["elements"][0]["text"] and "score" in blocks[2]["elements"][0]["text"]
+    assert post["_auth"] == f"Bearer {TOKEN}"
+    assert TOKEN not in caplog.text and SECRET not in caplog.text
+
+
+def test_forged_and_stale_requests_are_refused(slack, fake_slack):
+    assert post_event(slack, mention("Who is the Kremlin spokesperson?"), "Ev-forged", secret="wrong").status_code == 401
+    stale = int(time.time()) - 6 * 60
+    assert post_event(slack, mention("Who is the Kremlin spokesperson?"), "Ev-stale", timestamp=stale).status_code == 401
+    unsigned = slack.post("/slack/events", content=event_body(mention("hi"), "Ev-unsigned"),
+                          headers={"content-type": "application/json"})
+    assert unsigned.status_code == 401
+    # A valid request afterwards is answered: the refused ones posted nothing.
+    post_event(slack, mention("Who is the German chancellor?"), "Ev-after-forged")
+    posts = fake_slack.wait_for("chat.postMessage")
+    time.sleep(0.5)
+    assert len(fake_slack.posts("chat.postMessage")) == 1 and "Scholz" in json.dumps(posts[0])
+
+
+def test_replays_and_retries_never_answer_twice(slack, fake_slack):
+    event = mention("Who is the German chancellor?", ts="1700000000.000200")
+    assert post_event(slack, event, "Ev-replay").status_code == 200
+    assert post_event(slack, event, "Ev-replay").status_code == 200            # the same delivery again
+    r = post_event(slack, event, "Ev-replay-2", headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
+    assert r.status_code == 200
+    post_event(slack, mention("Who is the Kremlin spokesperson?", ts="1700000000.000300"), "Ev-sentinel")
+    fake_slack.wait_for("chat.postMessage", 2)
+    time.sleep(0.5)
+    threads = sorted(p["thread_ts"] for p in fake_slack.posts("chat.postMessage"))
+    assert threads == ["1700000000.000200", "1700000000.000300"]
+
+
+def test_own_messages_and_other_bots_are_ignored(slack, fake_slack):
+    dm = {"type": "message", "channel_type": "im", "channel": "D1", "text": "Who is the German chancellor?"}
+    post_event(slack, {**dm, "user": BOT_USER, "ts": "1.1"}, "Ev-own")
+    post_event(slack, {**dm, "user": "UOTHER", "bot_id": "BOTHER", "ts": "1.2"}, "Ev-bot")
+    post_event(slack, {**dm, "subtype": "bot_message", "bot_id": "BOTHER", "ts": "1.3"}, "Ev-bot-sub")
+    post_event(slack, mention("Who is the German chancellor?", bot_id="BOTHER"), "Ev-bot-mention")
+    post_event(slack, {**dm, "user": "UALICE", "ts": "1.4"}, "Ev-person")
+    fake_slack.wait_for("chat.postMessage")
+    time.sleep(0.5)
+    posts = fake_slack.posts("chat.postMessage")
+    assert len(posts) == 1 and posts[0]["channel"] == "D1" and "thread_ts" not in posts[0]
+
+
+def test_thread_follow_up_uses_the_threads_earlier_turns(slack, fake_slack):
+    fake_slack.history = [
+        {"type": "message", "user": "UALICE", "text": f"<@{BOT_USER}> Who is the German chancellor?", "ts": "1700000100.000000"},
+        {"type": "message", "user": BOT_USER, "bot_id": "BBOT", "text": "Olaf Scholz [1]\n\nSources: ...", "ts": "1700000101.000000"},
+    ]
+    post_event(slack, mention("Which country was he visiting?", ts="1700000102.000000", thread_ts="1700000100.000000"), "Ev-thread")
+    post = fake_slack.wait_for("chat.postMessage")[0]
+    replies = fake_slack.posts("conversations.replies")
+    assert replies and replies[0]["channel"] == "C1" and replies[0]["ts"] == "1700000100.000000"
+    assert post["thread_ts"] == "1700000100.000000"
+    assert "Asked as: Which country was Olaf Scholz visiting?" in json.dumps(post["blocks"])
+
+
+def test_slash_command_is_acknowledged_before_a_slow_answer(fake_slack, real_service):
+    from slackbot.app import build_app
+    from slackbot.route import make_router
+
+    class SlowChat:
+        def reply(self, history, question):
+            time.sleep(3.5)  # slower than Slack's 3-second limit
+            return real_service.chat.reply(history, question)
+
+    app = FastAPI()
+    app.include_router(make_router(build_app(SECRET, TOKEN, lambda: SlowChat(), api_url=fake_slack.url + "/api/")))
+    form = urllib.parse.urlencode({"command": "/ask", "text": "Who is the Kremlin spokesperson?", "user_id": "UALICE",
+                                   "channel_id": "C1", "team_id": "T1", "trigger_id": "t",
+                                   "response_url": fake_slack.url + "/respond/abc"})
+    with TestClient(app) as client:
+        t0 = time.monotonic()
+        r = client.post("/slack/events", content=form,
+                        headers={"content-type": "application/x-www-form-urlencoded", **signed(form)})
+        acked = time.monotonic() - t0
+        assert r.status_code == 200 and acked < 3.0
+        assert not fake_slack.posts("/respond/abc")  # the answer comes later
+        posted = fake_slack.wait_for("/respond/abc", timeout=30)
+    assert time.monotonic() - t0 >= 3.5
+    assert posted[0]["response_type"] == "in_channel" and "Peskov" in json.dumps(posted[0]["blocks"])
+
+
+def test_failures_are_logged_and_apologised_for_without_details(fake_slack, caplog):
+    from slackbot.app import SORRY, build_app
+    from slackbot.route import make_router
+
+    def broken():
+        raise RuntimeError("secret internals: /srv/index corrupt")
+
+    app = FastAPI()
+    app.include_router(make_router(build_app(SECRET, TOKEN, broken, api_url=fake_slack.url + "/api/")))
+    with TestClient(app) as client:
+        post_event(client, mention("Who is the Kremlin spokesperson?"), "Ev-broken")
+        post = fake_slack.wait_for("chat.postMessage")[0]
+    assert post["text"] == SORRY and "internals" not in json.dumps(post)
+    assert "secret internals" in caplog.text

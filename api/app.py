@@ -7,7 +7,6 @@ from contextlib import asynccontextmanager
 from typing import Callable
 
 from fastapi import FastAPI, Request
-from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
@@ -20,7 +19,8 @@ from api.openai_compat.router import OPENAI_PATHS, OpenAIError
 from api.routers import ask, documents, health
 from api.web import STATIC_DIR
 from api.web import router as web_router
-from api.schemas import error_message
+from api.schemas import error_detail, error_message
+from qa.limits import clean_text
 from qa.factory import Service, load_service
 from qa.settings import Settings
 
@@ -63,12 +63,15 @@ def create_app(settings: Settings | None = None, loader: Loader | None = _defaul
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = exc.errors()
+        errors = list(exc.errors())
+        undecodable = any(e.get("type") == "json_invalid" for e in errors)
+        status = 400 if undecodable or _openai(request) else 422
+        message = "request body is not valid JSON (UTF-8)" if undecodable else error_message(errors)
         if _openai(request):
             # OpenAI answers malformed requests with 400 and its error object.
             loc = next((".".join(str(p) for p in e.get("loc", ()) if p != "body") for e in errors), None)
-            return JSONResponse(status_code=400, content=OpenAIError(400, error_message(errors), loc or None).body())
-        return JSONResponse(status_code=422, content={"detail": jsonable_encoder(errors), "message": error_message(errors)})
+            return JSONResponse(status_code=400, content=OpenAIError(400, message, (loc or None) and loc[:100]).body())
+        return JSONResponse(status_code=status, content={"message": message, "detail": error_detail(errors)})
 
     @app.exception_handler(OpenAIError)
     async def _openai_error(request: Request, exc: OpenAIError) -> JSONResponse:
@@ -76,12 +79,19 @@ def create_app(settings: Settings | None = None, loader: Loader | None = _defaul
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        headers = getattr(exc, "headers", None)
+        detail = clean_text(str(exc.detail))[:500]
         if _openai(request):
             kind = "server_error" if exc.status_code >= 500 else "invalid_request_error"
-            return JSONResponse(status_code=exc.status_code, headers=getattr(exc, "headers", None),
-                                content=OpenAIError(exc.status_code, str(exc.detail), type_=kind).body())
-        return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail},
-                            headers=getattr(exc, "headers", None))
+            return JSONResponse(status_code=exc.status_code, headers=headers,
+                                content=OpenAIError(exc.status_code, detail, type_=kind).body())
+        return JSONResponse(status_code=exc.status_code, content={"message": detail, "detail": detail}, headers=headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # A bug, not the client's fault: logged with its traceback, answered without details.
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return JSONResponse(status_code=500, content={"message": "internal error; it has been logged"})
 
     for module in (ask, documents, health, openai_router, web_router):
         app.include_router(module.router)

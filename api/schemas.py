@@ -2,34 +2,48 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, field_validator
+from typing import Annotated
 
-MAX_QUESTION_CHARS = 1000
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictInt
+
+from qa.limits import MAX_ANSWERS_MAX, QUESTION_MAX_CHARS, TOP_K_MAX, check_question, clean_text
+
+# Every text field: lone surrogates (legal JSON, illegal UTF-8) are replaced rather than crashing later.
+Text = Annotated[str, BeforeValidator(lambda v: clean_text(v) if isinstance(v, str) else v)]
+# Questions: check_question enforces the rule (with its own words); the schema states the same rule.
+Question = Annotated[Text, AfterValidator(check_question),
+                     Field(json_schema_extra={"minLength": 1, "maxLength": QUESTION_MAX_CHARS, "pattern": r"\S"})]
 
 
 def error_message(errors: list[dict]) -> str:
-    """One line from pydantic errors, e.g. "top_k: Input should be less than or equal to 50"."""
+    """One line from pydantic errors, e.g. "top_k: Input should be less than or equal to 50"; no input echoed."""
     parts = []
-    for e in errors:
+    for e in errors[:5]:
         where = ".".join(str(p) for p in e.get("loc", ()) if p != "body") or "body"
-        parts.append(f"{where}: {e.get('msg', '')}")
-    return "; ".join(parts)
+        parts.append(f"{where}: {clean_text(str(e.get('msg', '')))[:200]}")
+    more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+    return "; ".join(parts) + more
+
+
+def error_detail(errors: list[dict]) -> list[dict]:
+    """pydantic errors without the offending input (it may be huge, non-finite or unencodable)."""
+    return [{"loc": [clean_text(str(p))[:100] if isinstance(p, str) else p for p in e.get("loc", ())][:10],
+             "msg": clean_text(str(e.get("msg", "")))[:200], "type": str(e.get("type", ""))} for e in errors[:20]]
+
+
+class ErrorOut(BaseModel):
+    """What every 4xx/5xx of this API says (OpenAI-compatible routes use OpenAI's error object instead)."""
+
+    message: str
+    detail: list[dict] | str | None = None
 
 
 class AskRequest(BaseModel):
-    question: str = Field(..., description="A natural-language question.", examples=["What did Baerbock say about weapons?"])
-    top_k: int | None = Field(None, ge=1, le=50, description="Passages to retrieve (default from settings).")
-    max_answers: int | None = Field(None, ge=1, le=10, description="Answers to return at most.")
-
-    @field_validator("question")
-    @classmethod
-    def _question_text(cls, value: str) -> str:
-        value = value.strip()
-        if not value:
-            raise ValueError("question must not be empty")
-        if len(value) > MAX_QUESTION_CHARS:
-            raise ValueError(f"question must be at most {MAX_QUESTION_CHARS} characters (got {len(value)})")
-        return value
+    model_config = ConfigDict(extra="forbid")
+    question: Question = Field(..., description="A natural-language question (1-1000 characters).",
+                               examples=["What did Baerbock say about weapons?"])
+    top_k: StrictInt | None = Field(None, ge=1, le=TOP_K_MAX, description="Passages to retrieve (default from settings).")
+    max_answers: StrictInt | None = Field(None, ge=1, le=MAX_ANSWERS_MAX, description="Answers to return at most.")
 
 
 class CitationOut(BaseModel):
@@ -81,3 +95,4 @@ class DocumentList(BaseModel):
 class Health(BaseModel):
     status: str
     detail: str | None = None
+

@@ -69,17 +69,18 @@ def _marked(text: str, start: int, end: int) -> str:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from pydantic import ValidationError
-
-    from api.schemas import AskRequest, error_message
+    from qa.limits import MAX_ANSWERS_MAX, TOP_K_MAX, check_question
 
     # The same rules as the HTTP API, so both reject the same input with the same words.
     try:
-        request = AskRequest(question=args.question, top_k=args.top_k, max_answers=args.max_answers)
-    except ValidationError as exc:
-        return _fail(error_message(exc.errors()))
-    service = _load(build_if_missing=False)
-    result = service.pipeline.ask(request.question, top_k=request.top_k, max_answers=request.max_answers)
+        question = check_question(args.question)
+    except ValueError as exc:
+        return _fail(str(exc))
+    for name, value, top in (("--top-k", args.top_k, TOP_K_MAX), ("--max-answers", args.max_answers, MAX_ANSWERS_MAX)):
+        if value is not None and not 1 <= value <= top:
+            return _fail(f"{name} must be between 1 and {top} (got {value})")
+    service = _load(build_if_missing=True)
+    result = service.pipeline.ask(question, top_k=args.top_k, max_answers=args.max_answers)
     if args.json:
         from qa.serialize import result_dict
 

@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from corpus.loader import DEFAULT_CORPUS_DIR
+from qa.limits import MAX_ANSWERS_MAX, TOP_K_MAX
 
 
 class Settings(BaseSettings):
@@ -34,8 +35,8 @@ class Settings(BaseSettings):
     # The operating point: answer only with a score (estimated probability of being right) of at
     # least this. None: the model's calibrated threshold (calibration.json), tuned on held-out data.
     min_answer_score: float | None = Field(default=None, ge=0.0, le=1.0)
-    top_k: int = Field(default=5, ge=1, le=50)
-    max_answers: int = Field(default=3, ge=1, le=10)
+    top_k: int = Field(default=5, ge=1, le=TOP_K_MAX)
+    max_answers: int = Field(default=3, ge=1, le=MAX_ANSWERS_MAX)
     # The model id the OpenAI-compatible endpoint lists (GET /v1/models) and answers as.
     chat_model: str = "news-qa"
     # Slack (Bolt app at /slack/events): on only when both are set; never logged.

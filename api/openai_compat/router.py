@@ -14,7 +14,7 @@ from fastapi.responses import StreamingResponse
 
 from api.deps import ServiceDep
 from api.openai_compat.schemas import ChatCompletion, ChatCompletionRequest, ChatMessage, ErrorResponse, ModelCard, ModelList
-from api.schemas import MAX_QUESTION_CHARS
+from qa.limits import check_question
 from chat.render import answer_in, citations, message
 from chat.rewrite import Turn
 
@@ -57,12 +57,10 @@ def conversation(messages: list[ChatMessage]) -> tuple[list[Turn], str]:
     last = messages[-1]
     if last.role != "user":
         raise OpenAIError(400, f"the last message must be from the user, not {last.role!r}", "messages")
-    question = last.text.strip()
-    if not question:
-        raise OpenAIError(400, "the last user message has no text", "messages")
-    if len(question) > MAX_QUESTION_CHARS:
-        raise OpenAIError(400, f"the question must be at most {MAX_QUESTION_CHARS} characters (got {len(question)})",
-                          "messages")
+    try:
+        question = check_question(last.text)
+    except ValueError as exc:
+        raise OpenAIError(400, f"the last user message: {exc}", "messages") from None
     return [t for t in turns if t.question], question
 
 

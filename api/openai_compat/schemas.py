@@ -6,19 +6,20 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.schemas import MAX_QUESTION_CHARS
+from api.schemas import Text
+from qa.limits import QUESTION_MAX_CHARS
 
 
 class ContentPart(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    type: str
-    text: str | None = None
+    type: Text
+    text: Text | None = None
 
 
 class ChatMessage(BaseModel):
     model_config = ConfigDict(extra="ignore")
     role: Literal["system", "developer", "user", "assistant", "tool", "function"]
-    content: str | list[ContentPart] | None = None
+    content: Text | list[ContentPart] | None = None
 
     @property
     def text(self) -> str:
@@ -36,15 +37,15 @@ class ChatCompletionRequest(BaseModel):
     """OpenAI's request; sampling fields (temperature, top_p, ...) are accepted and have no effect."""
 
     model_config = ConfigDict(extra="ignore")
-    model: str = Field(..., min_length=1, max_length=200, description="Any id; GET /v1/models lists ours.")
+    model: Text = Field(..., min_length=1, max_length=200, description="Any id; GET /v1/models lists ours.")
     messages: list[ChatMessage] = Field(..., min_length=1, max_length=200,
-                                        description=f"The conversation; the last must be a user message of 1-{MAX_QUESTION_CHARS} characters.")
+                                        description=f"The conversation; the last must be a user message of 1-{QUESTION_MAX_CHARS} characters.")
     stream: bool = False
     stream_options: StreamOptions | None = None
     max_tokens: int | None = Field(None, ge=1, description="Cut the reply after this many words.")
     max_completion_tokens: int | None = Field(None, ge=1)
     n: int = Field(1, ge=1, le=1, description="Only 1: the reader's answer is deterministic.")
-    user: str | None = None
+    user: Text | None = None
 
 
 class AssistantMessage(BaseModel):

@@ -82,7 +82,7 @@ def test_max_tokens_cuts_and_says_length(client):
 @pytest.mark.parametrize("messages, word", [
     ([], "messages"),
     ([{"role": "assistant", "content": "hi"}], "last message"),
-    ([{"role": "user", "content": "   "}], "no text"),
+    ([{"role": "user", "content": "   "}], "must not be empty"),
     ([{"role": "user", "content": "x" * 1001}], "1000"),
     ([{"role": "wizard", "content": "hi"}], "role"),
 ])

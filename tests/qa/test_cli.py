@@ -16,9 +16,11 @@ def run_qa(*args, index_dir, timeout=300):
                           text=True, timeout=timeout)
 
 
-def test_ask_without_index_names_the_rebuild_command(tmp_path):
-    r = run_qa("ask", "Who is Baerbock?", index_dir=tmp_path / "idx")
-    assert r.returncode != 0 and "qa index" in r.stderr
+@pytest.mark.slow
+def test_ask_on_a_fresh_clone_builds_the_default_index_as_serve_does(tmp_path):
+    r = run_qa("ask", "Who is the Kremlin spokesperson?", index_dir=tmp_path / "idx")
+    assert r.returncode == 0, r.stderr
+    assert "no index" in r.stderr and "indexed 39 paragraphs" in r.stderr and "[[Dmitry Peskov]]" in r.stdout
 
 
 def test_ask_rejects_empty_question(tmp_path):

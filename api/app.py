@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from contextlib import asynccontextmanager
 from typing import Callable
 
@@ -13,10 +14,13 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.deps import ServiceState
+from api.deps import ModelGate, ServiceState
+from api.metrics import Metrics
+from api.middleware import Operations
 from api.openai_compat import router as openai_router
 from api.openai_compat.router import OPENAI_PATHS, OpenAIError
-from api.routers import ask, documents, health
+from api.routers import ask, docs, documents, feedback, health
+from api.routers import metrics as metrics_route
 from api.web import STATIC_DIR
 from api.web import router as web_router
 from api.schemas import error_detail, error_message
@@ -35,18 +39,22 @@ def _default_loader(settings: Settings) -> Service:
 
 def create_app(settings: Settings | None = None, loader: Loader | None = _default_loader) -> FastAPI:
     """``loader=None`` skips loading (tests then override ``get_service``)."""
+    settings = settings or Settings()
+    metrics = Metrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         state = ServiceState()
         app.state.qa = state
         if loader is not None:
+            started = time.perf_counter()
             try:
-                state.service = await run_in_threadpool(loader, settings or Settings())
+                state.service = await run_in_threadpool(loader, settings)
                 state.error = None
             except Exception as exc:  # Stay up and say why in /readyz and 503s.
                 state.error = str(exc)
                 log.error("QA service not ready: %s", exc)
+            metrics.model_load.set(time.perf_counter() - started)
         yield
 
     app = FastAPI(
@@ -55,8 +63,15 @@ def create_app(settings: Settings | None = None, loader: Loader | None = _defaul
         description="Extractive question answering over news articles. Every answer is a verbatim span "
         "with a citation: document, paragraph and character offsets.",
         lifespan=lifespan,
+        # Swagger UI and ReDoc are served from packaged files (api/routers/docs.py), not from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.qa = ServiceState()
+    app.state.settings = settings
+    app.state.metrics = metrics
+    app.state.gate = ModelGate(settings.max_concurrent, settings.queue_timeout_s)
+    metrics.track_index(lambda: app.state.qa.service.index if app.state.qa.service is not None else None)
 
     def _openai(request: Request) -> bool:
         return request.url.path.startswith(OPENAI_PATHS)
@@ -93,10 +108,12 @@ def create_app(settings: Settings | None = None, loader: Loader | None = _defaul
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return JSONResponse(status_code=500, content={"message": "internal error; it has been logged"})
 
-    for module in (ask, documents, health, openai_router, web_router):
+    for module in (ask, documents, feedback, health, metrics_route, docs, openai_router, web_router):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    _mount_slack(app, settings or Settings())
+    app.mount(docs.ASSETS_PATH, StaticFiles(directory=docs.ASSETS_DIR), name="docs-assets")
+    _mount_slack(app, settings)
+    app.add_middleware(Operations, settings=settings, metrics=metrics)
     return app
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictInt
 
@@ -87,6 +87,28 @@ class DocumentOut(BaseModel):
     paragraphs: int
 
 
+class ArticleIn(BaseModel):
+    """One article to index; its paragraphs are its blank-line separated blocks (or lines)."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: Text | None = Field(None, min_length=1, max_length=128, pattern=r"^\S(.*\S)?$",
+                            description="Default: a hash of the text.")
+    title: Text | None = Field(None, max_length=500)
+    text: Text = Field(..., min_length=1, max_length=2_000_000, pattern=r"\S")
+    url: Text | None = Field(None, max_length=2000)
+    published: Text | None = Field(None, max_length=100, description="e.g. 2022-01-18")
+
+
+class ParagraphOut(BaseModel):
+    id: str
+    paragraph: int
+    text: str
+
+
+class DocumentDetail(DocumentOut):
+    paragraphs_text: list[ParagraphOut]
+
+
 class DocumentList(BaseModel):
     documents: list[DocumentOut]
     total: int
@@ -96,3 +118,21 @@ class Health(BaseModel):
     status: str
     detail: str | None = None
 
+
+
+class FeedbackIn(BaseModel):
+    """A user's verdict on an answer; ``qa eval FEEDBACK_FILE`` scores the service against these."""
+
+    model_config = ConfigDict(extra="forbid")
+    question: Question
+    answer: Text = Field("", max_length=2000, description="The answer given (empty: the service said no answer).")
+    verdict: Literal["up", "down"]
+    correct_answer: Text | None = Field(None, max_length=2000, description="With a thumbs down: the right answer, "
+                                        "copied from the article.")
+    unanswerable: bool = Field(False, description="With a thumbs down: the articles do not answer this at all.")
+
+
+class FeedbackOut(BaseModel):
+    stored: bool
+    usable_as_gold: bool = Field(..., description="Whether qa eval can score against it (a thumbs down needs "
+                                 "correct_answer or unanswerable).")

@@ -29,7 +29,7 @@ def _fail(message: str, code: int = 2) -> int:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from qa.factory import make_embedder
+    from qa.factory import default_sources, make_embedder
     from qa.indexing import build_index
     from retriever import store
 
@@ -40,8 +40,16 @@ def cmd_index(args: argparse.Namespace) -> int:
     except store.IndexMissing:
         pass
     except store.IndexCorrupt as exc:
-        print(f"warning: {exc}; starting a new index", file=sys.stderr)
-    base = [] if args.replace else (previous.manifest.sources if previous else [str(p) for p in settings.corpus])
+        print(f"warning: {exc}; building it again from its recorded sources", file=sys.stderr)
+    if args.replace:
+        base = []
+    elif previous is not None:
+        base = previous.manifest.sources
+    else:
+        # A corrupt index still names its sources (SOURCES.json); documents added over HTTP are always kept.
+        base = store.known_sources(settings.index_dir) or [str(p) for p in default_sources(settings)]
+    if settings.documents_path.is_dir() and any(settings.documents_path.glob("*.jsonl")):
+        base = base + [str(settings.documents_path.resolve())]
     sources = list(dict.fromkeys(base + [str(Path(p).resolve()) for p in args.paths]))
     try:
         report = build_index(sources, make_embedder(settings), settings.index_dir, previous=previous)
@@ -53,13 +61,14 @@ def cmd_index(args: argparse.Namespace) -> int:
     return 1 if report.errors else 0
 
 
-def _load(build_if_missing: bool):
+def _load(build_if_missing: bool, refresh: bool = False):
+    """The service for a command; read commands (ask, eval) never rewrite an existing index."""
     from qa.factory import load_service
     from retriever.store import IndexError_
 
     settings = _settings()
     try:
-        return load_service(settings, build_if_missing=build_if_missing)
+        return load_service(settings, build_if_missing=build_if_missing, refresh=refresh)
     except (IndexError_, FileNotFoundError, ValueError) as exc:
         raise SystemExit(f"error: {exc}")
 
@@ -103,12 +112,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from api.app import create_app
+    from api.logs import configure_logging
 
     settings = _settings()
     # Build (or refresh) the index and load the models before the server starts, so it is ready at once.
-    service = _load(build_if_missing=True)
-    uvicorn.run(create_app(settings, loader=lambda _settings: service), host=args.host or settings.host, port=args.port or settings.port,
-                log_level="info")
+    service = _load(build_if_missing=True, refresh=True)
+    configure_logging()
+    # Our middleware logs every request (JSON, with its id); uvicorn bounds connections and idle keep-alives.
+    uvicorn.run(create_app(settings, loader=lambda _settings: service), host=args.host or settings.host,
+                port=args.port or settings.port, log_config=None, access_log=False,
+                limit_concurrency=settings.max_connections, timeout_keep_alive=settings.keep_alive_s)
     return 0
 
 
@@ -134,7 +147,7 @@ def _eval_conversations(args: argparse.Namespace) -> int:
         conversations = load_conversations(Path(args.gold))
     except (OSError, GoldFormatError) as exc:
         return _fail(str(exc))
-    report = evaluate_conversations(_load(build_if_missing=False).chat, conversations, top_k=args.top_k)
+    report = evaluate_conversations(_load(build_if_missing=True).chat, conversations, top_k=args.top_k)
     if args.verbose:
         for r in report["rows"]:
             mark = "ok " if r["em"] else ("~  " if r["f1"] > 0 else "-- ")
@@ -190,7 +203,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
                                        build_if_missing=True, log=lambda msg: print(msg, file=sys.stderr))
                 report = evaluate(service.pipeline, gold, top_k=args.top_k)
         else:
-            report = evaluate(_load(build_if_missing=False).pipeline, gold, top_k=args.top_k)
+            report = evaluate(_load(build_if_missing=True).pipeline, gold, top_k=args.top_k)
     except (FileNotFoundError, ValueError) as exc:
         return _fail(str(exc))
     if args.verbose:

@@ -57,13 +57,37 @@ class GoldFormatError(ValueError):
     pass
 
 
+def feedback_gold(rec: dict, lineno: int) -> GoldItem | None:
+    """A feedback record as gold: thumbs up keeps the answer given, thumbs down needs the right one."""
+    if rec["verdict"] == "up":
+        answers = [rec["answer"]] if rec.get("answer") else []
+    elif rec.get("unanswerable"):
+        answers = []
+    elif rec.get("correct_answer"):
+        answers = [rec["correct_answer"]]
+    else:
+        return None  # we only know the answer was wrong
+    return GoldItem(f"feedback-{lineno}", rec["question"], answers)
+
+
 def _load_jsonl(path: Path) -> list[GoldItem]:
     items = []
+    by_question: dict[str, int] = {}
     for lineno, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
         try:
             rec = json.loads(line)
+            if "verdict" in rec:
+                item = feedback_gold(rec, lineno)
+                if item is not None:
+                    # The latest verdict on a question wins.
+                    if item.question in by_question:
+                        items[by_question[item.question]] = item
+                    else:
+                        by_question[item.question] = len(items)
+                        items.append(item)
+                continue
             items.append(GoldItem(str(rec["id"]), rec["question"], list(rec.get("answers") or []), rec.get("doc_id")))
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
             raise GoldFormatError(f"{path}:{lineno}: expected {{\"id\", \"question\", \"answers\"}} ({exc})") from exc

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from functools import cached_property
 
 from chat.service import ChatService
+from qa.documents import DocumentStore
 from qa.indexing import Log, stderr_log, open_index
 from qa.pipeline import QAPipeline
 from qa.settings import Settings
@@ -49,6 +51,19 @@ class Service:
     settings: Settings
     index: StoredIndex
     pipeline: QAPipeline
+    embedder: SentenceTransformerEmbedder | None = None
+
+    def swap_index(self, index: StoredIndex) -> None:
+        """Serve ``index`` from now on; questions already running finish on the retriever they started with."""
+        retriever = make_retriever(self.settings, self.embedder, index)
+        self.index = index
+        self.pipeline.retriever = retriever
+
+    @cached_property
+    def documents(self) -> DocumentStore:
+        """Documents added over HTTP, stored under ``settings.documents_dir`` so that rebuilds keep them."""
+        return DocumentStore(self.settings.documents_path, self.settings.index_dir, self.embedder,
+                             current=lambda: self.index, swap=self.swap_index)
 
     @cached_property
     def chat(self) -> ChatService:
@@ -56,10 +71,17 @@ class Service:
         return ChatService(self.pipeline)
 
 
-def load_service(settings: Settings, build_if_missing: bool = False, log: Log = stderr_log) -> Service:
+def default_sources(settings: Settings) -> list[Path]:
+    """What a new index is built from: the configured corpus, plus documents added over HTTP if any."""
+    docs = settings.documents_path
+    return list(settings.corpus) + ([docs] if docs.is_dir() and any(docs.glob("*.jsonl")) else [])
+
+
+def load_service(settings: Settings, build_if_missing: bool = False, log: Log = stderr_log,
+                 refresh: bool = True) -> Service:
     embedder = make_embedder(settings)
     reader = make_reader(settings)
-    index = open_index(settings.index_dir, embedder, settings.corpus, build_if_missing, log)
+    index = open_index(settings.index_dir, embedder, default_sources(settings), build_if_missing, log, refresh)
     reader.warm_up()
     pipeline = QAPipeline(make_retriever(settings, embedder, index), reader, settings.top_k, settings.max_answers)
-    return Service(settings, index, pipeline)
+    return Service(settings, index, pipeline, embedder)

@@ -87,11 +87,14 @@ def open_index(
     default_sources: list[Path],
     build_if_missing: bool,
     log: Log = stderr_log,
+    refresh: bool = True,
 ) -> StoredIndex:
-    """Load the index; rebuild it if stale or foreign; build it if missing and allowed.
+    """Load the index; rebuild it if stale or foreign (``refresh``); build it if missing and allowed.
 
-    A corrupt index raises ``IndexCorrupt`` rather than being replaced, because its list of
-    sources is unreadable and a rebuild from the defaults could drop the user's articles.
+    A corrupt index raises ``IndexCorrupt`` rather than being replaced (``qa index`` rebuilds it from
+    its recorded sources). Read-only callers pass ``refresh=False``: a stale index is then used as built.
+    A source that has gone missing (moved checkout, unmounted share) never triggers a rebuild, which
+    would drop its documents: the index keeps serving them.
     """
     try:
         stored = store.load(index_dir)
@@ -100,12 +103,19 @@ def open_index(
             raise
         log(f"no index at {index_dir}; building it from {', '.join(map(str, default_sources))}")
         return _report(build_index(default_sources, embedder, index_dir), log).index
+    missing = [s for s in stored.manifest.sources if not Path(s).exists()]
+    if missing:
+        log(f"warning: source(s) of the index at {index_dir} cannot be found ({', '.join(missing)}); "
+            "using the index as built")
+        return stored
     reason, corpus = stale_reason(stored, embedder)
     if reason is None:
         return stored
+    if not refresh:
+        log(f"warning: the index at {index_dir} is out of date ({reason}); answering from it as built "
+            "(qa index or qa serve refreshes it)")
+        return stored
     if corpus is not None and not corpus.passages:
-        # The sources are gone (moved checkout, unmounted share); the index still holds every
-        # paragraph it answers from, so keep serving it rather than fail or empty it.
         log(f"warning: the sources of the index at {index_dir} cannot be read; using the index as built")
         return stored
     log(f"rebuilding index at {index_dir}: {reason}")

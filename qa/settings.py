@@ -16,6 +16,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="QA_", extra="ignore")
 
     index_dir: Path = Path(".qa/index")
+    # Where documents added over HTTP are kept (one .jsonl each); None: "documents" beside the index.
+    documents_dir: Path | None = None
     # Sources used when no index exists yet; `qa index PATH` adds more.
     corpus: list[Path] = Field(default_factory=lambda: [DEFAULT_CORPUS_DIR])
     # Local sentence-transformers directory; None means the bundled all-MiniLM-L6-v2.
@@ -44,6 +46,38 @@ class Settings(BaseSettings):
     slack_bot_token: SecretStr | None = None
     # Slack Web API base URL (default Slack's own); tests point it at a local fake.
     slack_api_url: str | None = None
+    # Operations. API keys (comma-separated, never logged): with keys set, writes need one (Authorization:
+    # Bearer KEY or X-API-Key); without any, writes are accepted from this machine only.
+    api_keys: SecretStr | None = None
+    # Also require a key for reads (ask, chat, listings).
+    api_keys_for_reads: bool = False
+    # Requests per minute per key (or per client address without one); 0 disables.
+    rate_limit_per_minute: int = Field(default=600, ge=0)
+    # Questions the models work on at once; more wait up to queue_timeout_s, then get 503 + Retry-After.
+    max_concurrent: int = Field(default=4, ge=1, le=256)
+    queue_timeout_s: float = Field(default=2.0, gt=0, le=60)
+    # Request bodies: JSON endpoints and document uploads; a body slower than body_timeout_s gets 408.
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    body_timeout_s: float = Field(default=15.0, gt=0, le=600)
+    # Open connections uvicorn serves at once (more get 503) and its keep-alive idle timeout.
+    max_connections: int = Field(default=256, ge=8)
+    keep_alive_s: int = Field(default=5, ge=1, le=300)
+    # "This answer is wrong" reports (POST /v1/feedback) land here; qa eval reads the file as gold.
+    feedback_file: Path | None = None
     device: str = "cpu"
     host: str = "127.0.0.1"
     port: int = 8000
+
+    @property
+    def feedback_path(self) -> Path:
+        return self.feedback_file if self.feedback_file is not None else self.index_dir.parent / "feedback.jsonl"
+
+    @property
+    def key_list(self) -> list[str]:
+        raw = self.api_keys.get_secret_value() if self.api_keys is not None else ""
+        return [k.strip() for k in raw.split(",") if k.strip()]
+
+    @property
+    def documents_path(self) -> Path:
+        return self.documents_dir if self.documents_dir is not None else self.index_dir.parent / "documents"

@@ -97,6 +97,10 @@ def save(stored: StoredIndex, directory: Path) -> Path:
             fh.flush()
             os.fsync(fh.fileno())
         _fsync_dir(version)
+        # The sources also live outside the version, so that a corrupt index still says what it was built from.
+        sources = directory / f".SOURCES.{os.getpid()}.tmp"
+        sources.write_text(json.dumps(stored.manifest.sources), encoding="utf-8")
+        os.replace(sources, directory / "SOURCES.json")
         pointer = directory / f".CURRENT.{os.getpid()}.tmp"
         pointer.write_text(version.name, encoding="utf-8")
         os.replace(pointer, directory / "CURRENT")
@@ -108,6 +112,15 @@ def save(stored: StoredIndex, directory: Path) -> Path:
         if old != version and old.is_dir():
             shutil.rmtree(old, ignore_errors=True)
     return version
+
+
+def known_sources(directory: Path) -> list[str] | None:
+    """The sources the last saved index was built from, readable even when the index itself is not."""
+    try:
+        sources = json.loads((directory / "SOURCES.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return [str(s) for s in sources] if isinstance(sources, list) else None
 
 
 def load(directory: Path) -> StoredIndex:

@@ -8,11 +8,11 @@ import time
 import uuid
 from typing import AsyncIterator
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
-from api.deps import ServiceDep
+from api.deps import GateDep, ReadKey, ServiceDep
 from api.openai_compat.schemas import ChatCompletion, ChatCompletionRequest, ChatMessage, ErrorResponse, ModelCard, ModelList
 from qa.limits import check_question
 from chat.render import answer_in, citations, message
@@ -22,7 +22,11 @@ router = APIRouter(prefix="/v1", tags=["openai"])
 # The service has one model; its creation time is when this process started.
 _STARTED = int(time.time())
 ERRORS = {400: {"model": ErrorResponse, "description": "Invalid request (OpenAI error object)"},
-          503: {"model": ErrorResponse, "description": "Models or index not loaded yet"}}
+          401: {"model": ErrorResponse, "description": "Missing or wrong API key (when reads need keys)"},
+          408: {"model": ErrorResponse, "description": "Request body too slow"},
+          413: {"model": ErrorResponse, "description": "Request body too large"},
+          429: {"model": ErrorResponse, "description": "Rate limited (Retry-After)"},
+          503: {"model": ErrorResponse, "description": "Not loaded yet, or busy (Retry-After)"}}
 
 # Paths whose errors take OpenAI's shape instead of FastAPI's (see api.app).
 OPENAI_PATHS = ("/v1/chat/", "/v1/models")
@@ -77,12 +81,12 @@ def _cut(text: str, limit: int | None) -> tuple[str, str]:
 
 
 @router.get("/models", response_model=ModelList, responses=ERRORS)
-def list_models(service: ServiceDep) -> ModelList:
+def list_models(service: ServiceDep, _key: ReadKey) -> ModelList:
     return ModelList(data=[ModelCard(id=service.settings.chat_model, created=_STARTED, owned_by="news-qa")])
 
 
 @router.get("/models/{model_id}", response_model=ModelCard, responses={404: {"model": ErrorResponse}, **ERRORS})
-def get_model(model_id: str, service: ServiceDep) -> ModelCard:
+def get_model(model_id: str, service: ServiceDep, _key: ReadKey) -> ModelCard:
     if model_id != service.settings.chat_model:
         raise OpenAIError(404, f"The model '{model_id[:100]}' does not exist", "model", "model_not_found")
     return ModelCard(id=model_id, created=_STARTED, owned_by="news-qa")
@@ -91,9 +95,12 @@ def get_model(model_id: str, service: ServiceDep) -> ModelCard:
 @router.post("/chat/completions", response_model=ChatCompletion, responses={
     **ERRORS, 200: {"content": {"text/event-stream": {}},
                     "description": "A chat.completion, or with stream=true Server-Sent Events of chat.completion.chunk"}})
-async def chat_completions(body: ChatCompletionRequest, service: ServiceDep):
+async def chat_completions(body: ChatCompletionRequest, service: ServiceDep, gate: GateDep, _key: ReadKey,
+                           request: Request):
     history, question = conversation(body.messages)
-    reply = await run_in_threadpool(service.chat.reply, history, question)
+    async with gate.slot():
+        reply = await run_in_threadpool(service.chat.reply, history, question)
+    request.app.state.metrics.observe_result(reply.result)
     limit = body.max_completion_tokens if body.max_completion_tokens is not None else body.max_tokens
     content, finish = _cut(message(reply), limit)
     cid, created, model = f"chatcmpl-{uuid.uuid4().hex}", int(time.time()), service.settings.chat_model

@@ -1,17 +1,98 @@
-"""GET /v1/documents: what the index holds."""
+"""/v1/documents: list, read, add (JSON article or file upload), replace and delete indexed articles."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 
-from api.deps import ServiceDep
-from api.schemas import DocumentList, DocumentOut
+from api.deps import ServiceDep, WriteKey
+from api.schemas import ArticleIn, DocumentDetail, DocumentList, DocumentOut, ErrorOut, ParagraphOut
+from qa.documents import DocumentError, article, parse_upload
+from qa.types import DocumentInfo
 
 router = APIRouter(prefix="/v1", tags=["documents"])
+ERRORS = {s: {"model": ErrorOut} for s in (400, 401, 404, 409, 413, 415, 422, 503)}
+_UPLOAD_BODY = {"requestBody": {"required": True, "content": {
+    "application/json": {"schema": {"$ref": "#/components/schemas/ArticleIn"}},
+    "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
+        "file": {"type": "string", "format": "binary", "description": ".txt, .md, .jsonl or .html"}}}},
+}}}
+
+
+def _out(d: DocumentInfo) -> DocumentOut:
+    return DocumentOut(id=d.id, title=d.title, url=d.url, published=d.published, paragraphs=d.paragraphs)
+
+
+def _refused(exc: DocumentError) -> HTTPException:
+    return HTTPException(status_code=exc.status, detail=str(exc))
+
+
+async def _article(request: Request) -> ArticleIn:
+    try:
+        return ArticleIn.model_validate_json(await request.body())
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors()) from None
 
 
 @router.get("/documents", response_model=DocumentList)
 def list_documents(service: ServiceDep) -> DocumentList:
-    docs = [DocumentOut(id=d.id, title=d.title, url=d.url, published=d.published, paragraphs=d.paragraphs)
-            for d in service.index.documents]
+    docs = [_out(d) for d in service.index.documents]
     return DocumentList(documents=docs, total=len(docs))
+
+
+@router.get("/documents/{doc_id}", response_model=DocumentDetail, responses={404: {"model": ErrorOut}, 503: {"model": ErrorOut}})
+def get_document(doc_id: str, service: ServiceDep) -> DocumentDetail:
+    try:
+        info, passages = service.documents.get(doc_id)
+    except DocumentError as exc:
+        raise _refused(exc) from None
+    return DocumentDetail(**_out(info).model_dump(),
+                          paragraphs_text=[ParagraphOut(id=p.id, paragraph=p.paragraph, text=p.text) for p in passages])
+
+
+@router.post("/documents", status_code=201, response_model=DocumentList, responses=ERRORS, openapi_extra=_UPLOAD_BODY)
+async def add_documents(request: Request, service: ServiceDep, _key: WriteKey) -> DocumentList:
+    """Add one article (JSON) or the articles of an uploaded file; answerable as soon as this returns."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    try:
+        if kind == "multipart/form-data":
+            form = await request.form()
+            upload = form.get("file")
+            if upload is None or isinstance(upload, str):
+                raise DocumentError("multipart body needs a 'file' part")
+            docs = parse_upload(upload.filename or "upload.txt", await upload.read())
+        elif kind in ("application/json", ""):
+            body = await _article(request)
+            docs = [article(body.text, body.title, body.id, body.url, body.published)]
+        else:
+            raise DocumentError(f"send application/json or multipart/form-data, not {kind[:60]!r}", status=415)
+        added = await run_in_threadpool(service.documents.put, docs, False)
+    except DocumentError as exc:
+        raise _refused(exc) from None
+    return DocumentList(documents=[_out(d) for d in added], total=len(added))
+
+
+@router.put("/documents/{doc_id}", response_model=DocumentOut, responses=ERRORS)
+async def replace_document(doc_id: str, body: ArticleIn, service: ServiceDep, _key: WriteKey, response: Response) -> DocumentOut:
+    """Create or replace the article with this id (only articles added through this API)."""
+    if body.id is not None and body.id != doc_id:
+        raise HTTPException(status_code=422, detail="the body's id differs from the id in the path")
+    try:
+        existed = service.documents.stored(doc_id)
+        [info] = await run_in_threadpool(service.documents.put, [article(body.text, body.title, doc_id, body.url,
+                                                                         body.published)], True)
+    except DocumentError as exc:
+        raise _refused(exc) from None
+    response.status_code = 200 if existed else 201
+    return _out(info)
+
+
+@router.delete("/documents/{doc_id}", status_code=204, responses=ERRORS)
+async def delete_document(doc_id: str, service: ServiceDep, _key: WriteKey) -> Response:
+    try:
+        await run_in_threadpool(service.documents.delete, doc_id)
+    except DocumentError as exc:
+        raise _refused(exc) from None
+    return Response(status_code=204)

@@ -1,0 +1,158 @@
+"""Documents added, replaced and deleted while serving: stored by the service, indexed, swapped in atomically."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import threading
+from pathlib import Path
+from typing import Callable
+
+from corpus.loader import SUPPORTED_SUFFIXES, content_id, load_corpus
+from qa.indexing import build_index
+from qa.types import Document, DocumentInfo, Passage
+from retriever.base import Embedder
+from retriever.store import StoredIndex
+
+UPLOAD_SUFFIXES = SUPPORTED_SUFFIXES + (".html", ".htm")
+MAX_ID_CHARS = 128
+
+
+class DocumentError(ValueError):
+    """The request cannot be done as asked; ``status`` is the HTTP status that says why."""
+
+    def __init__(self, message: str, status: int = 422):
+        super().__init__(message)
+        self.status = status
+
+
+def check_id(doc_id: str) -> str:
+    if not doc_id or len(doc_id) > MAX_ID_CHARS or any(ord(c) < 32 for c in doc_id) or doc_id != doc_id.strip():
+        raise DocumentError(f"a document id is 1-{MAX_ID_CHARS} printable characters without surrounding spaces")
+    return doc_id
+
+
+def article(text: str, title: str | None = None, doc_id: str | None = None, url: str | None = None,
+            published: str | None = None) -> Document:
+    if not text.strip():
+        raise DocumentError("text must not be empty")
+    return Document(check_id(doc_id) if doc_id is not None else content_id(text), (title or "").strip() or "Untitled",
+                    text, url, published)
+
+
+def _html_document(raw: bytes, name: str) -> list[Document]:
+    import trafilatura  # only when HTML arrives
+
+    extracted = trafilatura.extract(raw.decode("utf-8", errors="replace"), output_format="json", with_metadata=True,
+                                    include_comments=False, include_tables=False, favor_recall=True)
+    record = json.loads(extracted) if extracted else {}
+    lines = [ln.strip() for ln in (record.get("text") or "").split("\n") if ln.strip()]
+    title = record.get("title") or Path(name).stem
+    if lines and lines[0] == title:
+        lines = lines[1:]  # the headline is the title, not a paragraph
+    if not lines:
+        raise DocumentError(f"{name}: no article text found in the HTML")
+    return [article("\n\n".join(lines), title)]
+
+
+def parse_upload(name: str, raw: bytes) -> list[Document]:
+    """Documents from an uploaded file (.txt, .md, .jsonl as the corpus loader reads them; .html via trafilatura)."""
+    name = Path(name or "upload.txt").name
+    suffix = Path(name).suffix.lower()
+    if suffix not in UPLOAD_SUFFIXES:
+        raise DocumentError(f"{name}: unsupported file type (use {', '.join(UPLOAD_SUFFIXES)})", status=415)
+    if suffix in (".html", ".htm"):
+        return _html_document(raw, name)
+    with tempfile.TemporaryDirectory(prefix="qa-upload-") as tmp:
+        path = Path(tmp) / name
+        path.write_bytes(raw)
+        corpus = load_corpus([path])
+    if corpus.errors:
+        raise DocumentError("; ".join(e.replace(str(path), name) for e in corpus.errors[:5])[:1000])
+    if not corpus.documents:
+        raise DocumentError(f"{name}: no paragraphs found")
+    return [Document(d.id, d.title, d.text, d.url, d.published) for d in corpus.documents]
+
+
+def _write_atomic(path: Path, data: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+class DocumentStore:
+    """One writer at a time; readers are never blocked: a new index is built aside and swapped in."""
+
+    def __init__(self, directory: Path, index_dir: Path, embedder: Embedder, current: Callable[[], StoredIndex],
+                 swap: Callable[[StoredIndex], None]):
+        self.directory, self.index_dir, self.embedder = directory, index_dir, embedder
+        self.current, self.swap = current, swap
+        self._lock = threading.Lock()
+
+    def _path(self, doc_id: str) -> Path:
+        return self.directory / f"{hashlib.sha256(doc_id.encode('utf-8', 'surrogatepass')).hexdigest()[:24]}.jsonl"
+
+    def stored(self, doc_id: str) -> bool:
+        return self._path(doc_id).is_file()
+
+    def get(self, doc_id: str) -> tuple[DocumentInfo, list[Passage]]:
+        index = self.current()
+        info = next((d for d in index.documents if d.id == doc_id), None)
+        if info is None:
+            raise DocumentError(f"no document with id {doc_id[:MAX_ID_CHARS]!r}", status=404)
+        return info, [p for p in index.passages if p.doc_id == doc_id]
+
+    def put(self, docs: list[Document], replace: bool) -> list[DocumentInfo]:
+        """Add (or, with ``replace``, add or replace) these documents, then reindex and swap."""
+        with self._lock:
+            index = self.current()
+            known = {d.id: d for d in index.documents}
+            changes: dict[Path, str | None] = {}
+            for doc in docs:
+                if doc.id in known and not self.stored(doc.id):
+                    raise DocumentError(f"document {doc.id!r} comes from {known[doc.id].source or 'a corpus source'}, "
+                                        "not from this API; change it there", status=409)
+                if doc.id in known and not replace:
+                    raise DocumentError(f"document {doc.id!r} exists; PUT /v1/documents/{{id}} replaces it", status=409)
+                record = {"id": doc.id, "title": doc.title, "text": doc.text, "url": doc.url, "published": doc.published}
+                changes[self._path(doc.id)] = json.dumps(record, ensure_ascii=False) + "\n"
+            self._apply(changes, index)
+            ids = {d.id for d in docs}
+            return [d for d in self.current().documents if d.id in ids]
+
+    def delete(self, doc_id: str) -> None:
+        with self._lock:
+            index = self.current()
+            info = next((d for d in index.documents if d.id == doc_id), None)
+            if info is None:
+                raise DocumentError(f"no document with id {doc_id[:MAX_ID_CHARS]!r}", status=404)
+            if not self.stored(doc_id):
+                raise DocumentError(f"document {doc_id!r} comes from {info.source or 'a corpus source'}, not from this "
+                                    "API; remove it there", status=409)
+            self._apply({self._path(doc_id): None}, index)
+
+    def _apply(self, changes: dict[Path, str | None], index: StoredIndex) -> None:
+        """Write the files, rebuild from every source with unchanged vectors reused, swap; undo the files on failure."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        before = {path: path.read_text(encoding="utf-8") if path.is_file() else None for path in changes}
+        try:
+            for path, data in changes.items():
+                if data is None:
+                    path.unlink(missing_ok=True)
+                else:
+                    _write_atomic(path, data)
+            sources = list(dict.fromkeys([*index.manifest.sources, str(self.directory.resolve())]))
+            report = build_index(sources, self.embedder, self.index_dir, previous=index)
+        except BaseException:
+            for path, data in before.items():
+                if data is None:
+                    path.unlink(missing_ok=True)
+                else:
+                    _write_atomic(path, data)
+            raise
+        self.swap(report.index)

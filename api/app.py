@@ -96,6 +96,9 @@ def create_app(settings: Settings | None = None, loader: Loader | None = _defaul
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         headers = getattr(exc, "headers", None)
         detail = clean_text(str(exc.detail))[:500]
+        if exc.status_code == 405:
+            # Starlette names only the first matching route's methods; list every route's on this path.
+            headers = {**(headers or {}), "Allow": ", ".join(_allowed_methods(app, request.scope))}
         if _openai(request):
             kind = "server_error" if exc.status_code >= 500 else "invalid_request_error"
             return JSONResponse(status_code=exc.status_code, headers=headers,
@@ -115,6 +118,17 @@ def create_app(settings: Settings | None = None, loader: Loader | None = _defaul
     _mount_slack(app, settings)
     app.add_middleware(Operations, settings=settings, metrics=metrics)
     return app
+
+
+def _allowed_methods(app: FastAPI, scope) -> list[str]:
+    from starlette.routing import Match
+
+    methods: set[str] = set()
+    for route in app.routes:
+        match, _ = route.matches({**scope, "method": "GET"})
+        if match != Match.NONE and getattr(route, "methods", None):
+            methods |= set(route.methods)
+    return sorted(methods)
 
 
 def _mount_slack(app: FastAPI, settings: Settings) -> None:

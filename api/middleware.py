@@ -105,7 +105,7 @@ class Operations:
             seconds = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", None) or "unmatched"
             self.metrics.observe_request(method, route, status_box["status"], seconds)
-            access_log.info("request", extra={
+            access_log.info("request", extra={"request_id": rid,
                 "method": method, "path": path[:200], "route": route, "status": status_box["status"],
                 "ms": round(seconds * 1000, 2), "client": (scope.get("client") or ("-",))[0]})
             request_id.reset(token)

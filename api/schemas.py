@@ -4,15 +4,31 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictInt
+import math
 
-from qa.limits import MAX_ANSWERS_MAX, QUESTION_MAX_CHARS, TOP_K_MAX, check_question, clean_text
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, model_validator
+
+from qa.limits import ID_PATTERN, NONBLANK_PATTERN, MAX_ANSWERS_MAX, MAX_ID_CHARS, QUESTION_MAX_CHARS, TOP_K_MAX, check_question, clean_text
 
 # Every text field: lone surrogates (legal JSON, illegal UTF-8) are replaced rather than crashing later.
 Text = Annotated[str, BeforeValidator(lambda v: clean_text(v) if isinstance(v, str) else v)]
 # Questions: check_question enforces the rule (with its own words); the schema states the same rule.
 Question = Annotated[Text, AfterValidator(check_question),
-                     Field(json_schema_extra={"minLength": 1, "maxLength": QUESTION_MAX_CHARS, "pattern": r"\S"})]
+                     Field(json_schema_extra={"minLength": 1, "maxLength": QUESTION_MAX_CHARS, "pattern": NONBLANK_PATTERN})]
+
+
+class WholeNumbers(BaseModel):
+    """Integer fields are strict (no booleans, strings, fractions, NaN or infinities) but take 5.0 as 5,
+    as JSON Schema's "integer" does."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _integral_floats(cls, data):
+        if isinstance(data, dict):
+            ints = [name for name, f in cls.model_fields.items() if "int" in str(f.annotation)]
+            return {k: int(v) if k in ints and isinstance(v, float) and math.isfinite(v) and v.is_integer() else v
+                    for k, v in data.items()}
+        return data
 
 
 def error_message(errors: list[dict]) -> str:
@@ -38,7 +54,7 @@ class ErrorOut(BaseModel):
     detail: list[dict] | str | None = None
 
 
-class AskRequest(BaseModel):
+class AskRequest(WholeNumbers):
     model_config = ConfigDict(extra="forbid")
     question: Question = Field(..., description="A natural-language question (1-1000 characters).",
                                examples=["What did Baerbock say about weapons?"])
@@ -87,16 +103,21 @@ class DocumentOut(BaseModel):
     paragraphs: int
 
 
-class ArticleIn(BaseModel):
-    """One article to index; its paragraphs are its blank-line separated blocks (or lines)."""
+class ArticleBody(BaseModel):
+    """An article's content (PUT /v1/documents/{id}: the id is the path's)."""
 
     model_config = ConfigDict(extra="forbid")
-    id: Text | None = Field(None, min_length=1, max_length=128, pattern=r"^\S(.*\S)?$",
-                            description="Default: a hash of the text.")
     title: Text | None = Field(None, max_length=500)
-    text: Text = Field(..., min_length=1, max_length=2_000_000, pattern=r"\S")
+    text: Text = Field(..., min_length=1, max_length=2_000_000, pattern=NONBLANK_PATTERN)
     url: Text | None = Field(None, max_length=2000)
     published: Text | None = Field(None, max_length=100, description="e.g. 2022-01-18")
+
+
+class ArticleIn(ArticleBody):
+    """One article to index; its paragraphs are its blank-line separated blocks (or lines)."""
+
+    id: Text | None = Field(None, min_length=1, max_length=MAX_ID_CHARS, pattern=ID_PATTERN,
+                            description="Default: a hash of the text.")
 
 
 class ParagraphOut(BaseModel):
@@ -129,7 +150,7 @@ class FeedbackIn(BaseModel):
     verdict: Literal["up", "down"]
     correct_answer: Text | None = Field(None, max_length=2000, description="With a thumbs down: the right answer, "
                                         "copied from the article.")
-    unanswerable: bool = Field(False, description="With a thumbs down: the articles do not answer this at all.")
+    unanswerable: StrictBool = Field(False, description="With a thumbs down: the articles do not answer this at all.")
 
 
 class FeedbackOut(BaseModel):

@@ -98,7 +98,8 @@ def _load_file(path: Path, result: LoadResult) -> list[SplitDocument]:
 
 def _load_jsonl(path: Path, raw: str, result: LoadResult) -> list[SplitDocument]:
     out = []
-    for lineno, line in enumerate(raw.splitlines(), start=1):
+    # Records end at "\n" only: str.splitlines() would also cut at U+2028, U+0085 and the like inside strings.
+    for lineno, line in enumerate(raw.split("\n"), start=1):
         if not line.strip():
             continue
         where = f"{path}:{lineno}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tempfile
 import threading
 from pathlib import Path
@@ -12,12 +13,13 @@ from typing import Callable
 
 from corpus.loader import SUPPORTED_SUFFIXES, content_id, load_corpus
 from qa.indexing import build_index
+from qa.limits import ID_PATTERN, MAX_ID_CHARS, has_text
 from qa.types import Document, DocumentInfo, Passage
 from retriever.base import Embedder
+from retriever import store
 from retriever.store import StoredIndex
 
 UPLOAD_SUFFIXES = SUPPORTED_SUFFIXES + (".html", ".htm")
-MAX_ID_CHARS = 128
 
 
 class DocumentError(ValueError):
@@ -29,14 +31,14 @@ class DocumentError(ValueError):
 
 
 def check_id(doc_id: str) -> str:
-    if not doc_id or len(doc_id) > MAX_ID_CHARS or any(ord(c) < 32 for c in doc_id) or doc_id != doc_id.strip():
-        raise DocumentError(f"a document id is 1-{MAX_ID_CHARS} printable characters without surrounding spaces")
+    if len(doc_id) > MAX_ID_CHARS or not re.fullmatch(ID_PATTERN, doc_id):
+        raise DocumentError(f"a document id is 1-{MAX_ID_CHARS} characters, no control characters, no space at either end")
     return doc_id
 
 
 def article(text: str, title: str | None = None, doc_id: str | None = None, url: str | None = None,
             published: str | None = None) -> Document:
-    if not text.strip():
+    if not has_text(text):
         raise DocumentError("text must not be empty")
     return Document(check_id(doc_id) if doc_id is not None else content_id(text), (title or "").strip() or "Untitled",
                     text, url, published)
@@ -57,12 +59,27 @@ def _html_document(raw: bytes, name: str) -> list[Document]:
     return [article("\n\n".join(lines), title)]
 
 
-def parse_upload(name: str, raw: bytes) -> list[Document]:
-    """Documents from an uploaded file (.txt, .md, .jsonl as the corpus loader reads them; .html via trafilatura)."""
+_BY_MEDIA_TYPE = {"text/html": ".html", "text/markdown": ".md", "application/jsonl": ".jsonl",
+                  "application/x-ndjson": ".jsonl", "text/plain": ".txt"}
+
+
+def parse_upload(name: str, raw: bytes, media_type: str | None = None) -> list[Document]:
+    """Documents from an uploaded file: .txt, .md, .jsonl as the corpus loader reads them, .html via trafilatura.
+
+    The kind comes from the file name, else from the part's media type; an unknown kind is read as plain
+    text if it is UTF-8, and refused (415) if it is not.
+    """
     name = Path(name or "upload.txt").name
     suffix = Path(name).suffix.lower()
+    if not has_text(raw.decode("utf-8", errors="replace")):
+        raise DocumentError(f"{name}: no text")
     if suffix not in UPLOAD_SUFFIXES:
-        raise DocumentError(f"{name}: unsupported file type (use {', '.join(UPLOAD_SUFFIXES)})", status=415)
+        suffix = _BY_MEDIA_TYPE.get((media_type or "").split(";")[0].strip().lower(), ".txt")
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise DocumentError(f"{name}: not a text file (send UTF-8 {', '.join(UPLOAD_SUFFIXES)})", status=415) from None
+        name = f"{Path(name).stem or 'upload'}{suffix}"
     if suffix in (".html", ".htm"):
         return _html_document(raw, name)
     with tempfile.TemporaryDirectory(prefix="qa-upload-") as tmp:
@@ -71,9 +88,11 @@ def parse_upload(name: str, raw: bytes) -> list[Document]:
         corpus = load_corpus([path])
     if corpus.errors:
         raise DocumentError("; ".join(e.replace(str(path), name) for e in corpus.errors[:5])[:1000])
-    if not corpus.documents:
+    with_text = {p.doc_id for p in corpus.passages}
+    docs = [Document(d.id, d.title, d.text, d.url, d.published) for d in corpus.documents if d.id in with_text]
+    if not docs:
         raise DocumentError(f"{name}: no paragraphs found")
-    return [Document(d.id, d.title, d.text, d.url, d.published) for d in corpus.documents]
+    return docs
 
 
 def _write_atomic(path: Path, data: str) -> None:
@@ -120,8 +139,8 @@ class DocumentStore:
                 if doc.id in known and not replace:
                     raise DocumentError(f"document {doc.id!r} exists; PUT /v1/documents/{{id}} replaces it", status=409)
                 record = {"id": doc.id, "title": doc.title, "text": doc.text, "url": doc.url, "published": doc.published}
-                changes[self._path(doc.id)] = json.dumps(record, ensure_ascii=False) + "\n"
-            self._apply(changes, index)
+                changes[self._path(doc.id)] = json.dumps(record) + "\n"  # ASCII: one record, one line
+            self._apply(changes, index, expect={d.id for d in docs})
             ids = {d.id for d in docs}
             return [d for d in self.current().documents if d.id in ids]
 
@@ -136,8 +155,8 @@ class DocumentStore:
                                     "API; remove it there", status=409)
             self._apply({self._path(doc_id): None}, index)
 
-    def _apply(self, changes: dict[Path, str | None], index: StoredIndex) -> None:
-        """Write the files, rebuild from every source with unchanged vectors reused, swap; undo the files on failure."""
+    def _apply(self, changes: dict[Path, str | None], index: StoredIndex, expect: set[str] = frozenset()) -> None:
+        """Write the files, rebuild from every source with unchanged vectors reused, swap; undo on failure."""
         self.directory.mkdir(parents=True, exist_ok=True)
         before = {path: path.read_text(encoding="utf-8") if path.is_file() else None for path in changes}
         try:
@@ -148,6 +167,10 @@ class DocumentStore:
                     _write_atomic(path, data)
             sources = list(dict.fromkeys([*index.manifest.sources, str(self.directory.resolve())]))
             report = build_index(sources, self.embedder, self.index_dir, previous=index)
+            missing = expect - {d.id for d in report.index.documents}
+            if missing:
+                store.save(index, self.index_dir)  # the index as it was
+                raise DocumentError("could not index the document: " + "; ".join(report.errors[:3])[:500])
         except BaseException:
             for path, data in before.items():
                 if data is None:

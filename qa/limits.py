@@ -7,7 +7,18 @@ import re
 QUESTION_MAX_CHARS = 1000
 TOP_K_MAX = 50
 MAX_ANSWERS_MAX = 10
+MAX_ID_CHARS = 128
+# Document ids: no control characters, no space at either end; explicit classes, so JSON Schema (ECMA)
+# and Python's re read the pattern the same way.
+ID_PATTERN = r"^[^\x00-\x20\x7f]([^\x00-\x1f\x7f]*[^\x00-\x20\x7f])?$"
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# "Not blank": a character outside every whitespace of Python's str.strip and of JSON Schema's (ECMA) \s,
+# spelled out so that both regex engines read it the same (their \s differ).
+NONBLANK_PATTERN = r"[^\t\n\x0b\x0c\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]"
+
+
+def has_text(text: str) -> bool:
+    return re.search(NONBLANK_PATTERN, text) is not None
 
 
 def clean_text(text: str) -> str:
@@ -17,12 +28,11 @@ def clean_text(text: str) -> str:
 
 def check_question(text: str) -> str:
     """The question as asked (stripped), or ValueError saying what is wrong with it."""
-    text = clean_text(text).strip()
-    if not text:
-        raise ValueError("question must not be empty")
     if len(text) > QUESTION_MAX_CHARS:
         raise ValueError(f"question must be at most {QUESTION_MAX_CHARS} characters (got {len(text)})")
-    return text
+    if not has_text(text):
+        raise ValueError("question must not be empty")
+    return clean_text(text).strip()
 
 
 def quoted(value: object, limit: int = 60) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from pathlib import Path
 
@@ -88,21 +89,18 @@ def real_service(tmp_path_factory):
     return load_service(settings, build_if_missing=True, log=lambda msg: None)
 
 
-@pytest.fixture(scope="session")
-def live_server(real_service):
-    """The real app (real service) served by uvicorn on a free local port, for real clients and a browser."""
+@contextlib.contextmanager
+def serving(app):
+    """``app`` served by uvicorn on a free local port (a real server, for real clients and a browser)."""
     import socket
     import threading
     import time
 
     import uvicorn
 
-    from api.app import create_app
-
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    app = create_app(real_service.settings, loader=lambda _settings: real_service)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -110,6 +108,17 @@ def live_server(real_service):
     while not server.started and time.time() < deadline:
         time.sleep(0.05)
     assert server.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live_server(real_service):
+    """The real app over the real default service."""
+    from api.app import create_app
+
+    with serving(create_app(real_service.settings, loader=lambda _settings: real_service)) as url:
+        yield url

@@ -28,6 +28,7 @@ ERRORS = {400: {"model": ErrorResponse, "description": "Invalid request (OpenAI 
           429: {"model": ErrorResponse, "description": "Rate limited (Retry-After)"},
           503: {"model": ErrorResponse, "description": "Not loaded yet, or busy (Retry-After)"}}
 
+NEEDS_QUESTION = "Ask me a question about the indexed articles."
 # Paths whose errors take OpenAI's shape instead of FastAPI's (see api.app).
 OPENAI_PATHS = ("/v1/chat/", "/v1/models")
 
@@ -59,12 +60,7 @@ def conversation(messages: list[ChatMessage]) -> tuple[list[Turn], str]:
     if pending is not None:
         turns.append(Turn(pending))
     last = messages[-1]
-    if last.role != "user":
-        raise OpenAIError(400, f"the last message must be from the user, not {last.role!r}", "messages")
-    try:
-        question = check_question(last.text)
-    except ValueError as exc:
-        raise OpenAIError(400, f"the last user message: {exc}", "messages") from None
+    question = last.text if last.role == "user" else ""
     return [t for t in turns if t.question], question
 
 
@@ -97,17 +93,26 @@ def get_model(model_id: str, service: ServiceDep, _key: ReadKey) -> ModelCard:
                     "description": "A chat.completion, or with stream=true Server-Sent Events of chat.completion.chunk"}})
 async def chat_completions(body: ChatCompletionRequest, service: ServiceDep, gate: GateDep, _key: ReadKey,
                            request: Request):
-    history, question = conversation(body.messages)
-    async with gate.slot():
-        reply = await run_in_threadpool(service.chat.reply, history, question)
-    request.app.state.metrics.observe_result(reply.result)
+    history, raw = conversation(body.messages)
+    try:
+        question = check_question(raw)
+    except ValueError as exc:
+        # Nothing to answer (the conversation does not end with a question, or it is too long): say so
+        # as the assistant, as chat UIs expect, rather than fail the whole conversation.
+        reply, text = None, f"{NEEDS_QUESTION} ({exc})" if raw.strip() else NEEDS_QUESTION
+    else:
+        async with gate.slot():
+            reply = await run_in_threadpool(service.chat.reply, history, question)
+        request.app.state.metrics.observe_result(reply.result)
+        text = message(reply)
     limit = body.max_completion_tokens if body.max_completion_tokens is not None else body.max_tokens
-    content, finish = _cut(message(reply), limit)
+    content, finish = _cut(text, limit)
     cid, created, model = f"chatcmpl-{uuid.uuid4().hex}", int(time.time()), service.settings.chat_model
     prompt_tokens = sum(_words(m.text) for m in body.messages)
     usage = {"prompt_tokens": prompt_tokens, "completion_tokens": _words(content),
              "total_tokens": prompt_tokens + _words(content)}
-    extras = {"question": reply.rewrite.question, "no_answer": reply.result.no_answer, "citations": citations(reply)}
+    extras = ({"question": reply.rewrite.question, "no_answer": reply.result.no_answer, "citations": citations(reply)}
+              if reply is not None else {"question": raw, "no_answer": True, "citations": []})
     if not body.stream:
         return {"id": cid, "object": "chat.completion", "created": created, "model": model,
                 "system_fingerprint": None,

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
-from api.schemas import Text
+from api.schemas import Text, WholeNumbers
 from qa.limits import QUESTION_MAX_CHARS
 
 
@@ -16,9 +16,8 @@ class ContentPart(BaseModel):
     text: Text | None = None
 
 
-class ChatMessage(BaseModel):
+class _Message(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    role: Literal["system", "developer", "user", "assistant", "tool", "function"]
     content: Text | list[ContentPart] | None = None
 
     @property
@@ -28,23 +27,38 @@ class ChatMessage(BaseModel):
         return self.content or ""
 
 
+class UserMessage(_Message):
+    role: Literal["user"]
+    # Every user message is a question: the same 1-1000 character rule as /v1/ask.
+    content: Annotated[Text, Field(max_length=QUESTION_MAX_CHARS)] | list[ContentPart] | None = None
+
+
+class OtherMessage(_Message):
+    """System, developer, assistant and tool messages: read for context (assistant answers) or skipped."""
+
+    role: Literal["system", "developer", "assistant", "tool", "function"]
+
+
+ChatMessage = Annotated[UserMessage | OtherMessage, Field(discriminator="role")]
+
+
 class StreamOptions(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    include_usage: bool = False
+    include_usage: StrictBool = False
 
 
-class ChatCompletionRequest(BaseModel):
+class ChatCompletionRequest(WholeNumbers):
     """OpenAI's request; sampling fields (temperature, top_p, ...) are accepted and have no effect."""
 
     model_config = ConfigDict(extra="ignore")
     model: Text = Field(..., min_length=1, max_length=200, description="Any id; GET /v1/models lists ours.")
     messages: list[ChatMessage] = Field(..., min_length=1, max_length=200,
                                         description=f"The conversation; the last must be a user message of 1-{QUESTION_MAX_CHARS} characters.")
-    stream: bool = False
+    stream: StrictBool = False
     stream_options: StreamOptions | None = None
-    max_tokens: int | None = Field(None, ge=1, description="Cut the reply after this many words.")
-    max_completion_tokens: int | None = Field(None, ge=1)
-    n: int = Field(1, ge=1, le=1, description="Only 1: the reader's answer is deterministic.")
+    max_tokens: StrictInt | None = Field(None, ge=1, description="Cut the reply after this many words.")
+    max_completion_tokens: StrictInt | None = Field(None, ge=1)
+    n: StrictInt = Field(1, ge=1, le=1, description="Only 1: the reader's answer is deterministic.")
     user: Text | None = None
 
 

@@ -8,16 +8,19 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from api.deps import ServiceDep, WriteKey
-from api.schemas import ArticleIn, DocumentDetail, DocumentList, DocumentOut, ErrorOut, ParagraphOut
+from api.schemas import ArticleBody, ArticleIn, DocumentDetail, DocumentList, DocumentOut, ErrorOut, ParagraphOut
 from qa.documents import DocumentError, article, parse_upload
+from qa.limits import NONBLANK_PATTERN
 from qa.types import DocumentInfo
 
 router = APIRouter(prefix="/v1", tags=["documents"])
 ERRORS = {s: {"model": ErrorOut} for s in (400, 401, 404, 409, 413, 415, 422, 503)}
 _UPLOAD_BODY = {"requestBody": {"required": True, "content": {
-    "application/json": {"schema": {"$ref": "#/components/schemas/ArticleIn"}},
+    "application/json": {"schema": ArticleIn.model_json_schema()},
     "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
-        "file": {"type": "string", "format": "binary", "description": ".txt, .md, .jsonl or .html"}}}},
+        "file": {"type": "string", "minLength": 1, "pattern": NONBLANK_PATTERN,
+                 "description": "A UTF-8 text file: .txt, .md, .jsonl or .html by its name (or its part's "
+                                "Content-Type); anything else is read as plain text"}}}},
 }}}
 
 
@@ -60,9 +63,12 @@ async def add_documents(request: Request, service: ServiceDep, _key: WriteKey) -
         if kind == "multipart/form-data":
             form = await request.form()
             upload = form.get("file")
-            if upload is None or isinstance(upload, str):
+            if upload is None:
                 raise DocumentError("multipart body needs a 'file' part")
-            docs = parse_upload(upload.filename or "upload.txt", await upload.read())
+            if isinstance(upload, str):  # a text field rather than a file: plain text
+                docs = parse_upload("upload.txt", upload.encode("utf-8", "replace"))
+            else:
+                docs = parse_upload(upload.filename or "", await upload.read(), upload.content_type)
         elif kind in ("application/json", ""):
             body = await _article(request)
             docs = [article(body.text, body.title, body.id, body.url, body.published)]
@@ -74,11 +80,11 @@ async def add_documents(request: Request, service: ServiceDep, _key: WriteKey) -
     return DocumentList(documents=[_out(d) for d in added], total=len(added))
 
 
-@router.put("/documents/{doc_id}", response_model=DocumentOut, responses=ERRORS)
-async def replace_document(doc_id: str, body: ArticleIn, service: ServiceDep, _key: WriteKey, response: Response) -> DocumentOut:
+@router.put("/documents/{doc_id}", response_model=DocumentOut,
+            responses={**ERRORS, 201: {"model": DocumentOut, "description": "Created (no document had this id)"}})
+async def replace_document(doc_id: str, body: ArticleBody, service: ServiceDep, _key: WriteKey,
+                           response: Response) -> DocumentOut:
     """Create or replace the article with this id (only articles added through this API)."""
-    if body.id is not None and body.id != doc_id:
-        raise HTTPException(status_code=422, detail="the body's id differs from the id in the path")
     try:
         existed = service.documents.stored(doc_id)
         [info] = await run_in_threadpool(service.documents.put, [article(body.text, body.title, doc_id, body.url,

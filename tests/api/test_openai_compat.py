@@ -73,6 +73,16 @@ def test_no_answer_is_an_explicit_sentence(client):
     assert r.choices[0].message.content.startswith("I found no answer")
 
 
+@pytest.mark.parametrize("messages", [
+    [{"role": "user", "content": "Who is the Kremlin spokesperson?"}, {"role": "assistant", "content": "Dmitry Peskov [1]"}],
+    [{"role": "system", "content": "Be brief."}],
+    [{"role": "user", "content": "   "}],
+])
+def test_a_conversation_without_a_question_gets_a_prompt_not_an_error(client, messages):
+    r = client.chat.completions.create(model="news-qa", messages=messages)
+    assert r.choices[0].message.content.startswith("Ask me a question") and r.model_extra["no_answer"] is True
+
+
 def test_max_tokens_cuts_and_says_length(client):
     r = client.chat.completions.create(model="news-qa", max_tokens=2,
                                        messages=[{"role": "user", "content": "Who is the Kremlin spokesperson?"}])
@@ -81,13 +91,12 @@ def test_max_tokens_cuts_and_says_length(client):
 
 @pytest.mark.parametrize("messages, word", [
     ([], "messages"),
-    ([{"role": "assistant", "content": "hi"}], "last message"),
-    ([{"role": "user", "content": "   "}], "must not be empty"),
     ([{"role": "user", "content": "x" * 1001}], "1000"),
     ([{"role": "wizard", "content": "hi"}], "role"),
+    ([{"role": "user", "content": "hi"}], "n"),
 ])
 def test_bad_requests_get_openai_errors(client, messages, word):
     with pytest.raises(openai.BadRequestError) as err:
-        client.chat.completions.create(model="news-qa", messages=messages)
+        client.chat.completions.create(model="news-qa", messages=messages, **({"n": 2} if word == "n" else {}))
     assert err.value.status_code == 400 and word in err.value.message
     assert err.value.body["type"] == "invalid_request_error"

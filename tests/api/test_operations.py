@@ -1,0 +1,227 @@
+"""Operating the service: hostile input, limits, keys, documents over HTTP, metrics, request ids, feedback, docs."""
+
+import asyncio
+import json
+import shutil
+import threading
+
+import pytest
+from fastapi import HTTPException
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.deps import ModelGate
+from qa.evaluate import load_gold
+from qa.factory import load_service
+from qa.settings import Settings
+
+LOCAL = ("127.0.0.1", 50000)
+REMOTE = ("203.0.113.9", 50000)
+
+
+def app_for(service, **overrides):
+    settings = Settings.model_validate(service.settings.model_dump() | overrides)
+    return create_app(settings, loader=lambda _s: service)
+
+
+@pytest.fixture(scope="module")
+def own_service(tmp_path_factory, real_service):
+    """A service with its own index and documents folder (these tests write to them)."""
+    root = tmp_path_factory.mktemp("ops")
+    shutil.copytree(real_service.settings.index_dir, root / "index")
+    return load_service(Settings(index_dir=root / "index"), log=lambda m: None)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", ["/v1/ask", "/v1/chat/completions", "/v1/feedback"])
+def test_hostile_bodies_get_short_4xx_never_5xx(real_service, path):
+    bodies = [
+        b'{"question": "hi", "top_k": NaN}', b'{"question": "hi", "top_k": Infinity}', b'{"question": "hi", "top_k": -Infinity}',
+        b'{"question": "hi", "top_k": 1e400}', b'{"question": "hi", "top_k": true}', b'{"question": "hi", "top_k": "5"}',
+        b'{"question": "hi", "max_answers": 2.5}', b'{"question": "\\ud800"}', b'{"question": "hi", "top_k": "\\udfff"}',
+        b'{"question": "' + b"x" * 50_000 + b'"}', b"\xff\xfe\xfa", b'{"question":', b"[1, 2]", b"null", b'"text"',
+        b'{"question": null}', b'{"question": "   "}', b'{"question": "hi", "verdict": "\\ud800"}',
+        b'{"model": "\\ud800", "messages": [{"role": "user", "content": "\\ud800"}]}',
+        b'{"model": "m", "messages": [{"role": "user", "content": [{"type": "text", "text": 5}]}]}',
+        b'{"model": "m", "messages": "' + b"y" * 60_000 + b'"}',
+    ]
+    with TestClient(app_for(real_service), client=LOCAL) as client:
+        for body in bodies:
+            r = client.post(path, content=body, headers={"content-type": "application/json"})
+            assert r.status_code < 500, (body[:60], r.text)
+            assert len(r.content) < 3000, (body[:60], len(r.content))  # never echoes large input
+            json.loads(r.text)  # and always encodable JSON
+
+
+@pytest.mark.slow
+def test_size_limits_and_upload_limit(real_service):
+    with TestClient(app_for(real_service, max_body_bytes=2048, max_upload_bytes=4096), client=LOCAL) as client:
+        r = client.post("/v1/ask", content=b'{"question": "' + b"a" * 3000 + b'"}', headers={"content-type": "application/json"})
+        assert r.status_code == 413 and "2048" in r.json()["message"]
+        chunked = client.post("/v1/ask", content=iter([b'{"question": "', b"a" * 3000, b'"}']),
+                              headers={"content-type": "application/json"})
+        assert chunked.status_code == 413
+        r = client.post("/v1/chat/completions", content=b"x" * 3000, headers={"content-type": "application/json"})
+        assert r.status_code == 413 and "error" in r.json()  # OpenAI's shape on OpenAI routes
+        r = client.post("/v1/documents", files={"file": ("big.txt", b"word " * 2000)})
+        assert r.status_code == 413
+
+
+@pytest.mark.slow
+def test_rate_limit_per_client_with_retry_after(real_service):
+    with TestClient(app_for(real_service, rate_limit_per_minute=3), client=LOCAL) as client:
+        codes = [client.post("/v1/ask", json={"question": "Who is the Kremlin spokesperson?"}).status_code for _ in range(4)]
+        assert codes[:3] == [200, 200, 200] and codes[3] == 429
+        r = client.post("/v1/ask", json={"question": "Who is the Kremlin spokesperson?"})
+        assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
+        # Another key is another client; health checks are never limited.
+        assert client.post("/v1/ask", json={"question": "Who?"}, headers={"X-API-Key": "other"}).status_code == 200
+        assert client.get("/healthz").status_code == 200
+
+
+def test_model_gate_queues_briefly_then_says_busy():
+    async def scenario():
+        gate = ModelGate(limit=1, wait_s=0.05)
+        async with gate.slot():
+            with pytest.raises(HTTPException) as busy:
+                async with gate.slot():
+                    pass
+        async with gate.slot():  # released again
+            pass
+        return busy.value
+
+    err = asyncio.run(scenario())
+    assert err.status_code == 503 and err.headers["Retry-After"] == "1"
+
+
+@pytest.mark.slow
+def test_keys_guard_writes_and_optionally_reads(own_service):
+    article = {"id": "keyed", "title": "Keyed", "text": "The keyed article says the ferry leaves at noon."}
+    with TestClient(app_for(own_service), client=REMOTE) as remote:
+        r = remote.post("/v1/documents", json=article)
+        assert r.status_code == 403 and "QA_API_KEYS" in r.json()["message"]
+        assert remote.post("/v1/ask", json={"question": "When does the ferry leave?"}).status_code == 200
+    with TestClient(app_for(own_service, api_keys="k-one,k-two"), client=REMOTE) as client:
+        assert client.post("/v1/documents", json=article).status_code == 401
+        assert client.post("/v1/documents", json=article, headers={"Authorization": "Bearer wrong"}).status_code == 401
+        assert client.post("/v1/documents", json=article, headers={"Authorization": "Bearer k-two"}).status_code == 201
+        assert client.delete("/v1/documents/keyed", headers={"X-API-Key": "k-one"}).status_code == 204
+        assert client.post("/v1/ask", json={"question": "When does the ferry leave?"}).status_code == 200
+    with TestClient(app_for(own_service, api_keys="k-one", api_keys_for_reads=True), client=REMOTE) as client:
+        assert client.post("/v1/ask", json={"question": "Who?"}).status_code == 401
+        assert client.post("/v1/ask", json={"question": "Who?"}, headers={"X-API-Key": "k-one"}).status_code == 200
+        assert client.get("/healthz").status_code == 200
+
+
+@pytest.mark.slow
+def test_documents_over_http_are_answerable_at_once_and_survive_a_restart(own_service, tmp_path):
+    with TestClient(app_for(own_service), client=LOCAL) as client:
+        article = {"id": "harbour-1", "title": "Harbour news",
+                   "text": "The new lighthouse in Port Ellery was designed by architect Mira Okafor.\n\n"
+                           "It opened on Monday with a ceremony attended by the mayor, Tom Hale."}
+        r = client.post("/v1/documents", json=article)
+        assert r.status_code == 201 and r.json()["documents"][0]["paragraphs"] == 2
+        assert client.post("/v1/documents", json=article).status_code == 409
+        top = client.post("/v1/ask", json={"question": "Who designed the lighthouse in Port Ellery?"}).json()["answers"][0]
+        assert top["citation"]["doc_id"] == "harbour-1" and "Okafor" in top["text"]
+        detail = client.get("/v1/documents/harbour-1").json()
+        assert [p["paragraph"] for p in detail["paragraphs_text"]] == [0, 1]
+        assert detail["paragraphs_text"][0]["text"][top["citation"]["start"]:top["citation"]["end"]] == top["text"]
+
+        replaced = {"title": "Harbour news", "text": "The new lighthouse in Port Ellery was designed by engineer Lars Bodin."}
+        assert client.put("/v1/documents/harbour-1", json=replaced).status_code == 200
+        top = client.post("/v1/ask", json={"question": "Who designed the lighthouse in Port Ellery?"}).json()["answers"][0]
+        assert "Bodin" in top["text"]
+
+        html = (b"<html><head><title>Bridge</title></head><body><nav>Home</nav><article><h1>Bridge reopens</h1>"
+                b"<p>The old bridge over the river Tane reopened on Friday after repairs, the city council said.</p>"
+                b"<p>Engineer Ravi Sen led the repair work, which took nine months.</p></article></body></html>")
+        r = client.post("/v1/documents", files={"file": ("bridge.html", html, "text/html")})
+        assert r.status_code == 201 and r.json()["documents"][0]["title"] == "Bridge reopens"
+        r = client.post("/v1/documents", files={"file": ("notes.txt", b"The canal museum opens at nine.\n\nEntry is free.")})
+        assert r.status_code == 201
+        assert client.post("/v1/documents", files={"file": ("x.pdf", b"%PDF-1.4\n\xe2\xe3\xcf\xd3")}).status_code == 415
+        assert client.post("/v1/documents", files={"file": ("bad.jsonl", b"{not json")}).status_code == 422
+        default_id = next(d["id"] for d in client.get("/v1/documents").json()["documents"] if d["title"].startswith("Ukraine"))
+        assert client.delete(f"/v1/documents/{default_id}").status_code == 409
+        assert client.get("/v1/documents/nope").status_code == 404
+
+    # A restart (a new service over the same folders) keeps every uploaded document.
+    again = load_service(own_service.settings, log=lambda m: None)
+    titles = {d.title for d in again.index.documents}
+    assert {"Harbour news", "Bridge reopens", "Notes"} <= titles
+    with TestClient(app_for(own_service), client=LOCAL) as client:
+        assert client.delete("/v1/documents/harbour-1").status_code == 204
+        assert client.get("/v1/documents/harbour-1").status_code == 404
+        r = client.post("/v1/ask", json={"question": "Who designed the lighthouse in Port Ellery?"}).json()
+        assert all(a["citation"]["doc_id"] != "harbour-1" for a in r["answers"])
+
+
+@pytest.mark.slow
+def test_questions_during_writes_always_see_a_whole_index(own_service):
+    errors = []
+    with TestClient(app_for(own_service, rate_limit_per_minute=0), client=LOCAL) as client:
+        def ask_many():
+            for _ in range(15):
+                r = client.post("/v1/ask", json={"question": "Who is the Kremlin spokesperson?"})
+                if r.status_code != 200 or not r.json()["answers"] or "Peskov" not in r.json()["answers"][0]["text"]:
+                    errors.append(r.text[:200])
+
+        readers = [threading.Thread(target=ask_many) for _ in range(2)]
+        for t in readers:
+            t.start()
+        for i in range(4):
+            r = client.put("/v1/documents/churn", json={"title": "Churn", "text": f"Revision {i} of the churn note."})
+            assert r.status_code in (200, 201)
+        for t in readers:
+            t.join()
+        client.delete("/v1/documents/churn")
+    assert not errors
+
+
+@pytest.mark.slow
+def test_metrics_request_ids_and_json_access_logs(real_service, caplog):
+    caplog.set_level("INFO", logger="qa.access")
+    with TestClient(app_for(real_service), client=LOCAL) as client:
+        r = client.post("/v1/ask", json={"question": "Who is the Kremlin spokesperson?"}, headers={"X-Request-ID": "req-42"})
+        assert r.headers["x-request-id"] == "req-42"
+        client.post("/v1/ask", json={"question": "Who won the 2022 football World Cup?"})
+        generated = client.get("/healthz").headers["x-request-id"]
+        assert len(generated) == 32
+        assert client.post("/v1/ask", json={"question": "x", "top_k": 0}, headers={"X-Request-ID": "bad id!"}).headers["x-request-id"] != "bad id!"
+        text = client.get("/metrics").text
+    assert 'qa_http_requests_total{method="POST",route="/v1/ask",status="200"} 2.0' in text
+    assert 'qa_http_request_seconds_bucket{le="+Inf",route="/v1/ask"}' in text
+    assert 'qa_stage_seconds_count{stage="retrieve"} 2.0' in text and 'qa_stage_seconds_count{stage="read"} 2.0' in text
+    assert 'qa_questions_total{outcome="answer"} 1.0' in text and 'qa_questions_total{outcome="no_answer"} 1.0' in text
+    assert f"qa_index_passages {float(len(real_service.index.passages))}" in text
+    assert "qa_model_load_seconds" in text
+    record = next(r for r in caplog.records if getattr(r, "path", "") == "/v1/ask")
+    assert record.request_id == "req-42" and record.status == 200 and record.route == "/v1/ask"
+
+
+@pytest.mark.slow
+def test_feedback_is_stored_and_read_back_as_gold(real_service, tmp_path):
+    path = tmp_path / "feedback.jsonl"
+    with TestClient(app_for(real_service, feedback_file=str(path)), client=LOCAL) as client:
+        ok = client.post("/v1/feedback", json={"question": "Who is the Kremlin spokesperson?", "answer": "Dmitry Peskov", "verdict": "up"})
+        fixed = client.post("/v1/feedback", json={"question": "What did Baerbock say about weapons?", "answer": "Germany",
+                                                 "verdict": "down", "correct_answer": "Germany hasn’t changed its refusal to provide it with weapons"})
+        vague = client.post("/v1/feedback", json={"question": "Who?", "answer": "Wallace", "verdict": "down"})
+        assert client.post("/v1/feedback", json={"question": "q", "verdict": "maybe"}).status_code == 422
+    assert ok.status_code == fixed.status_code == vague.status_code == 201
+    assert vague.json() == {"stored": True, "usable_as_gold": False}
+    assert len(path.read_text(encoding="utf-8").splitlines()) == 3
+    gold = load_gold(path)
+    assert [(g.question, g.answers) for g in gold] == [
+        ("Who is the Kremlin spokesperson?", ["Dmitry Peskov"]),
+        ("What did Baerbock say about weapons?", ["Germany hasn’t changed its refusal to provide it with weapons"])]
+
+
+def test_api_docs_are_served_from_packaged_assets():
+    with TestClient(create_app(loader=None)) as client:
+        for page in ("/docs", "/redoc"):
+            html = client.get(page).text
+            assets = [a for a in ("/docs-assets/swagger-ui-bundle.js", "/docs-assets/redoc.standalone.js") if a in html]
+            assert assets and "cdn" not in html.lower() and "googleapis" not in html
+            assert all(client.get(a).status_code == 200 for a in assets)

@@ -129,8 +129,11 @@ def expand_paths(paths: list[Path], result: LoadResult) -> list[Path]:
     for path in paths:
         if path.is_dir():
             files.extend(sorted(p for p in path.rglob("*") if p.suffix.lower() in SUPPORTED_SUFFIXES and p.is_file()))
-        elif path.exists():
+        elif path.is_file():
             files.append(path)
+        elif path.exists():
+            # A FIFO, socket or device would block or never end.
+            result.errors.append(f"{path}: not a regular file or directory")
         else:
             result.errors.append(f"{path}: no such file or directory")
     return files

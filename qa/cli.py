@@ -13,14 +13,21 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
 def _settings():
+    """Settings from QA_* variables, or a one-line message naming the bad variable."""
     from pydantic import ValidationError
+    from pydantic_settings import SettingsError
 
     from qa.settings import Settings
 
     try:
         return Settings()
     except ValidationError as exc:
-        raise SystemExit(f"error: invalid QA_* setting: {exc}")
+        bad = "; ".join(f"QA_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()[:3])
+        raise SystemExit(f"error: invalid setting {bad}")
+    except SettingsError as exc:
+        # pydantic-settings cannot parse a list/JSON variable (e.g. QA_CORPUS='corpus/default').
+        field = str(exc).split('"')[1] if '"' in str(exc) else "?"
+        raise SystemExit(f"error: invalid setting QA_{field.upper()}: expected JSON, e.g. QA_{field.upper()}='[\"corpus/default\"]'")
 
 
 def _fail(message: str, code: int = 2) -> int:

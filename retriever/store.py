@@ -137,6 +137,11 @@ def load(directory: Path) -> StoredIndex:
         index = faiss.read_index(str(version / "index.faiss"))
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         raise IndexCorrupt(f"index at {directory} is unreadable ({exc}); rebuild it with: {REBUILD_HINT}") from exc
+    bad = next((p for p in passages if not all(isinstance(getattr(p, f), str) for f in ("id", "doc_id", "title", "text"))
+                or not all(isinstance(getattr(p, f), int) for f in ("paragraph", "doc_start", "doc_end"))), None)
+    if bad is not None:
+        raise IndexCorrupt(f"index at {directory} is unreadable (a passage has a missing or mistyped field); "
+                           f"rebuild it with: {REBUILD_HINT}")
     if index.ntotal != len(passages) or (index.ntotal and index.d != manifest.dim):
         raise IndexCorrupt(
             f"index at {directory} is inconsistent ({index.ntotal} vectors, {len(passages)} passages); "

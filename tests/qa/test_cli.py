@@ -151,3 +151,48 @@ def test_train_reader_refuses_unreadable_or_empty_data(tmp_path):
     r = run_qa("train-reader", "--train", str(squad), "--exclude-title", "Lighthouse", "--exclude-title", "Harbour",
                "--output", str(tmp_path / "out"), index_dir=tmp_path / "idx")
     assert r.returncode == 2 and "no training questions" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("env, expected", [
+    ({"QA_CORPUS": "not json"}, "QA_CORPUS: expected JSON"),
+    ({"QA_TOP_K": "abc"}, "QA_TOP_K: Input should be a valid integer"),
+])
+def test_bad_settings_are_one_line_errors(tmp_path, env, expected):
+    r = subprocess.run([sys.executable, "-m", "qa.cli", "ask", "Who?"], cwd=ROOT, capture_output=True, text=True,
+                       env={**os.environ, "QA_INDEX_DIR": str(tmp_path / "idx"), **env}, timeout=120)
+    assert r.returncode != 0 and expected in r.stderr and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_fifo_is_skipped_and_a_mistyped_index_is_one_line(tmp_path):
+    fifo = tmp_path / "pipe.txt"
+    os.mkfifo(fifo)
+    idx = tmp_path / "idx"
+    r = run_qa("index", str(fifo), index_dir=idx, timeout=120)
+    assert r.returncode == 1 and "not a regular file" in r.stderr and "indexed 39 paragraphs" in r.stdout
+    version = idx / (idx / "CURRENT").read_text().strip()
+    meta = json.loads((version / "meta.json").read_text())
+    meta["passages"][0]["text"] = None
+    (version / "meta.json").write_text(json.dumps(meta))
+    r = run_qa("ask", "Who is the Kremlin spokesperson?", index_dir=idx)
+    assert r.returncode != 0 and "unreadable" in r.stderr and "Traceback" not in r.stderr
+    # qa index rebuilds it from its recorded sources (the FIFO among them, skipped again).
+    r = run_qa("index", index_dir=idx)
+    assert "recorded sources" in r.stderr and "indexed 39 paragraphs" in r.stdout
+
+
+@pytest.mark.slow
+def test_read_commands_never_rewrite_the_index(tmp_path):
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "note.txt").write_text("The canal museum opens at nine.", encoding="utf-8")
+    idx = tmp_path / "idx"
+    assert run_qa("index", str(extra), index_dir=idx).returncode == 0
+    current = (idx / "CURRENT").read_text()
+    (extra / "note.txt").write_text("The canal museum opens at ten.", encoding="utf-8")  # now stale
+    r = run_qa("ask", "When does the canal museum open?", index_dir=idx)
+    assert r.returncode == 0 and "out of date" in r.stderr and (idx / "CURRENT").read_text() == current
+    extra.rename(tmp_path / "moved")  # a source gone missing
+    r = run_qa("ask", "When does the canal museum open?", index_dir=idx)
+    assert r.returncode == 0 and "cannot be found" in r.stderr and (idx / "CURRENT").read_text() == current

@@ -193,6 +193,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.reader_only and not squad:
         return _fail("--reader-only needs each question's paragraph: give a SQuAD JSON file")
     settings = _settings()
+    always: list[dict] | None = None
     try:
         if args.reader_only:
             from qa.factory import make_reader
@@ -200,6 +201,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
             reader = make_reader(settings)
             reader.warm_up()
             report = evaluate_reader(reader, gold)
+            if args.report:
+                always = evaluate_reader(_never_abstaining(settings), gold)["rows"]
         elif squad:
             # The open setting: the file's own paragraphs are the corpus, in a throwaway index.
             from qa.factory import load_service
@@ -209,8 +212,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
                 service = load_service(settings.model_copy(update={"index_dir": Path(tmp) / "index", "corpus": [corpus]}),
                                        build_if_missing=True, log=lambda msg: print(msg, file=sys.stderr))
                 report = evaluate(service.pipeline, gold, top_k=args.top_k)
+                reader = service.pipeline.reader
+                if args.report:
+                    always = _always_rows(service, settings, gold, args.top_k)
         else:
-            report = evaluate(_load(build_if_missing=True).pipeline, gold, top_k=args.top_k)
+            service = _load(build_if_missing=True)
+            report = evaluate(service.pipeline, gold, top_k=args.top_k)
+            reader = service.pipeline.reader
+            if args.report:
+                always = _always_rows(service, settings, gold, args.top_k)
     except (FileNotFoundError, ValueError) as exc:
         return _fail(str(exc))
     if args.verbose:
@@ -221,7 +231,43 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         print(f"wrote {args.json}")
+    if args.report:
+        from qa.report import write_report
+
+        try:
+            path = write_report(Path(args.report), report, str(args.gold), always, _operating_score(settings, reader))
+        except (RuntimeError, OSError) as exc:
+            return _fail(str(exc))
+        print(f"wrote {path}")
     return 0
+
+
+def _never_abstaining(settings):
+    """The same reader answering everything (score ≥ 0), for the report's calibration plot and threshold sweep."""
+    from qa.factory import make_reader
+
+    reader = make_reader(settings.model_copy(update={"min_answer_score": 0.0}))
+    reader.warm_up()
+    return reader
+
+
+def _always_rows(service, settings, gold, top_k) -> list[dict]:
+    from qa.evaluate import evaluate
+    from qa.pipeline import QAPipeline
+
+    pipeline = QAPipeline(service.pipeline.retriever, _never_abstaining(settings), service.pipeline.top_k,
+                          service.pipeline.max_answers)
+    return evaluate(pipeline, gold, top_k=top_k)["rows"]
+
+
+def _operating_score(settings, reader) -> float | None:
+    """The answer score at which the reader starts answering, when it has one."""
+    if settings.min_answer_score is not None:
+        return settings.min_answer_score
+    calibration = getattr(reader, "calibration", None)
+    if calibration is None or calibration.slope is None:
+        return None
+    return calibration.margin_score(calibration.threshold)
 
 
 def cmd_train_reader(args: argparse.Namespace) -> int:
@@ -288,6 +334,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--article", action="append", metavar="TITLE", help="only this SQuAD article (repeatable)")
     p.add_argument("--top-k", type=int, default=None, help="passages to retrieve (default QA_TOP_K, at least 5)")
     p.add_argument("--json", metavar="PATH", help="also write the figures (official SQuAD keys) and per-question rows")
+    p.add_argument("--report", metavar="DIR", help="also write DIR/report.html: EM/F1 by question type, HasAns vs "
+                   "NoAns, calibration, the no-answer threshold sweep, latency and the worst misses (needs matplotlib)")
     p.add_argument("-v", "--verbose", action="store_true", help="print every question with its prediction")
     p.set_defaults(func=cmd_eval)
 

@@ -153,6 +153,7 @@ def summarize(rows: list[dict], latencies: list[float], recall_ks: tuple[int, ..
         report[f"recall_at_{k}"] = _pct([float(r["first_hit"] is not None and r["first_hit"] < k) for r in has])
     report["latency_ms_p50"] = round(float(np.percentile(latencies, 50)), 2) if latencies else None
     report["latency_ms_p95"] = round(float(np.percentile(latencies, 95)), 2) if latencies else None
+    report["latencies_ms"] = [round(x, 2) for x in latencies]
     report["rows"] = rows
     return report
 
@@ -167,6 +168,10 @@ def evaluate(pipeline: QAPipeline, gold: list[GoldItem], top_k: int | None = Non
         latencies.append((time.perf_counter() - t0) * 1000)
         top = result.answers[0] if result.answers else None
         row = _row(item, top.text if top else "", top.score if top else None)
+        if top is not None:
+            # The cited paragraph, for reports that show a miss in context.
+            cited = next(sp.passage for sp in result.passages if sp.passage.id == top.passage_id)
+            row.update(context=cited.text, start=top.citation.start, end=top.citation.end, title=cited.title)
         # Retrieval hit: a retrieved paragraph contains a gold answer (within the gold doc, if given).
         ranks = [
             i for i, sp in enumerate(result.passages)
@@ -194,5 +199,8 @@ def evaluate_reader(reader: Reader, gold: list[GoldItem], batch_size: int = 16) 
         found = reader.read_batch([item.question for item in part], passages, 1)
         latencies.extend([(time.perf_counter() - t0) * 1000 / len(part)] * len(part))
         for item, answers in zip(part, found):
-            rows.append(_row(item, answers[0].text if answers else "", answers[0].score if answers else None))
+            row = _row(item, answers[0].text if answers else "", answers[0].score if answers else None)
+            if answers:
+                row.update(context=item.context, start=answers[0].start, end=answers[0].end, title=item.title)
+            rows.append(row)
     return summarize(rows, latencies)

@@ -70,7 +70,7 @@ def create_app(settings: Settings | None = None, loader: Loader | None = _defaul
     app.state.qa = ServiceState()
     app.state.settings = settings
     app.state.metrics = metrics
-    app.state.gate = ModelGate(settings.max_concurrent, settings.queue_timeout_s)
+    app.state.gate = ModelGate(settings.max_concurrent, settings.queue_timeout_s, settings.max_queued)
     metrics.track_index(lambda: app.state.qa.service.index if app.state.qa.service is not None else None)
 
     def _openai(request: Request) -> bool:

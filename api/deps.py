@@ -74,19 +74,30 @@ def require_read_key(request: Request, settings: Annotated[Settings, Depends(get
 
 
 class ModelGate:
-    """At most ``limit`` questions on the models at once; the rest wait briefly, then get 503 + Retry-After."""
+    """At most ``limit`` questions on the models at once and ``queued`` waiting (each at most ``wait_s``);
+    beyond that, 503 + Retry-After at once, so that a crowd gets quick refusals instead of everyone slowing down."""
 
-    def __init__(self, limit: int, wait_s: float):
+    def __init__(self, limit: int, wait_s: float, queued: int | None = None):
         self.wait_s = wait_s
+        self.queued = 2 * limit if queued is None else queued
         self._sem = asyncio.Semaphore(limit)
+        self._waiting = 0
+
+    def _busy(self) -> HTTPException:
+        return HTTPException(status_code=503, detail="busy: too many questions at once; retry shortly",
+                             headers={"Retry-After": "1"})
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
+        if self._sem.locked() and self._waiting >= self.queued:
+            raise self._busy()
+        self._waiting += 1
         try:
             await asyncio.wait_for(self._sem.acquire(), timeout=self.wait_s)
         except asyncio.TimeoutError:
-            raise HTTPException(status_code=503, detail="busy: too many questions at once; retry shortly",
-                                headers={"Retry-After": "1"}) from None
+            raise self._busy() from None
+        finally:
+            self._waiting -= 1
         try:
             yield
         finally:

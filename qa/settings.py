@@ -53,8 +53,10 @@ class Settings(BaseSettings):
     api_keys_for_reads: bool = False
     # Requests per minute per key (or per client address without one); 0 disables.
     rate_limit_per_minute: int = Field(default=600, ge=0)
-    # Questions the models work on at once; more wait up to queue_timeout_s, then get 503 + Retry-After.
+    # Questions the models work on at once; up to max_queued more wait (at most queue_timeout_s); the rest
+    # get 503 + Retry-After at once.
     max_concurrent: int = Field(default=4, ge=1, le=256)
+    max_queued: int = Field(default=8, ge=0, le=4096)
     queue_timeout_s: float = Field(default=2.0, gt=0, le=60)
     # Request bodies: JSON endpoints and document uploads; a body slower than body_timeout_s gets 408.
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)

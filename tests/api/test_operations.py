@@ -4,6 +4,7 @@ import asyncio
 import json
 import shutil
 import threading
+import time
 
 import pytest
 from fastapi import HTTPException
@@ -81,17 +82,28 @@ def test_rate_limit_per_client_with_retry_after(real_service):
 
 def test_model_gate_queues_briefly_then_says_busy():
     async def scenario():
-        gate = ModelGate(limit=1, wait_s=0.05)
+        gate = ModelGate(limit=1, wait_s=0.05, queued=1)
         async with gate.slot():
-            with pytest.raises(HTTPException) as busy:
+            with pytest.raises(HTTPException) as waited:  # queued, then timed out
                 async with gate.slot():
                     pass
         async with gate.slot():  # released again
             pass
-        return busy.value
+        crowded = ModelGate(limit=1, wait_s=30, queued=1)
+        async with crowded.slot():
+            waiter = asyncio.create_task(crowded.slot().__aenter__())  # takes the one queue place
+            await asyncio.sleep(0.01)
+            t = time.perf_counter()
+            with pytest.raises(HTTPException) as full:  # queue full: refused without waiting its 30 s
+                async with crowded.slot():
+                    pass
+            refused_in = time.perf_counter() - t
+            waiter.cancel()
+        return waited.value, full.value, refused_in
 
-    err = asyncio.run(scenario())
-    assert err.status_code == 503 and err.headers["Retry-After"] == "1"
+    waited, full, refused_in = asyncio.run(scenario())
+    assert waited.status_code == full.status_code == 503 and full.headers["Retry-After"] == "1"
+    assert refused_in < 10
 
 
 @pytest.mark.slow

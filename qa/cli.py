@@ -120,6 +120,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from api.app import create_app
     from api.logs import configure_logging
+    from api.server import protocol
 
     settings = _settings()
     # Build (or refresh) the index and load the models before the server starts, so it is ready at once.
@@ -128,7 +129,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # Our middleware logs every request (JSON, with its id); uvicorn bounds connections and idle keep-alives.
     uvicorn.run(create_app(settings, loader=lambda _settings: service), host=args.host or settings.host,
                 port=args.port or settings.port, log_config=None, access_log=False,
-                limit_concurrency=settings.max_connections, timeout_keep_alive=settings.keep_alive_s)
+                limit_concurrency=settings.max_connections, timeout_keep_alive=settings.keep_alive_s,
+                http=protocol(settings.header_timeout_s))
     return 0
 
 

@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     # Open connections uvicorn serves at once (more get 503) and its keep-alive idle timeout.
     max_connections: int = Field(default=256, ge=8)
     keep_alive_s: int = Field(default=5, ge=1, le=300)
+    # A connection that has not sent complete request headers within this is closed.
+    header_timeout_s: float = Field(default=10.0, gt=0, le=300)
     # "This answer is wrong" reports (POST /v1/feedback) land here; qa eval reads the file as gold.
     feedback_file: Path | None = None
     device: str = "cpu"

@@ -90,7 +90,7 @@ def real_service(tmp_path_factory):
 
 
 @contextlib.contextmanager
-def serving(app):
+def serving(app, **config):
     """``app`` served by uvicorn on a free local port (a real server, for real clients and a browser)."""
     import socket
     import threading
@@ -101,7 +101,7 @@ def serving(app):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **config))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.time() + 30

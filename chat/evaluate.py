@@ -76,6 +76,8 @@ def evaluate_conversations(chat: ChatService, conversations: list[Conversation],
     with_gold = [r for r in follow if r["standalone"]]
     report = summarize(rows, latencies)
     report["conversations"] = len(conversations)
+    report["by_turn"] = {n: {k: v for k, v in summarize([r for r in rows if r["turn"] == n], []).items()
+                             if k in ("exact", "f1", "total")} for n in sorted({r["turn"] for r in rows})}
     report["first_turns"] = {k: v for k, v in summarize(first, []).items() if k != "rows"}
     report["follow_ups"] = {k: v for k, v in summarize(follow, []).items() if k != "rows"}
     # How often the rewrite is the gold standalone question, up to case and punctuation.

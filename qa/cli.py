@@ -166,6 +166,8 @@ def _eval_conversations(args: argparse.Namespace) -> int:
     for name, part in (("all turns", report), ("first turns", report["first_turns"]), ("follow-ups", report["follow_ups"])):
         print(f"{name:<12}     EM {part['exact']} / F1 {part['f1']}  ({part['total']} turns; HasAns F1 {part['HasAns_f1']}, "
               f"NoAns {part['NoAns_exact']})")
+    print("by turn          " + "; ".join(f"turn {n}: EM {t['exact']} / F1 {t['f1']} ({t['total']})"
+                                          for n, t in report["by_turn"].items()))
     print(f"rewrites         {report['follow_ups']['rewrite_exact']}% of follow-ups asked exactly as the gold standalone question")
     print(f"latency p50/p95  {report['latency_ms_p50']} / {report['latency_ms_p95']} ms per turn")
     if args.json:

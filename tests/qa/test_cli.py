@@ -196,3 +196,25 @@ def test_read_commands_never_rewrite_the_index(tmp_path):
     extra.rename(tmp_path / "moved")  # a source gone missing
     r = run_qa("ask", "When does the canal museum open?", index_dir=idx)
     assert r.returncode == 0 and "cannot be found" in r.stderr and (idx / "CURRENT").read_text() == current
+
+
+@pytest.mark.slow
+def test_eval_scores_conversations_turn_by_turn(tmp_path):
+    out = tmp_path / "chat.json"
+    r = run_qa("eval", str(ROOT / "tests" / "data" / "chat_gold.jsonl"), "--json", str(out), index_dir=tmp_path / "idx")
+    assert r.returncode == 0, r.stderr
+    assert "first turns" in r.stdout and "follow-ups" in r.stdout and "turn 2:" in r.stdout
+    figures = json.loads(out.read_text())
+    assert figures["conversations"] == 17 and figures["total"] == 50
+    assert figures["first_turns"]["total"] == 17 and figures["follow_ups"]["total"] == 33
+    assert sum(t["total"] for t in figures["by_turn"].values()) == 50
+    follow = [row for row in figures["rows"] if row["turn"] > 1]
+    assert any(row["asked"] != row["question"] for row in follow)  # follow-ups were rewritten
+    assert all(row["asked"] == row["question"] for row in figures["rows"] if row["turn"] == 1)
+
+
+def test_eval_refuses_a_broken_conversation_file(tmp_path):
+    bad = tmp_path / "conv.jsonl"
+    bad.write_text('{"id": "c1", "turns": []}\n', encoding="utf-8")
+    r = run_qa("eval", str(bad), index_dir=tmp_path / "idx")
+    assert r.returncode == 2 and "conv.jsonl:1" in r.stderr and "Traceback" not in r.stderr

@@ -20,7 +20,8 @@ class Reader(Protocol):
 
 
 def postprocess_candidates(candidates: list[Answer], max_answers: int) -> list[Answer]:
-    """Best-first answers, deduplicated by text (ignoring case and edge punctuation)."""
+    """Best-first answers, deduplicated: by text (ignoring case and edge punctuation), and a span that
+    overlaps a better one in the same passage ("architect Mira Okafor" under "Mira Okafor") is the same answer."""
     best: dict[str, Answer] = {}
     for a in candidates:
         key = " ".join(a.text.lower().strip(" \t\n.,;:!?\"'“”‘’").split())
@@ -28,4 +29,10 @@ def postprocess_candidates(candidates: list[Answer], max_answers: int) -> list[A
             continue
         if key not in best or a.score > best[key].score:
             best[key] = a
-    return sorted(best.values(), key=lambda a: (-a.score, a.passage_id, a.start))[:max_answers]
+    kept: list[Answer] = []
+    for a in sorted(best.values(), key=lambda a: (-a.score, a.passage_id, a.start)):
+        if not any(k.passage_id == a.passage_id and a.start < k.end and k.start < a.end for k in kept):
+            kept.append(a)
+        if len(kept) == max_answers:
+            break
+    return kept

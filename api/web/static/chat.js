@@ -46,6 +46,7 @@ function renderAssistant(node, m) {
     node.append(el("div", "others", "Other possible answers: " + cites.slice(1).map(c => `${c.text} [${c.index}]`).join("; ")));
   }
   if (m.question && m.question !== m.asked) node.append(el("div", "asked", "Asked as: " + m.question));
+  if (m.asked) node.append(feedbackBar(m));
   for (const c of cites) {
     const src = el("div", "source");
     const where = el("div", "where");
@@ -54,6 +55,30 @@ function renderAssistant(node, m) {
     src.append(where, paragraph(c));
     node.append(src);
   }
+}
+
+// Thumbs up / down on an answer goes to /v1/feedback, which `qa eval` reads as gold.
+function feedbackBar(m) {
+  const bar = el("div", "feedback");
+  const send = async (verdict) => {
+    const body = {question: m.question || m.asked, answer: m.no_answer ? "" : (m.citations[0] || {}).text || "", verdict};
+    if (verdict === "down") {
+      const right = window.prompt("What is the right answer? (copy it from the article; leave empty if the articles do not say)");
+      if (right === null) return;
+      if (right.trim()) body.correct_answer = right.trim(); else body.unanswerable = true;
+    }
+    const r = await fetch("/v1/feedback", {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)});
+    bar.textContent = r.ok ? "Thanks for the feedback." : "Feedback could not be saved.";
+    m.feedback = verdict; save();
+  };
+  if (m.feedback) { bar.textContent = "Thanks for the feedback."; return bar; }
+  const up = el("button", "up", "✓ right"), down = el("button", "down", "✗ wrong");
+  up.title = "Right answer"; down.title = "Wrong answer";
+  up.type = down.type = "button";
+  up.addEventListener("click", () => send("up"));
+  down.addEventListener("click", () => send("down"));
+  bar.append(up, down);
+  return bar;
 }
 
 function addMessage(m) {

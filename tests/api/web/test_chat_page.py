@@ -1,5 +1,6 @@
 """The chat page in headless Chromium (Debian's chromium + chromedriver) against a live server."""
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -48,8 +49,11 @@ def _ask(browser, question, count):
     return browser.find_elements(By.CSS_SELECTOR, done)[count - 1]
 
 
-def test_conversation_with_citations_follow_up_and_reload(browser, live_server):
+def test_conversation_with_citations_follow_up_and_reload(browser, live_server, real_service):
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    feedback_file = real_service.settings.feedback_path
 
     browser.get(live_server + "/")
     browser.execute_script("localStorage.clear()")
@@ -72,6 +76,12 @@ def test_conversation_with_citations_follow_up_and_reload(browser, live_server):
     assert f"Asked as: Which country was {name} visiting?" in second.text
     assert second.find_elements(By.CSS_SELECTOR, ".source mark")
 
+    # Thumbs up on the first answer lands in the feedback file that qa eval reads as gold.
+    first.find_element(By.CSS_SELECTOR, ".feedback .up").click()
+    WebDriverWait(browser, 10).until(lambda b: "Thanks" in first.find_element(By.CSS_SELECTOR, ".feedback").text)
+    record = json.loads(feedback_file.read_text(encoding="utf-8").splitlines()[-1])
+    assert record["verdict"] == "up" and record["answer"] == name and record["question"] == "Who is the German chancellor?"
+
     third = _ask(browser, "Who won the 2022 football World Cup?", 3)
     assert "no-answer" in third.get_attribute("class") and not third.find_elements(By.CSS_SELECTOR, "mark")
 
@@ -84,5 +94,6 @@ def test_conversation_with_citations_follow_up_and_reload(browser, live_server):
     browser.set_window_size(390, 844)
     assert browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
     SCREENSHOT.parent.mkdir(exist_ok=True)
+    browser.save_screenshot(str(SCREENSHOT.with_name("chat-page-phone.png")))
     browser.set_window_size(1000, 1100)
     browser.save_screenshot(str(SCREENSHOT))

@@ -195,11 +195,7 @@ class RuleRewriter:
         if not re.search(r"\belse\b", question, re.I):
             return question, ()
         text = re.sub(r"\s*\belse\b", "", question, count=1, flags=re.I)
-        given: list[str] = []
-        for turn in reversed(recent):
-            given.extend(turn.answers)
-            break
-        return text, tuple(given)
+        return text, tuple(recent[-1].answers)
 
     def _ellipsis(self, previous: Turn, question: str) -> str | None:
         m = _ELLIPSIS.match(question)

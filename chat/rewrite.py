@@ -195,7 +195,10 @@ class RuleRewriter:
         if not re.search(r"\belse\b", question, re.I):
             return question, ()
         text = re.sub(r"\s*\belse\b", "", question, count=1, flags=re.I)
-        return text, tuple(recent[-1].answers)
+        # The previous answer, and those of earlier turns that asked the same (a chain of "what else").
+        last = recent[-1]
+        given = [a for t in recent if t is last or t.question == last.question for a in t.answers]
+        return text, tuple(dict.fromkeys(given))
 
     def _ellipsis(self, previous: Turn, question: str) -> str | None:
         m = _ELLIPSIS.match(question)

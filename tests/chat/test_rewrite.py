@@ -92,3 +92,9 @@ def test_mentions_drop_titles_but_keep_organisation_names():
     org = mentions("What did the Ukrainian Foreign Ministry say?")
     assert [(m.text, m.person) for m in org] == [("the Ukrainian Foreign Ministry", False)]
     assert [m.kind for m in mentions("Did Canada and NATO meet Ben Wallace?")] == ["country", "thing", "person"]
+
+
+def test_what_else_chains_exclude_everything_already_said():
+    history = [("What did Okafor say?", ["it needs dredging"]), ("What did Okafor say?", ["the pier is too short"])]
+    r = ask(history, "What else did she say?")
+    assert r.question == "What did Okafor say?" and r.exclude == ("it needs dredging", "the pier is too short")

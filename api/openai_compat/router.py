@@ -14,7 +14,7 @@ from fastapi.responses import StreamingResponse
 
 from api.deps import GateDep, ReadKey, ServiceDep
 from api.openai_compat.schemas import ChatCompletion, ChatCompletionRequest, ChatMessage, ErrorResponse, ModelCard, ModelList
-from qa.limits import check_question
+from qa.limits import QUESTION_MAX_CHARS, check_question
 from chat.render import answer_in, citations, message
 from chat.rewrite import Turn
 
@@ -112,7 +112,7 @@ async def chat_completions(body: ChatCompletionRequest, service: ServiceDep, gat
     usage = {"prompt_tokens": prompt_tokens, "completion_tokens": _words(content),
              "total_tokens": prompt_tokens + _words(content)}
     extras = ({"question": reply.rewrite.question, "no_answer": reply.result.no_answer, "citations": citations(reply)}
-              if reply is not None else {"question": raw, "no_answer": True, "citations": []})
+              if reply is not None else {"question": raw[:QUESTION_MAX_CHARS], "no_answer": True, "citations": []})
     if not body.stream:
         return {"id": cid, "object": "chat.completion", "created": created, "model": model,
                 "system_fingerprint": None,

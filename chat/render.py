@@ -18,14 +18,21 @@ def citations(reply: ChatReply) -> list[dict]:
     return [{"index": i, **answer_dict(a, passages.get(a.passage_id))} for i, a in enumerate(reply.result.answers, 1)]
 
 
-def _quote(context: str, start: int, end: int) -> str:
-    """The sentence-ish window around the span, cut at word boundaries."""
-    left = max(0, start - (_QUOTE_CHARS - (end - start)) // 2)
-    right = min(len(context), max(end, left + _QUOTE_CHARS))
+def window(context: str, start: int, end: int, width: int) -> tuple[int, int]:
+    """Bounds of about ``width`` characters of ``context`` around the span [start, end), cut at spaces
+    outside the span (shared by the chat message and Slack's quote)."""
+    room = max(width - (end - start), 0) // 2
+    left, right = max(0, start - room), min(len(context), end + room)
     if left > 0:
-        left = context.find(" ", left) + 1 or left
+        left = context.find(" ", left, start) + 1 or left
     if right < len(context):
-        right = context.rfind(" ", end, right) if context.rfind(" ", end, right) > 0 else right
+        cut = context.rfind(" ", end, right)
+        right = cut if cut > 0 else right
+    return left, right
+
+
+def _quote(context: str, start: int, end: int) -> str:
+    left, right = window(context, start, end, _QUOTE_CHARS)
     return ("…" if left > 0 else "") + context[left:right].strip() + ("…" if right < len(context) else "")
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chat.render import NO_ANSWER, citations, message
+from chat.render import NO_ANSWER, citations, message, window
 from chat.service import ChatReply
 
 # Slack: at most 50 blocks a message and 3,000 characters in a section's text.
@@ -24,14 +24,7 @@ def _clip(text: str, limit: int) -> str:
 def quote_in_context(context: str, start: int, end: int, width: int = QUOTE_CHARS) -> str:
     """The paragraph around the span, the span in bold, cut at word boundaries."""
     span = context[start:end]
-    room = max(width - len(span), 0) // 2
-    left = max(0, start - room)
-    right = min(len(context), end + room)
-    if left > 0:
-        left = context.find(" ", left, start) + 1 or left
-    if right < len(context):
-        cut = context.rfind(" ", end, right)
-        right = cut if cut > 0 else right
+    left, right = window(context, start, end, width)
     before, after = context[left:start], context[end:right]
     bold = f"*{escape(_clip(span, width))}*" if span.strip() else escape(span)
     return (("…" if left > 0 else "") + escape(before) + bold + escape(after) + ("…" if right < len(context) else ""))

@@ -14,12 +14,12 @@ import uuid
 
 from api.deps import key_matches, presented_key
 from api.metrics import Metrics
+from api.openai_compat.router import OPENAI_PATHS, OpenAIError
 from qa.settings import Settings
 
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 access_log = logging.getLogger("qa.access")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-_OPENAI = ("/v1/chat/", "/v1/models")
 
 
 class RequestIdFilter(logging.Filter):
@@ -31,9 +31,9 @@ class RequestIdFilter(logging.Filter):
 
 
 async def _reply(send, status: int, message: str, path: str, headers: dict[str, str] | None = None) -> None:
-    if path.startswith(_OPENAI):
+    if path.startswith(OPENAI_PATHS):
         kind = "rate_limit_exceeded" if status == 429 else "invalid_request_error"
-        body = {"error": {"message": message, "type": kind, "param": None, "code": None}}
+        body = OpenAIError(status, message, type_=kind).body()
     else:
         body = {"message": message, "detail": message}
     data = json.dumps(body).encode()

@@ -54,6 +54,11 @@ class ErrorOut(BaseModel):
     detail: list[dict] | str | None = None
 
 
+def error_responses(*statuses: int) -> dict[int, dict]:
+    """The OpenAPI ``responses`` entry for statuses a route answers with ErrorOut."""
+    return {s: {"model": ErrorOut} for s in statuses}
+
+
 class AskRequest(WholeNumbers):
     model_config = ConfigDict(extra="forbid")
     question: Question = Field(..., description="A natural-language question (1-1000 characters).",

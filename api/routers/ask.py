@@ -6,13 +6,13 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
 from api.deps import GateDep, ReadKey, ServiceDep
-from api.schemas import AskRequest, AskResponse, ErrorOut
+from api.schemas import AskRequest, AskResponse, error_responses
 from qa.serialize import result_dict
 
 router = APIRouter(prefix="/v1", tags=["ask"])
 
 
-@router.post("/ask", response_model=AskResponse, responses={s: {"model": ErrorOut} for s in (400, 401, 408, 413, 422, 429, 503)})
+@router.post("/ask", response_model=AskResponse, responses=error_responses(400, 401, 408, 413, 422, 429, 503))
 async def ask(body: AskRequest, service: ServiceDep, gate: GateDep, _key: ReadKey, request: Request) -> AskResponse:
     # The models are CPU-bound and blocking: keep them off the event loop, a bounded number at a time.
     async with gate.slot():

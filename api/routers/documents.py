@@ -8,13 +8,13 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from api.deps import ServiceDep, WriteKey
-from api.schemas import ArticleBody, ArticleIn, DocumentDetail, DocumentList, DocumentOut, ErrorOut, ParagraphOut
+from api.schemas import ArticleBody, ArticleIn, DocumentDetail, DocumentList, DocumentOut, ParagraphOut, error_responses
 from qa.documents import DocumentError, article, parse_upload
 from qa.limits import NONBLANK_PATTERN
 from qa.types import DocumentInfo
 
 router = APIRouter(prefix="/v1", tags=["documents"])
-ERRORS = {s: {"model": ErrorOut} for s in (400, 401, 404, 409, 413, 415, 422, 503)}
+ERRORS = error_responses(400, 401, 404, 409, 413, 415, 422, 503)
 _UPLOAD_BODY = {"requestBody": {"required": True, "content": {
     "application/json": {"schema": ArticleIn.model_json_schema()},
     "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
@@ -45,7 +45,7 @@ def list_documents(service: ServiceDep) -> DocumentList:
     return DocumentList(documents=docs, total=len(docs))
 
 
-@router.get("/documents/{doc_id}", response_model=DocumentDetail, responses={404: {"model": ErrorOut}, 503: {"model": ErrorOut}})
+@router.get("/documents/{doc_id}", response_model=DocumentDetail, responses=error_responses(404, 503))
 def get_document(doc_id: str, service: ServiceDep) -> DocumentDetail:
     try:
         info, passages = service.documents.get(doc_id)

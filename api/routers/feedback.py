@@ -12,7 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from api.deps import ReadKey, SettingsDep
 from api.middleware import request_id
-from api.schemas import ErrorOut, FeedbackIn, FeedbackOut
+from api.schemas import FeedbackIn, FeedbackOut, error_responses
 
 router = APIRouter(prefix="/v1", tags=["feedback"])
 _lock = threading.Lock()
@@ -28,7 +28,7 @@ def _append(path, record: dict) -> None:
 
 
 @router.post("/feedback", status_code=201, response_model=FeedbackOut,
-             responses={s: {"model": ErrorOut} for s in (400, 401, 413, 422, 429)})
+             responses=error_responses(400, 401, 413, 422, 429))
 async def feedback(body: FeedbackIn, settings: SettingsDep, _key: ReadKey) -> FeedbackOut:
     record = {"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "request_id": request_id.get(),
               **body.model_dump()}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 import math
 
@@ -17,6 +17,11 @@ Question = Annotated[Text, AfterValidator(check_question),
                      Field(json_schema_extra={"minLength": 1, "maxLength": QUESTION_MAX_CHARS, "pattern": NONBLANK_PATTERN})]
 
 
+def _has_int(annotation) -> bool:
+    """Whether a field's type is int (StrictInt, int | None, ...), looking inside Annotated and unions."""
+    return annotation is int or any(_has_int(a) for a in get_args(annotation))
+
+
 class WholeNumbers(BaseModel):
     """Integer fields are strict (no booleans, strings, fractions, NaN or infinities) but take 5.0 as 5,
     as JSON Schema's "integer" does."""
@@ -25,7 +30,7 @@ class WholeNumbers(BaseModel):
     @classmethod
     def _integral_floats(cls, data):
         if isinstance(data, dict):
-            ints = [name for name, f in cls.model_fields.items() if "int" in str(f.annotation)]
+            ints = [name for name, f in cls.model_fields.items() if _has_int(f.annotation)]
             return {k: int(v) if k in ints and isinstance(v, float) and math.isfinite(v) and v.is_integer() else v
                     for k, v in data.items()}
         return data

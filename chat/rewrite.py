@@ -265,6 +265,9 @@ class RuleRewriter:
         for pos, tok in enumerate(tokens):
             low = lowered[pos]
             role, name = None, None
+            if low not in PERSON_PRONOUNS and low not in THING_PRONOUNS:
+                out.append(tok)
+                continue
             # A name earlier in the same question is what its pronouns point at ("did Russia say about its").
             before = mentions("".join(tokens[:pos]))
             if any(m.person for m in before) and low in PERSON_PRONOUNS or any(not m.person for m in before) and low in THING_PRONOUNS:

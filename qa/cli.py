@@ -134,6 +134,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_rows(rows: list[dict]) -> None:
+    """qa eval -v: each question (and, for a follow-up, what it was asked as) with prediction and gold."""
+    for r in rows:
+        mark = "ok " if r["em"] else ("~  " if r["f1"] > 0 else "-- ")
+        asked = f"\n     asked as:  {r['asked']}" if r.get("asked", r["question"]) != r["question"] else ""
+        print(f"{mark}{r['id']}: {r['question']}{asked}\n     predicted: {r['prediction']!r}   gold: {r['gold']}")
+
+
 def _print_figures(figures: dict) -> None:
     print(f"questions        {figures['total']} ({figures['HasAns_total']} answerable, {figures['NoAns_total']} unanswerable)")
     print(f"exact / F1       {figures['exact']} / {figures['f1']}")
@@ -158,10 +166,7 @@ def _eval_conversations(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     report = evaluate_conversations(_load(build_if_missing=True).chat, conversations, top_k=args.top_k)
     if args.verbose:
-        for r in report["rows"]:
-            mark = "ok " if r["em"] else ("~  " if r["f1"] > 0 else "-- ")
-            asked = f"\n     asked as:  {r['asked']}" if r["asked"] != r["question"] else ""
-            print(f"{mark}{r['id']}: {r['question']}{asked}\n     predicted: {r['prediction']!r}   gold: {r['gold']}")
+        _print_rows(report["rows"])
     print(f"conversations    {report['conversations']}, {report['total']} turns")
     for name, part in (("all turns", report), ("first turns", report["first_turns"]), ("follow-ups", report["follow_ups"])):
         print(f"{name:<12}     EM {part['exact']} / F1 {part['f1']}  ({part['total']} turns; HasAns F1 {part['HasAns_f1']}, "
@@ -228,9 +233,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     except (FileNotFoundError, ValueError) as exc:
         return _fail(str(exc))
     if args.verbose:
-        for r in report["rows"]:
-            mark = "ok " if r["em"] else ("~  " if r["f1"] > 0 else "-- ")
-            print(f"{mark}{r['id']}: {r['question']}\n     predicted: {r['prediction']!r}   gold: {r['gold']}")
+        _print_rows(report["rows"])
     _print_figures(report)
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

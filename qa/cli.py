@@ -160,6 +160,8 @@ def _eval_conversations(args: argparse.Namespace) -> int:
 
     if args.reader_only or args.article:
         return _fail("--reader-only and --article are for SQuAD files, not conversations")
+    if args.report:
+        return _fail("--report is for question files (our JSONL or SQuAD), not conversations; use --json")
     try:
         conversations = load_conversations(Path(args.gold))
     except (OSError, GoldFormatError) as exc:

@@ -354,7 +354,7 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Fine-tune a span-extraction reader on SQuAD v1.1/v2.0 JSON (.json or .json.gz). Besides the files' "
             "questions (v2.0 is_impossible ones included), it makes unanswerable examples itself: each question on "
-            "the BM25-best other paragraph of its article, and questions perturbed (entity/number/date swap, antonym, "
+            "the BM25-best other paragraph of its article, and questions perturbed (entity/number/date swap, two names reversed, antonym, "
             "negation) so their paragraph no longer answers them. Starts from the bundled all-MiniLM-L6-v2 unless "
             "--init names a local encoder or QA checkpoint. Writes OUTPUT/checkpoint every --checkpoint-every steps "
             "(rerun the same command to resume) and OUTPUT/final at the end; then `python -m reader.training.ship` "

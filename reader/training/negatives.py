@@ -7,8 +7,9 @@ Two kinds, besides the ``is_impossible`` questions of SQuAD 2.0 files:
   "retrieved but irrelevant" case of the open-corpus setting.
 * ``perturbed_negatives``: the question changed so that its own paragraph no longer answers it,
   as SQuAD 2.0's annotators did: a named entity, number or date swapped for another of the same
-  type from the article, an antonym swapped in, or a negation inserted. A swap is kept only when
-  the new words do not occur in the paragraph.
+  type from the article, two names of the question swapped with each other (who did what to whom),
+  an antonym swapped in, or a negation inserted. A swap is kept only when the new words do not
+  occur in the paragraph.
 """
 
 from __future__ import annotations
@@ -40,9 +41,24 @@ ANTONYMS = dict(
         ("start", "end"), ("started", "ended"), ("top", "bottom"), ("early", "late"), ("major", "minor"),
         ("inside", "outside"), ("upper", "lower"), ("rise", "fall"), ("rose", "fell"), ("allowed", "forbidden"),
         ("public", "private"), ("internal", "external"), ("ancient", "modern"), ("positive", "negative"),
+        # Verbs and modifiers: SQuAD 2.0's "included" asked of what was excluded, "officially" of the unofficial.
+        ("included", "excluded"), ("include", "exclude"), ("accepted", "rejected"), ("accept", "reject"),
+        ("succeeded", "failed"), ("successful", "unsuccessful"), ("gained", "lost"), ("bought", "sold"),
+        ("buy", "sell"), ("opened", "closed"), ("legal", "illegal"), ("officially", "unofficially"),
+        ("official", "unofficial"), ("able", "unable"), ("supported", "opposed"), ("support", "oppose"),
+        ("male", "female"), ("men", "women"), ("higher", "lower"), ("larger", "smaller"), ("above", "below"),
+        ("exports", "imports"), ("exported", "imported"), ("strong", "weak"), ("stronger", "weaker"),
+        ("common", "rare"), ("direct", "indirect"), ("formal", "informal"), ("possible", "impossible"),
+        ("always", "never"), ("majority", "minority"), ("victory", "defeat"), ("allies", "enemies"),
+        ("increasing", "decreasing"), ("cheap", "expensive"), ("same", "different"), ("entered", "left"),
     ]
     for pair in ((a, b), (b, a))
 )
+# Names whose places in a question can be swapped ("When was A renamed B?" -> "When was B renamed A?").
+NAME_LABELS = frozenset("PERSON NORP FAC ORG GPE LOC PRODUCT EVENT WORK_OF_ART LAW".split())
+_PLACES = {"GPE": "place", "LOC": "place", "FAC": "place"}
+# Between two names, these make the relation symmetric ("A and B"), so swapping them changes nothing.
+_SYMMETRIC = re.compile(r"\b(and|or|between|with|versus|vs)\b|[,&/]", re.I)
 _AUX = re.compile(r"\b(is|was|are|were|did|does|do|can|could|will|would|has|have|had|should|must)\b(?! not\b)", re.I)
 NEGATION_SHARE = 0.35
 # Entities found in a text: (text, label) pairs. spaCy in production, anything in tests.
@@ -99,6 +115,23 @@ def _entity_swap(ex: SquadExample, q_entities: list[tuple[str, str]], pool: dict
     return None
 
 
+def _reverse(ex: SquadExample, q_entities: list[tuple[str, str]], rng: random.Random) -> str | None:
+    """Two names of one kind trade places in the question, unless the words between them make the relation symmetric."""
+    kind = {t: _PLACES.get(l, l) for t, l in q_entities if l in NAME_LABELS and t in ex.question}
+    names = sorted(kind, key=ex.question.find)
+    # Only names of one kind trade places: "British's region called by the Nigeria" is no question.
+    pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1:]
+             if kind[a] == kind[b] and a.lower() != b.lower() and a not in b and b not in a]
+    rng.shuffle(pairs)
+    for a, b in pairs:
+        i = ex.question.find(a)
+        j = ex.question.find(b, i + len(a))
+        if j < 0 or _SYMMETRIC.search(ex.question[i + len(a): j]):
+            continue
+        return ex.question[:i] + b + ex.question[i + len(a): j] + a + ex.question[j + len(b):]
+    return None
+
+
 def _antonym_swap(ex: SquadExample) -> str | None:
     for m in re.finditer(r"[A-Za-z]+", ex.question):
         new = ANTONYMS.get(m.group(0).lower())
@@ -118,8 +151,9 @@ def perturbed_negatives(examples: Iterable[SquadExample], rate: float, entities:
                         rng: random.Random) -> list[SquadExample]:
     """For a share ``rate`` of answerable examples, a perturbed question its paragraph does not answer.
 
-    Entity swaps are tried first (they make the hardest negatives: same words, other facts), then
-    antonyms, then, for some of the rest, negation. The entity pool of an article is every entity of its paragraphs.
+    Each example takes one of the changes that apply to it, drawn at random (entity swap, name
+    reversal, antonym); for some of those none applies to, a negation. The entity pool of an
+    article is every entity of its paragraphs.
     """
     chosen = [ex for ex in examples if not ex.is_impossible and rng.random() < rate]
     contexts = sorted({(ex.title, ex.context) for ex in chosen})
@@ -130,10 +164,10 @@ def perturbed_negatives(examples: Iterable[SquadExample], rate: float, entities:
                 pool[title][label].append(text)
     out = []
     for ex, q_entities in zip(chosen, entities([ex.question for ex in chosen])):
-        question = _entity_swap(ex, q_entities, pool[ex.title], rng)
-        kind = "swap"
-        if question is None:
-            question, kind = _antonym_swap(ex), "anto"
+        options = [(q, kind) for q, kind in ((_entity_swap(ex, q_entities, pool[ex.title], rng), "swap"),
+                                             (_reverse(ex, q_entities, rng), "rev"), (_antonym_swap(ex), "anto"))
+                   if q is not None]
+        question, kind = rng.choice(options) if options else (None, "")
         # Negation is the crudest change (and SQuAD 2.0's rarest kind): only a share of the rest.
         if question is None and rng.random() < NEGATION_SHARE:
             question, kind = _negate(ex), "neg"

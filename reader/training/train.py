@@ -91,8 +91,8 @@ def build_examples(cfg: DataConfig, seed: int, entities=None, log=print) -> list
     if cfg.perturbed_negative_rate > 0:
         perturbed = perturbed_negatives(examples, cfg.perturbed_negative_rate, entities or spacy_entities(), rng)
     log(f"negatives: {len(retrieval)} retrieval, {len(perturbed)} perturbed "
-        f"({sum('-swap' in e.id for e in perturbed)} entity swaps, {sum('-anto' in e.id for e in perturbed)} "
-        f"antonyms, {sum('-neg' in e.id for e in perturbed)} negations)")
+        f"({sum('-swap' in e.id for e in perturbed)} entity swaps, {sum('-rev' in e.id for e in perturbed)} name "
+        f"reversals, {sum('-anto' in e.id for e in perturbed)} antonyms, {sum('-neg' in e.id for e in perturbed)} negations)")
     pool = examples + retrieval + perturbed
     rng.shuffle(pool)
     return pool

@@ -64,3 +64,22 @@ def test_retrieval_negative_is_the_best_other_paragraph_without_the_answer():
     for neg in out:
         source = next(ex for ex in EXAMPLES if neg.id == f"{ex.id}-retr")
         assert neg.context != source.context and source.answers[0][0] not in neg.context
+
+
+def test_reversal_swaps_two_names_of_one_kind_unless_symmetric():
+    from reader.training.negatives import _reverse
+
+    def reverse(question):
+        return _reverse(_ex(5, question, "2001"), fake_ner([question])[0], random.Random(0))
+
+    assert reverse("When did Mira Okafor teach Tomas Berg to sail?") == "When did Tomas Berg teach Mira Okafor to sail?"
+    assert reverse("When did Mira Okafor and Tomas Berg meet?") is None  # symmetric
+    assert reverse("When did Mira Okafor visit Dunmore?") is None  # a person and a place
+
+
+def test_every_kind_of_change_is_drawn():
+    examples = EXAMPLES + [_ex(5, "When did Mira Okafor teach Tomas Berg to sail?", "2001")]
+    kinds = set()
+    for seed in range(20):
+        kinds |= {n.id.rsplit("-", 1)[1] for n in perturbed_negatives(examples, 1.0, fake_ner, random.Random(seed))}
+    assert {"swap", "rev", "anto"} <= kinds

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from chat.rewrite import Turn
 from chat.service import ChatService
-from qa.evaluate import GoldFormatError, GoldItem, _row, summarize
+from qa.evaluate import GoldFormatError
+from qa.metrics import GoldItem, score_row, summarize
 from qa.text import normalize_answer
 
 
@@ -66,7 +67,7 @@ def evaluate_conversations(chat: ChatService, conversations: list[Conversation],
             reply = chat.reply(history, gold.question, top_k=top_k)
             latencies.append((time.perf_counter() - t0) * 1000)
             top = reply.result.answers[0] if reply.result.answers else None
-            row = _row(GoldItem(f"{conv.id}.{n + 1}", gold.question, gold.answers), top.text if top else "",
+            row = score_row(GoldItem(f"{conv.id}.{n + 1}", gold.question, gold.answers), top.text if top else "",
                        top.score if top else None)
             row.update(turn=n + 1, asked=reply.rewrite.question, standalone=gold.standalone)
             rows.append(row)

@@ -15,7 +15,7 @@ from corpus.loader import SUPPORTED_SUFFIXES, content_id, load_corpus
 from qa.indexing import build_index
 from qa.limits import ID_PATTERN, MAX_ID_CHARS, has_text
 from qa.types import Document, DocumentInfo, Passage
-from retriever.base import Embedder
+from qa.protocols import Embedder
 from retriever import store
 from retriever.store import StoredIndex
 

@@ -1,56 +1,17 @@
-"""SQuAD-style evaluation (official normalisation and keys) of the reader alone or the whole pipeline."""
+"""SQuAD-style evaluation of the reader alone or the whole pipeline, from SQuAD JSON, our JSONL or feedback."""
 
 from __future__ import annotations
 
-import collections
 import json
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
+from qa.metrics import GoldItem, score_row, summarize
 from qa.pipeline import QAPipeline
+from qa.protocols import Reader
 from qa.text import normalize_answer
 from qa.types import Passage, ScoredPassage
-from reader.base import Reader
 from reader.squad import SquadFormatError, is_squad_file, load_squad
-
-
-def exact_match(prediction: str, gold: str) -> float:
-    return float(normalize_answer(prediction) == normalize_answer(gold))
-
-
-def f1(prediction: str, gold: str) -> float:
-    pred_tokens = normalize_answer(prediction).split()
-    gold_tokens = normalize_answer(gold).split()
-    if not pred_tokens or not gold_tokens:
-        # SQuAD 2.0: no-answer matches no-answer only.
-        return float(pred_tokens == gold_tokens)
-    common = collections.Counter(pred_tokens) & collections.Counter(gold_tokens)
-    same = sum(common.values())
-    if same == 0:
-        return 0.0
-    precision = same / len(pred_tokens)
-    recall = same / len(gold_tokens)
-    return 2 * precision * recall / (precision + recall)
-
-
-def score_prediction(prediction: str, golds: list[str]) -> tuple[float, float]:
-    """(EM, F1), max over gold answers; an empty gold list means the question is unanswerable."""
-    golds = golds or [""]
-    return max(exact_match(prediction, g) for g in golds), max(f1(prediction, g) for g in golds)
-
-
-@dataclass(frozen=True)
-class GoldItem:
-    id: str
-    question: str
-    answers: list[str]
-    doc_id: str | None = None
-    # SQuAD files give each question its paragraph (for --reader-only) and article title.
-    context: str | None = None
-    title: str | None = None
 
 
 class GoldFormatError(ValueError):
@@ -126,38 +87,6 @@ def squad_corpus_jsonl(gold: list[GoldItem], path: Path) -> Path:
     return path
 
 
-def _pct(values: list[float]) -> float | None:
-    return round(100 * float(np.mean(values)), 2) if values else None
-
-
-def _row(item: GoldItem, prediction: str, score: float | None) -> dict:
-    em, f = score_prediction(prediction, item.answers)
-    return {"id": item.id, "question": item.question, "prediction": prediction, "score": score,
-            "gold": item.answers, "em": em, "f1": f, "has_answer": bool(item.answers)}
-
-
-OFFICIAL_KEYS = ("exact", "f1", "total", "HasAns_exact", "HasAns_f1", "HasAns_total", "NoAns_exact", "NoAns_f1",
-                 "NoAns_total")
-
-
-def summarize(rows: list[dict], latencies: list[float], recall_ks: tuple[int, ...] = ()) -> dict:
-    """The official SQuAD 2.0 keys (percentages), plus recall@k and latency percentiles."""
-    has = [r for r in rows if r["has_answer"]]
-    no = [r for r in rows if not r["has_answer"]]
-    report = {
-        "exact": _pct([r["em"] for r in rows]), "f1": _pct([r["f1"] for r in rows]), "total": len(rows),
-        "HasAns_exact": _pct([r["em"] for r in has]), "HasAns_f1": _pct([r["f1"] for r in has]), "HasAns_total": len(has),
-        "NoAns_exact": _pct([r["em"] for r in no]), "NoAns_f1": _pct([r["f1"] for r in no]), "NoAns_total": len(no),
-    }
-    for k in recall_ks:
-        report[f"recall_at_{k}"] = _pct([float(r["first_hit"] is not None and r["first_hit"] < k) for r in has])
-    report["latency_ms_p50"] = round(float(np.percentile(latencies, 50)), 2) if latencies else None
-    report["latency_ms_p95"] = round(float(np.percentile(latencies, 95)), 2) if latencies else None
-    report["latencies_ms"] = [round(x, 2) for x in latencies]
-    report["rows"] = rows
-    return report
-
-
 def evaluate(pipeline: QAPipeline, gold: list[GoldItem], top_k: int | None = None) -> dict:
     """The open setting: each question through retrieval and reading."""
     top_k = max(pipeline.top_k if top_k is None else top_k, 5)
@@ -167,7 +96,7 @@ def evaluate(pipeline: QAPipeline, gold: list[GoldItem], top_k: int | None = Non
         result = pipeline.ask(item.question, top_k=top_k)
         latencies.append((time.perf_counter() - t0) * 1000)
         top = result.answers[0] if result.answers else None
-        row = _row(item, top.text if top else "", top.score if top else None)
+        row = score_row(item, top.text if top else "", top.score if top else None)
         if top is not None:
             # The cited paragraph, for reports that show a miss in context.
             cited = next(sp.passage for sp in result.passages if sp.passage.id == top.passage_id)
@@ -199,7 +128,7 @@ def evaluate_reader(reader: Reader, gold: list[GoldItem], batch_size: int = 16) 
         found = reader.read_batch([item.question for item in part], passages, 1)
         latencies.extend([(time.perf_counter() - t0) * 1000 / len(part)] * len(part))
         for item, answers in zip(part, found):
-            row = _row(item, answers[0].text if answers else "", answers[0].score if answers else None)
+            row = score_row(item, answers[0].text if answers else "", answers[0].score if answers else None)
             if answers:
                 row.update(context=item.context, start=answers[0].start, end=answers[0].end, title=item.title)
             rows.append(row)

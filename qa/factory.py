@@ -11,8 +11,7 @@ from qa.documents import DocumentStore
 from qa.indexing import Log, stderr_log, open_index
 from qa.pipeline import QAPipeline
 from qa.settings import Settings
-from reader.base import Reader
-from retriever.base import Retriever
+from qa.protocols import Reader, Retriever
 from retriever.dense import DenseRetriever
 from retriever.hybrid import HybridRetriever
 from retriever.embedder import SentenceTransformerEmbedder

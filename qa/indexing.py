@@ -13,7 +13,7 @@ import numpy as np
 from corpus.loader import Corpus, load_corpus
 from qa.types import DocumentInfo
 from retriever import store
-from retriever.base import Embedder
+from qa.protocols import Embedder
 from retriever.store import IndexMissing, Manifest, StoredIndex
 
 Log = Callable[[str], None]

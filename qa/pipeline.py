@@ -5,8 +5,7 @@ from __future__ import annotations
 import time
 
 from qa.types import Answer, Citation, CitedAnswer, Passage, QAResult
-from reader.base import Reader
-from retriever.base import Retriever
+from qa.protocols import Reader, Retriever
 
 
 class CitationError(ValueError):

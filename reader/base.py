@@ -1,22 +1,8 @@
-"""The interface every reader implements, so the pipeline can swap them by configuration."""
+"""What every reader does last: best-first answers without duplicates."""
 
 from __future__ import annotations
 
-from typing import Protocol
-
-from qa.types import Answer, ScoredPassage
-
-
-class Reader(Protocol):
-    def warm_up(self) -> None: ...
-
-    def read_batch(
-        self, questions: list[str], passages: list[list[ScoredPassage]], max_answers: int
-    ) -> list[list[Answer]]:
-        """Best-first answers per question; an empty list means no answer."""
-        ...
-
-    def read(self, question: str, passages: list[ScoredPassage], max_answers: int) -> list[Answer]: ...
+from qa.types import Answer
 
 
 def postprocess_candidates(candidates: list[Answer], max_answers: int) -> list[Answer]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from qa.types import ScoredPassage
-from retriever.base import Embedder
+from qa.protocols import Embedder
 from retriever.store import StoredIndex
 
 

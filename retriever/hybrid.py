@@ -8,7 +8,7 @@ from rank_bm25 import BM25Okapi
 
 from qa.text import lexical_terms
 from qa.types import ScoredPassage
-from retriever.base import Embedder
+from qa.protocols import Embedder
 from retriever.store import StoredIndex
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qa.evaluate import OFFICIAL_KEYS, GoldItem, score_prediction, summarize
+from qa.metrics import OFFICIAL_KEYS, GoldItem, score_prediction, summarize
 from reader.decode import Calibration
 from reader.span_reader import SpanReader
 

@@ -17,7 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from qa.evaluate import GoldItem, load_gold
+from qa.evaluate import load_gold
+from qa.metrics import GoldItem
 from reader.decode import Calibration
 from reader.onnx_reader import MODEL_FILE, OnnxReader
 from reader.training.calibrate import best_spans, best_threshold, calibrate, reliability_table, squad2_scores

@@ -4,7 +4,9 @@ import json
 
 import pytest
 
-from qa.evaluate import GoldFormatError, exact_match, f1, load_gold, normalize_answer, score_prediction
+from qa.evaluate import GoldFormatError, load_gold
+from qa.metrics import exact_match, f1, score_prediction
+from qa.text import normalize_answer
 
 
 def test_normalisation_follows_squad():
@@ -57,7 +59,7 @@ def test_squad_json_and_gzip_load_with_paragraphs(tmp_path):
 
 
 def test_summary_uses_the_official_keys():
-    from qa.evaluate import summarize
+    from qa.metrics import summarize
 
     rows = [{"em": 1.0, "f1": 1.0, "has_answer": True, "first_hit": 0},
             {"em": 0.0, "f1": 0.5, "has_answer": True, "first_hit": 3},

@@ -1,0 +1,38 @@
+"""The interfaces the pipeline runs over, so readers and retrieval backends swap by configuration."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+from qa.types import Answer, ScoredPassage
+
+
+class Embedder(Protocol):
+    """Turns texts into L2-normalised float32 vectors."""
+
+    name: str
+
+    @property
+    def dim(self) -> int: ...
+
+    def encode(self, texts: list[str]) -> np.ndarray: ...
+
+
+class Retriever(Protocol):
+    def retrieve_batch(self, queries: list[str], top_k: int) -> list[list[ScoredPassage]]: ...
+
+    def retrieve(self, query: str, top_k: int) -> list[ScoredPassage]: ...
+
+
+class Reader(Protocol):
+    def warm_up(self) -> None: ...
+
+    def read_batch(
+        self, questions: list[str], passages: list[list[ScoredPassage]], max_answers: int
+    ) -> list[list[Answer]]:
+        """Best-first answers per question; an empty list means no answer."""
+        ...
+
+    def read(self, question: str, passages: list[ScoredPassage], max_answers: int) -> list[Answer]: ...

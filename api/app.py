@@ -70,7 +70,7 @@ def create_app(settings: Settings | None = None, loader: Loader | None = _defaul
     app.state.qa = ServiceState()
     app.state.settings = settings
     app.state.metrics = metrics
-    app.state.gate = ModelGate(settings.max_concurrent, settings.queue_timeout_s, settings.max_queued)
+    app.state.gate = ModelGate(settings.server.max_concurrent, settings.server.queue_timeout_s, settings.server.max_queued)
     metrics.track_index(lambda: app.state.qa.service.index if app.state.qa.service is not None else None)
 
     def _openai(request: Request) -> bool:
@@ -133,7 +133,7 @@ def _allowed_methods(app: FastAPI, scope) -> list[str]:
 
 def _mount_slack(app: FastAPI, settings: Settings) -> None:
     """The Slack app, only when configured: otherwise /slack/events is a 404 and nothing of Slack loads."""
-    if not (settings.slack_signing_secret and settings.slack_bot_token):
+    if not settings.slack.enabled:
         return
     from slackbot.app import build_app
     from slackbot.route import make_router
@@ -144,7 +144,7 @@ def _mount_slack(app: FastAPI, settings: Settings) -> None:
             raise RuntimeError(app.state.qa.error or "service not ready")
         return service.chat
 
-    bolt = build_app(settings.slack_signing_secret.get_secret_value(), settings.slack_bot_token.get_secret_value(),
-                     chat, api_url=settings.slack_api_url)
+    bolt = build_app(settings.slack.signing_secret.get_secret_value(), settings.slack.bot_token.get_secret_value(),
+                     chat, api_url=settings.slack.api_url)
     app.include_router(make_router(bolt))
     log.info("Slack app mounted at /slack/events")

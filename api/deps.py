@@ -53,14 +53,14 @@ def key_matches(key: str | None, keys: list[str]) -> bool:
 
 
 def _check(request: Request, settings: Settings, write: bool) -> None:
-    keys = settings.key_list
+    keys = settings.server.key_list
     if not keys:
         client = request.client.host if request.client else ""
         if write and client not in LOOPBACK:
             raise HTTPException(status_code=403, detail="writes from other machines need an API key: set QA_API_KEYS "
                                                         "on the server and send Authorization: Bearer KEY")
         return
-    if (write or settings.api_keys_for_reads) and not key_matches(presented_key(request), keys):
+    if (write or settings.server.api_keys_for_reads) and not key_matches(presented_key(request), keys):
         raise HTTPException(status_code=401, detail="missing or wrong API key (Authorization: Bearer KEY or X-API-Key)",
                             headers={"WWW-Authenticate": "Bearer"})
 

@@ -69,7 +69,7 @@ class Operations:
 
     def __init__(self, app, settings: Settings, metrics: Metrics):
         self.app, self.settings, self.metrics = app, settings, metrics
-        self.buckets = TokenBuckets(settings.rate_limit_per_minute) if settings.rate_limit_per_minute else None
+        self.buckets = TokenBuckets(settings.server.rate_limit_per_minute) if settings.server.rate_limit_per_minute else None
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -115,7 +115,7 @@ class Operations:
             return None
         key = presented_key(_HeaderView(headers))
         # Only a real key gets its own bucket: made-up keys would otherwise dodge the per-address limit.
-        if key and key_matches(key, self.settings.key_list):
+        if key and key_matches(key, self.settings.server.key_list):
             client = "key:" + hashlib.sha256(key.encode()).hexdigest()[:16]
         else:
             client = "ip:" + (scope.get("client") or ("-",))[0]
@@ -124,7 +124,7 @@ class Operations:
 
     async def _read_body(self, receive, headers: dict[str, str], path: str, send) -> bytes | None:
         """The whole body within the size limit and the time limit; None after answering 413/408/400."""
-        limit = self.settings.max_upload_bytes if path.startswith("/v1/documents") else self.settings.max_body_bytes
+        limit = self.settings.server.max_upload_bytes if path.startswith("/v1/documents") else self.settings.server.max_body_bytes
         declared = headers.get("content-length")
         if declared is not None:
             if not declared.isdigit():
@@ -135,13 +135,13 @@ class Operations:
                 await _reply(send, 413, f"request body over the limit of {limit} bytes", path)
                 return None
         chunks, size = [], 0
-        deadline = time.monotonic() + self.settings.body_timeout_s
+        deadline = time.monotonic() + self.settings.server.body_timeout_s
         while True:
             try:
                 message = await asyncio.wait_for(receive(), timeout=max(0.01, deadline - time.monotonic()))
             except asyncio.TimeoutError:
                 self.metrics.rejected.labels("slow_body").inc()
-                await _reply(send, 408, f"request body not received within {self.settings.body_timeout_s:g} s", path)
+                await _reply(send, 408, f"request body not received within {self.settings.server.body_timeout_s:g} s", path)
                 return None
             if message["type"] == "http.disconnect":
                 return None

@@ -35,7 +35,7 @@ def build_time(index_dir: Path) -> float:
 
     embedder = SentenceTransformerEmbedder()
     embedder.warm_up()  # model load is not index build
-    report = build_index(Settings().corpus, embedder, index_dir)
+    report = build_index(Settings().index.corpus, embedder, index_dir)
     return report.seconds
 
 
@@ -45,7 +45,7 @@ def stage_breakdown(index_dir: Path, questions: list[str], top_k: int = 5, round
     from qa.settings import Settings
     from reader.decode import decode_spans
 
-    service = load_service(Settings(index_dir=index_dir), log=lambda msg: None)
+    service = load_service(Settings().with_(index={"index_dir": index_dir}), log=lambda msg: None)
     retriever, reader = service.pipeline.retriever, service.pipeline.reader
     stages: dict[str, list[float]] = {k: [] for k in ("embed", "search", "tokenize", "encode", "decode")}
     for _ in range(rounds):

@@ -47,7 +47,7 @@ def main() -> int:
         print(line(f"SQuAD 1.1 dev, reader-only, {n_articles} clean articles", evaluate_reader(reader, v1)))
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        service = load_service(settings.model_copy(update={"index_dir": Path(tmp) / "index"}), build_if_missing=True,
+        service = load_service(settings.with_(index={"index_dir": Path(tmp) / "index"}), build_if_missing=True,
                                log=lambda msg: None)
         print(f"(default corpus indexed and models loaded in {time.perf_counter() - t0:.1f}s)")
         for name in ("heldout_gold.jsonl", "heldout2_gold.jsonl", "dev_gold.jsonl"):

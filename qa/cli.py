@@ -17,17 +17,18 @@ def _settings():
     from pydantic import ValidationError
     from pydantic_settings import SettingsError
 
-    from qa.settings import Settings
+    from qa.settings import Settings, variable
 
     try:
         return Settings()
     except ValidationError as exc:
-        bad = "; ".join(f"QA_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()[:3])
+        bad = "; ".join(f"{variable(str(e['loc'][0]), exc.title)}: {e['msg']}" for e in exc.errors()[:3])
         raise SystemExit(f"error: invalid setting {bad}")
     except SettingsError as exc:
         # pydantic-settings cannot parse a list/JSON variable (e.g. QA_CORPUS='corpus/default').
         field = str(exc).split('"')[1] if '"' in str(exc) else "?"
-        raise SystemExit(f"error: invalid setting QA_{field.upper()}: expected JSON, e.g. QA_{field.upper()}='[\"corpus/default\"]'")
+        name = variable(field)
+        raise SystemExit(f"error: invalid setting {name}: expected JSON, e.g. {name}='[\"corpus/default\"]'")
 
 
 def _fail(message: str, code: int = 2) -> int:
@@ -43,7 +44,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     settings = _settings()
     previous = None
     try:
-        previous = store.load(settings.index_dir)
+        previous = store.load(settings.index.index_dir)
     except store.IndexMissing:
         pass
     except store.IndexCorrupt as exc:
@@ -54,17 +55,17 @@ def cmd_index(args: argparse.Namespace) -> int:
         base = previous.manifest.sources
     else:
         # A corrupt index still names its sources (SOURCES.json); documents added over HTTP are always kept.
-        base = store.known_sources(settings.index_dir) or [str(p) for p in default_sources(settings)]
-    if settings.documents_path.is_dir() and any(settings.documents_path.glob("*.jsonl")):
-        base = base + [str(settings.documents_path.resolve())]
+        base = store.known_sources(settings.index.index_dir) or [str(p) for p in default_sources(settings)]
+    if settings.index.documents_path.is_dir() and any(settings.index.documents_path.glob("*.jsonl")):
+        base = base + [str(settings.index.documents_path.resolve())]
     sources = list(dict.fromkeys(base + [str(Path(p).resolve()) for p in args.paths]))
     try:
-        report = build_index(sources, make_embedder(settings), settings.index_dir, previous=previous)
+        report = build_index(sources, make_embedder(settings), settings.index.index_dir, previous=previous)
     except ValueError as exc:
-        return _fail(f"{exc}\nthe index at {settings.index_dir} was left as it was")
+        return _fail(f"{exc}\nthe index at {settings.index.index_dir} was left as it was")
     for error in report.errors:
         print(f"error: skipped {error}", file=sys.stderr)
-    print(f"{report.summary()} -> {settings.index_dir}")
+    print(f"{report.summary()} -> {settings.index.index_dir}")
     return 1 if report.errors else 0
 
 
@@ -127,10 +128,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     service = _load(build_if_missing=True, refresh=True)
     configure_logging()
     # Our middleware logs every request (JSON, with its id); uvicorn bounds connections and idle keep-alives.
-    uvicorn.run(create_app(settings, loader=lambda _settings: service), host=args.host or settings.host,
-                port=args.port or settings.port, log_config=None, access_log=False,
-                limit_concurrency=settings.max_connections, timeout_keep_alive=settings.keep_alive_s,
-                http=protocol(settings.header_timeout_s))
+    uvicorn.run(create_app(settings, loader=lambda _settings: service), host=args.host or settings.server.host,
+                port=args.port or settings.server.port, log_config=None, access_log=False,
+                limit_concurrency=settings.server.max_connections, timeout_keep_alive=settings.server.keep_alive_s,
+                http=protocol(settings.server.header_timeout_s))
     return 0
 
 
@@ -220,7 +221,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
             with tempfile.TemporaryDirectory(prefix="qa-eval-") as tmp:
                 corpus = squad_corpus_jsonl(gold, Path(tmp) / "articles.jsonl")
-                service = load_service(settings.model_copy(update={"index_dir": Path(tmp) / "index", "corpus": [corpus]}),
+                service = load_service(settings.with_(index={"index_dir": Path(tmp) / "index", "corpus": [corpus]}),
                                        build_if_missing=True, log=lambda msg: print(msg, file=sys.stderr))
                 report = evaluate(service.pipeline, gold, top_k=args.top_k)
                 reader = service.pipeline.reader
@@ -255,7 +256,7 @@ def _never_abstaining(settings):
     """The same reader answering everything (score ≥ 0), for the report's calibration plot and threshold sweep."""
     from qa.factory import make_reader
 
-    reader = make_reader(settings.model_copy(update={"min_answer_score": 0.0}))
+    reader = make_reader(settings.with_(reader={"min_answer_score": 0.0}))
     reader.warm_up()
     return reader
 
@@ -271,8 +272,8 @@ def _always_rows(service, settings, gold, top_k) -> list[dict]:
 
 def _operating_score(settings, reader) -> float | None:
     """The answer score at which the reader starts answering, when it has one."""
-    if settings.min_answer_score is not None:
-        return settings.min_answer_score
+    if settings.reader.min_answer_score is not None:
+        return settings.reader.min_answer_score
     calibration = getattr(reader, "calibration", None)
     if calibration is None or calibration.slope is None:
         return None

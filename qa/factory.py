@@ -19,28 +19,28 @@ from retriever.store import StoredIndex
 
 
 def make_embedder(settings: Settings) -> SentenceTransformerEmbedder:
-    return SentenceTransformerEmbedder(settings.embedding_model, device=settings.device)
+    return SentenceTransformerEmbedder(settings.retrieval.embedding_model, device=settings.models.device)
 
 
 def make_reader(settings: Settings) -> Reader:
-    options = dict(max_seq_len=settings.reader_max_seq_len, doc_stride=settings.reader_doc_stride,
-                   max_answer_tokens=settings.reader_max_answer_tokens, batch_size=settings.reader_batch_size,
-                   min_score=settings.min_answer_score)
-    if settings.reader == "transformers":
-        if not settings.reader_model:
+    options = dict(max_seq_len=settings.reader.max_seq_len, doc_stride=settings.reader.doc_stride,
+                   max_answer_tokens=settings.reader.max_answer_tokens, batch_size=settings.reader.batch_size,
+                   min_score=settings.reader.min_answer_score)
+    if settings.reader.kind == "transformers":
+        if not settings.reader.model:
             raise ValueError("QA_READER=transformers needs QA_READER_MODEL (a local model directory)")
         from reader.transformers_reader import TransformersReader
 
-        return TransformersReader(settings.reader_model, device=settings.device, **options)
+        return TransformersReader(settings.reader.model, device=settings.models.device, **options)
     from reader.onnx_reader import DEFAULT_MODEL_DIR, OnnxReader
 
-    return OnnxReader(settings.reader_model or str(DEFAULT_MODEL_DIR), **options)
+    return OnnxReader(settings.reader.model or str(DEFAULT_MODEL_DIR), **options)
 
 
 def make_retriever(settings: Settings, embedder: SentenceTransformerEmbedder, index: StoredIndex) -> Retriever:
-    if settings.retriever == "dense":
+    if settings.retrieval.kind == "dense":
         return DenseRetriever(embedder, index)
-    return HybridRetriever(embedder, index, lexical_weight=settings.lexical_weight)
+    return HybridRetriever(embedder, index, lexical_weight=settings.retrieval.lexical_weight)
 
 
 @dataclass
@@ -60,8 +60,8 @@ class Service:
 
     @cached_property
     def documents(self) -> DocumentStore:
-        """Documents added over HTTP, stored under ``settings.documents_dir`` so that rebuilds keep them."""
-        return DocumentStore(self.settings.documents_path, self.settings.index_dir, self.embedder,
+        """Documents added over HTTP, stored under ``settings.index.documents_dir`` so that rebuilds keep them."""
+        return DocumentStore(self.settings.index.documents_path, self.settings.index.index_dir, self.embedder,
                              current=lambda: self.index, swap=self.swap_index)
 
     @cached_property
@@ -72,15 +72,15 @@ class Service:
 
 def default_sources(settings: Settings) -> list[Path]:
     """What a new index is built from: the configured corpus, plus documents added over HTTP if any."""
-    docs = settings.documents_path
-    return list(settings.corpus) + ([docs] if docs.is_dir() and any(docs.glob("*.jsonl")) else [])
+    docs = settings.index.documents_path
+    return list(settings.index.corpus) + ([docs] if docs.is_dir() and any(docs.glob("*.jsonl")) else [])
 
 
 def load_service(settings: Settings, build_if_missing: bool = False, log: Log = stderr_log,
                  refresh: bool = True) -> Service:
     embedder = make_embedder(settings)
     reader = make_reader(settings)
-    index = open_index(settings.index_dir, embedder, default_sources(settings), build_if_missing, log, refresh)
+    index = open_index(settings.index.index_dir, embedder, default_sources(settings), build_if_missing, log, refresh)
     reader.warm_up()
-    pipeline = QAPipeline(make_retriever(settings, embedder, index), reader, settings.top_k, settings.max_answers)
+    pipeline = QAPipeline(make_retriever(settings, embedder, index), reader, settings.retrieval.top_k, settings.reader.max_answers)
     return Service(settings, index, pipeline, embedder)

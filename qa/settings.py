@@ -1,52 +1,106 @@
-"""Runtime settings from ``QA_*`` environment variables (pydantic-settings)."""
+"""Runtime settings from ``QA_*`` environment variables (pydantic-settings), grouped by concern.
+
+Each group reads its own variables; the names are the flat ``QA_*`` ones README documents
+(``QA_READER_MODEL`` is ``settings.reader.model``). Bounds live here and in ``qa.limits``, once.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from corpus.loader import DEFAULT_CORPUS_DIR
 from qa.limits import MAX_ANSWERS_MAX, TOP_K_MAX
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="QA_", extra="ignore")
+def _config(prefix: str = "QA_") -> SettingsConfigDict:
+    # A field named apart from its variable (QA_READER is reader.kind) sets validation_alias to the
+    # variable; populate_by_name keeps the field's own name for code: ReaderSettings(kind="onnx").
+    return SettingsConfigDict(env_prefix=prefix, extra="ignore", populate_by_name=True)
+
+
+class IndexSettings(BaseSettings):
+    """Where the index, the documents added over HTTP and the feedback live, and what a new index holds."""
+
+    model_config = _config()
 
     index_dir: Path = Path(".qa/index")
-    # Where documents added over HTTP are kept (one .jsonl each); None: "documents" beside the index.
+    # Documents added over HTTP (one .jsonl each); None: "documents" beside the index.
     documents_dir: Path | None = None
     # Sources used when no index exists yet; `qa index PATH` adds more.
     corpus: list[Path] = Field(default_factory=lambda: [DEFAULT_CORPUS_DIR])
+    # "This answer is wrong" reports (POST /v1/feedback); None: feedback.jsonl beside the index.
+    feedback_file: Path | None = None
+
+    @property
+    def documents_path(self) -> Path:
+        return self.documents_dir if self.documents_dir is not None else self.index_dir.parent / "documents"
+
+    @property
+    def feedback_path(self) -> Path:
+        return self.feedback_file if self.feedback_file is not None else self.index_dir.parent / "feedback.jsonl"
+
+
+class RetrievalSettings(BaseSettings):
+    model_config = _config()
+
     # Local sentence-transformers directory; None means the bundled all-MiniLM-L6-v2.
     embedding_model: str | None = None
-    retriever: Literal["hybrid", "dense"] = "hybrid"
+    kind: Literal["hybrid", "dense"] = Field(default="hybrid", validation_alias="QA_RETRIEVER")
     # Share of BM25 in the hybrid score (0 = dense only).
     lexical_weight: float = Field(default=0.3, ge=0.0, le=1.0)
+    # Passages per question when a request does not say.
+    top_k: int = Field(default=5, ge=1, le=TOP_K_MAX)
+
+
+class ReaderSettings(BaseSettings):
+    model_config = _config("QA_READER_")
+
     # onnx: an exported QA model under ONNX Runtime (default: the shipped reader/models/minilm-newsqa);
     # transformers: any local Hugging Face extractive QA model under PyTorch.
-    reader: Literal["onnx", "transformers"] = "onnx"
-    # Local model directory; None means the shipped reader (for reader=onnx).
-    reader_model: str | None = None
-    reader_max_seq_len: int = 384
-    reader_doc_stride: int = 128
-    reader_max_answer_tokens: int = 30
-    reader_batch_size: int = 16
+    kind: Literal["onnx", "transformers"] = Field(default="onnx", validation_alias="QA_READER")
+    # Local model directory; None means the shipped reader (for kind onnx).
+    model: str | None = None
+    max_seq_len: int = 384
+    doc_stride: int = 128
+    max_answer_tokens: int = 30
+    batch_size: int = 16
     # The operating point: answer only with a score (estimated probability of being right) of at
     # least this. None: the model's calibrated threshold (calibration.json), tuned on held-out data.
-    min_answer_score: float | None = Field(default=None, ge=0.0, le=1.0)
-    top_k: int = Field(default=5, ge=1, le=TOP_K_MAX)
-    max_answers: int = Field(default=3, ge=1, le=MAX_ANSWERS_MAX)
+    min_answer_score: float | None = Field(default=None, ge=0.0, le=1.0,
+                                           validation_alias="QA_MIN_ANSWER_SCORE")
+    # Answers per question when a request does not say.
+    max_answers: int = Field(default=3, ge=1, le=MAX_ANSWERS_MAX, validation_alias="QA_MAX_ANSWERS")
+
+
+class SlackSettings(BaseSettings):
+    """The Bolt app at /slack/events: on only when both secrets are set; neither is ever logged."""
+
+    model_config = _config("QA_SLACK_")
+
+    signing_secret: SecretStr | None = None
+    bot_token: SecretStr | None = None
+    # Slack Web API base URL (default Slack's own); tests point it at a local fake.
+    api_url: str | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return self.signing_secret is not None and self.bot_token is not None
+
+
+class ServerSettings(BaseSettings):
+    """The HTTP server: where it listens, who may call it, and how much it takes on."""
+
+    model_config = _config()
+
+    host: str = "127.0.0.1"
+    port: int = 8000
     # The model id the OpenAI-compatible endpoint lists (GET /v1/models) and answers as.
     chat_model: str = "news-qa"
-    # Slack (Bolt app at /slack/events): on only when both are set; never logged.
-    slack_signing_secret: SecretStr | None = None
-    slack_bot_token: SecretStr | None = None
-    # Slack Web API base URL (default Slack's own); tests point it at a local fake.
-    slack_api_url: str | None = None
-    # Operations. API keys (comma-separated, never logged): with keys set, writes need one (Authorization:
+    # API keys (comma-separated, never logged): with keys set, writes need one (Authorization:
     # Bearer KEY or X-API-Key); without any, writes are accepted from this machine only.
     api_keys: SecretStr | None = None
     # Also require a key for reads (ask, chat, listings).
@@ -67,21 +121,46 @@ class Settings(BaseSettings):
     keep_alive_s: int = Field(default=5, ge=1, le=300)
     # A connection that has not sent complete request headers within this is closed.
     header_timeout_s: float = Field(default=10.0, gt=0, le=300)
-    # "This answer is wrong" reports (POST /v1/feedback) land here; qa eval reads the file as gold.
-    feedback_file: Path | None = None
-    device: str = "cpu"
-    host: str = "127.0.0.1"
-    port: int = 8000
-
-    @property
-    def feedback_path(self) -> Path:
-        return self.feedback_file if self.feedback_file is not None else self.index_dir.parent / "feedback.jsonl"
 
     @property
     def key_list(self) -> list[str]:
         raw = self.api_keys.get_secret_value() if self.api_keys is not None else ""
         return [k.strip() for k in raw.split(",") if k.strip()]
 
-    @property
-    def documents_path(self) -> Path:
-        return self.documents_dir if self.documents_dir is not None else self.index_dir.parent / "documents"
+
+class ModelSettings(BaseSettings):
+    model_config = _config()
+
+    # Where the embedder and the PyTorch reader run ("cpu", "cuda"); the ONNX reader runs on the CPU.
+    device: str = "cpu"
+
+
+class Settings(BaseModel):
+    """Every setting, by concern; ``Settings()`` reads the environment."""
+
+    # A misspelt group is an error, not a silently ignored override.
+    model_config = ConfigDict(extra="forbid")
+
+    index: IndexSettings = Field(default_factory=IndexSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    reader: ReaderSettings = Field(default_factory=ReaderSettings)
+    models: ModelSettings = Field(default_factory=ModelSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    slack: SlackSettings = Field(default_factory=SlackSettings)
+
+    def with_(self, **groups: dict) -> "Settings":
+        """A copy with some fields of some groups replaced and checked: ``settings.with_(index={"index_dir": d})``."""
+        def replaced(group: BaseSettings, fields: dict) -> BaseSettings:
+            # Keyword arguments win over the environment, so the copy keeps every other value as it was.
+            return type(group)(**{**group.model_dump(), **fields})
+
+        return self.model_copy(update={name: replaced(getattr(self, name), fields) for name, fields in groups.items()})
+
+
+def variable(field: str, group: str | None = None) -> str:
+    """The environment variable behind ``field`` (of the group class named ``group``, else of any group)."""
+    if field.upper().startswith("QA_"):
+        return field.upper()
+    groups = [cls for cls in BaseSettings.__subclasses__() if cls.__module__ == __name__]
+    owner = next((cls for cls in groups if cls.__name__ == group or (group is None and field in cls.model_fields)), None)
+    return f"{owner.model_config['env_prefix'] if owner else 'QA_'}{field}".upper()

@@ -85,7 +85,7 @@ def real_service(tmp_path_factory):
     from qa.factory import load_service
     from qa.settings import Settings
 
-    settings = Settings(index_dir=tmp_path_factory.mktemp("index"))
+    settings = Settings().with_(index={"index_dir": tmp_path_factory.mktemp("index")})
     return load_service(settings, build_if_missing=True, log=lambda msg: None)
 
 

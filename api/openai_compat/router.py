@@ -78,12 +78,12 @@ def _cut(text: str, limit: int | None) -> tuple[str, str]:
 
 @router.get("/models", response_model=ModelList, responses=ERRORS)
 def list_models(service: ServiceDep, _key: ReadKey) -> ModelList:
-    return ModelList(data=[ModelCard(id=service.settings.chat_model, created=_STARTED, owned_by="news-qa")])
+    return ModelList(data=[ModelCard(id=service.settings.server.chat_model, created=_STARTED, owned_by="news-qa")])
 
 
 @router.get("/models/{model_id}", response_model=ModelCard, responses={404: {"model": ErrorResponse}, **ERRORS})
 def get_model(model_id: str, service: ServiceDep, _key: ReadKey) -> ModelCard:
-    if model_id != service.settings.chat_model:
+    if model_id != service.settings.server.chat_model:
         raise OpenAIError(404, f"The model '{model_id[:100]}' does not exist", "model", "model_not_found")
     return ModelCard(id=model_id, created=_STARTED, owned_by="news-qa")
 
@@ -107,7 +107,7 @@ async def chat_completions(body: ChatCompletionRequest, service: ServiceDep, gat
         text = message(reply)
     limit = body.max_completion_tokens if body.max_completion_tokens is not None else body.max_tokens
     content, finish = _cut(text, limit)
-    cid, created, model = f"chatcmpl-{uuid.uuid4().hex}", int(time.time()), service.settings.chat_model
+    cid, created, model = f"chatcmpl-{uuid.uuid4().hex}", int(time.time()), service.settings.server.chat_model
     prompt_tokens = sum(_words(m.text) for m in body.messages)
     usage = {"prompt_tokens": prompt_tokens, "completion_tokens": _words(content),
              "total_tokens": prompt_tokens + _words(content)}

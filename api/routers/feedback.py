@@ -32,6 +32,6 @@ def _append(path, record: dict) -> None:
 async def feedback(body: FeedbackIn, settings: SettingsDep, _key: ReadKey) -> FeedbackOut:
     record = {"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "request_id": request_id.get(),
               **body.model_dump()}
-    await run_in_threadpool(_append, settings.feedback_path, record)
+    await run_in_threadpool(_append, settings.index.feedback_path, record)
     usable = body.verdict == "up" or body.unanswerable or bool(body.correct_answer and body.correct_answer.strip())
     return FeedbackOut(stored=True, usable_as_gold=usable)

@@ -93,7 +93,7 @@ def test_documents_and_health(client):
 
 
 def test_not_ready_when_index_missing(tmp_path):
-    app = create_app(Settings(index_dir=tmp_path / "none"))
+    app = create_app(Settings().with_(index={"index_dir": tmp_path / "none"}))
     with TestClient(app) as c:
         assert c.get("/healthz").status_code == 200
         r = c.get("/readyz")

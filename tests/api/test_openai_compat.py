@@ -13,7 +13,7 @@ def client(live_server):
 
 
 def test_models_lists_ours(client, real_service):
-    assert [m.id for m in client.models.list()] == [real_service.settings.chat_model]
+    assert [m.id for m in client.models.list()] == [real_service.settings.server.chat_model]
     with pytest.raises(openai.NotFoundError):
         client.models.retrieve("gpt-nothing")
 

@@ -20,17 +20,17 @@ LOCAL = ("127.0.0.1", 50000)
 REMOTE = ("203.0.113.9", 50000)
 
 
-def app_for(service, **overrides):
-    settings = Settings.model_validate(service.settings.model_dump() | overrides)
-    return create_app(settings, loader=lambda _s: service)
+def app_for(service, **groups):
+    """An app over ``service`` with some settings replaced, by group: ``app_for(s, server={...})``."""
+    return create_app(service.settings.with_(**groups), loader=lambda _s: service)
 
 
 @pytest.fixture(scope="module")
 def own_service(tmp_path_factory, real_service):
     """A service with its own index and documents folder (these tests write to them)."""
     root = tmp_path_factory.mktemp("ops")
-    shutil.copytree(real_service.settings.index_dir, root / "index")
-    return load_service(Settings(index_dir=root / "index"), log=lambda m: None)
+    shutil.copytree(real_service.settings.index.index_dir, root / "index")
+    return load_service(Settings().with_(index={"index_dir": root / "index"}), log=lambda m: None)
 
 
 @pytest.mark.slow
@@ -56,7 +56,7 @@ def test_hostile_bodies_get_short_4xx_never_5xx(real_service, path):
 
 @pytest.mark.slow
 def test_size_limits_and_upload_limit(real_service):
-    with TestClient(app_for(real_service, max_body_bytes=2048, max_upload_bytes=4096), client=LOCAL) as client:
+    with TestClient(app_for(real_service, server={"max_body_bytes": 2048, "max_upload_bytes": 4096}), client=LOCAL) as client:
         r = client.post("/v1/ask", content=b'{"question": "' + b"a" * 3000 + b'"}', headers={"content-type": "application/json"})
         assert r.status_code == 413 and "2048" in r.json()["message"]
         chunked = client.post("/v1/ask", content=iter([b'{"question": "', b"a" * 3000, b'"}']),
@@ -70,7 +70,7 @@ def test_size_limits_and_upload_limit(real_service):
 
 @pytest.mark.slow
 def test_rate_limit_per_client_with_retry_after(real_service):
-    with TestClient(app_for(real_service, rate_limit_per_minute=3, api_keys="key-a"), client=LOCAL) as client:
+    with TestClient(app_for(real_service, server={"rate_limit_per_minute": 3, "api_keys": "key-a"}), client=LOCAL) as client:
         codes = [client.post("/v1/ask", json={"question": "Who is the Kremlin spokesperson?"}).status_code for _ in range(4)]
         assert codes[:3] == [200, 200, 200] and codes[3] == 429
         r = client.post("/v1/ask", json={"question": "Who is the Kremlin spokesperson?"})
@@ -114,13 +114,13 @@ def test_keys_guard_writes_and_optionally_reads(own_service):
         r = remote.post("/v1/documents", json=article)
         assert r.status_code == 403 and "QA_API_KEYS" in r.json()["message"]
         assert remote.post("/v1/ask", json={"question": "When does the ferry leave?"}).status_code == 200
-    with TestClient(app_for(own_service, api_keys="k-one,k-two"), client=REMOTE) as client:
+    with TestClient(app_for(own_service, server={"api_keys": "k-one,k-two"}), client=REMOTE) as client:
         assert client.post("/v1/documents", json=article).status_code == 401
         assert client.post("/v1/documents", json=article, headers={"Authorization": "Bearer wrong"}).status_code == 401
         assert client.post("/v1/documents", json=article, headers={"Authorization": "Bearer k-two"}).status_code == 201
         assert client.delete("/v1/documents/keyed", headers={"X-API-Key": "k-one"}).status_code == 204
         assert client.post("/v1/ask", json={"question": "When does the ferry leave?"}).status_code == 200
-    with TestClient(app_for(own_service, api_keys="k-one", api_keys_for_reads=True), client=REMOTE) as client:
+    with TestClient(app_for(own_service, server={"api_keys": "k-one", "api_keys_for_reads": True}), client=REMOTE) as client:
         assert client.post("/v1/ask", json={"question": "Who?"}).status_code == 401
         assert client.post("/v1/ask", json={"question": "Who?"}, headers={"X-API-Key": "k-one"}).status_code == 200
         assert client.get("/healthz").status_code == 200
@@ -173,7 +173,7 @@ def test_documents_over_http_are_answerable_at_once_and_survive_a_restart(own_se
 @pytest.mark.slow
 def test_questions_during_writes_always_see_a_whole_index(own_service):
     errors = []
-    with TestClient(app_for(own_service, rate_limit_per_minute=0), client=LOCAL) as client:
+    with TestClient(app_for(own_service, server={"rate_limit_per_minute": 0}), client=LOCAL) as client:
         def ask_many():
             for _ in range(15):
                 r = client.post("/v1/ask", json={"question": "Who is the Kremlin spokesperson?"})
@@ -216,7 +216,7 @@ def test_metrics_request_ids_and_json_access_logs(real_service, caplog):
 @pytest.mark.slow
 def test_feedback_is_stored_and_read_back_as_gold(real_service, tmp_path):
     path = tmp_path / "feedback.jsonl"
-    with TestClient(app_for(real_service, feedback_file=str(path)), client=LOCAL) as client:
+    with TestClient(app_for(real_service, index={"feedback_file": str(path)}), client=LOCAL) as client:
         ok = client.post("/v1/feedback", json={"question": "Who is the Kremlin spokesperson?", "answer": "Dmitry Peskov", "verdict": "up"})
         fixed = client.post("/v1/feedback", json={"question": "What did Baerbock say about weapons?", "answer": "Germany",
                                                  "verdict": "down", "correct_answer": "Germany hasn’t changed its refusal to provide it with weapons"})

@@ -17,8 +17,8 @@ pytestmark = pytest.mark.slow
 
 def test_schemathesis_all_checks_pass(real_service, tmp_path):
     # Its own index and documents: the run adds, replaces and deletes documents.
-    shutil.copytree(real_service.settings.index_dir, tmp_path / "index")
-    settings = Settings(index_dir=tmp_path / "index", rate_limit_per_minute=0)
+    shutil.copytree(real_service.settings.index.index_dir, tmp_path / "index")
+    settings = Settings().with_(index={"index_dir": tmp_path / "index"}, server={"rate_limit_per_minute": 0})
     service = load_service(settings, log=lambda m: None)
     cli = Path(sys.executable).with_name("schemathesis")
     with serving(create_app(settings, loader=lambda _s: service)) as url:

@@ -12,7 +12,6 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from qa.settings import Settings
 from tests.slackbot.conftest import BOT_USER, SECRET, TOKEN, event_body, signed
 
 pytestmark = pytest.mark.slow
@@ -20,8 +19,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def slack(fake_slack, real_service):
-    settings = Settings.model_validate(real_service.settings.model_dump() | {
-        "slack_signing_secret": SECRET, "slack_bot_token": TOKEN, "slack_api_url": fake_slack.url + "/api/"})
+    settings = real_service.settings.with_(slack={"signing_secret": SECRET, "bot_token": TOKEN,
+                                                  "api_url": fake_slack.url + "/api/"})
     with TestClient(create_app(settings, loader=lambda _s: real_service)) as client:
         yield client
 

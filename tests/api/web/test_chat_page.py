@@ -53,7 +53,7 @@ def test_conversation_with_citations_follow_up_and_reload(browser, live_server, 
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    feedback_file = real_service.settings.feedback_path
+    feedback_file = real_service.settings.index.feedback_path
 
     browser.get(live_server + "/")
     browser.execute_script("localStorage.clear()")

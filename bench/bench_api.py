@@ -73,7 +73,9 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=4, help="clients for the throughput pass")
     parser.add_argument("--max-seconds", type=float, default=300, help="stop sending after this long")
     args = parser.parse_args()
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from qa.offline import go_offline
+
+    go_offline()
 
     questions = [json.loads(line)["question"] for line in Path(args.gold).read_text().splitlines() if line.strip()]
     with tempfile.TemporaryDirectory() as tmp:

@@ -29,7 +29,9 @@ def main() -> int:
     parser.add_argument("--squad-dir", type=Path, default=SQUAD)
     parser.add_argument("--skip-squad", action="store_true", help="only the seed-article figures")
     args = parser.parse_args()
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from qa.offline import go_offline
+
+    go_offline()
 
     from qa.evaluate import evaluate, evaluate_reader, load_gold
     from qa.factory import load_service, make_reader

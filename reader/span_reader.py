@@ -7,12 +7,12 @@ the same features with the same pure function.
 
 from __future__ import annotations
 
-import os
 import threading
 from pathlib import Path
 
 import numpy as np
 
+from qa.offline import go_offline
 from qa.types import Answer, ScoredPassage
 from reader.base import postprocess_candidates
 from reader.decode import Calibration, SpanCandidate, decode_spans
@@ -43,7 +43,7 @@ class SpanReader:
         with self._lock:
             if self._loaded:
                 return
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            go_offline()
             from transformers import AutoTokenizer
 
             path = Path(self.model_path)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from pathlib import Path
 
 import numpy as np
+
+from qa.offline import go_offline
 
 
 def default_model_path() -> str:
@@ -34,7 +35,7 @@ class SentenceTransformerEmbedder:
             if self._model is None:
                 if not Path(self.model_path).is_dir():
                     raise FileNotFoundError(f"embedding model directory not found: {self.model_path}")
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                go_offline()
                 from sentence_transformers import SentenceTransformer
 
                 self._model = SentenceTransformer(self.model_path, device=self.device, local_files_only=True)

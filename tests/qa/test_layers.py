@@ -4,7 +4,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-CORE = {"types", "text", "limits", "metrics", "protocols", "pipeline", "serialize"}
+CORE = {"types", "text", "limits", "metrics", "protocols", "pipeline", "serialize", "offline"}
 PROJECT = {p.name for p in ROOT.iterdir() if (p / "__init__.py").is_file()}
 
 

@@ -31,7 +31,7 @@ class Metrics:
         self.latency.labels(route).observe(seconds)
 
     def observe_result(self, result: QAResult) -> None:
-        for stage in ("retrieve", "read"):
+        for stage in ("embed", "retrieve", "read"):
             if stage in result.timings_ms:
                 self.stages.labels(stage).observe(result.timings_ms[stage] / 1000)
         self.questions.labels("no_answer" if result.no_answer else "answer").inc()

@@ -265,8 +265,8 @@ def _always_rows(service, settings, gold, top_k) -> list[dict]:
     from qa.evaluate import evaluate
     from qa.pipeline import QAPipeline
 
-    pipeline = QAPipeline(service.pipeline.retriever, _never_abstaining(settings), service.pipeline.top_k,
-                          service.pipeline.max_answers)
+    current = service.pipeline
+    pipeline = QAPipeline(current.embedder, current.retriever, _never_abstaining(settings), current.top_k, current.max_answers)
     return evaluate(pipeline, gold, top_k=top_k)["rows"]
 
 

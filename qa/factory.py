@@ -37,10 +37,10 @@ def make_reader(settings: Settings) -> Reader:
     return OnnxReader(settings.reader.model or str(DEFAULT_MODEL_DIR), **options)
 
 
-def make_retriever(settings: Settings, embedder: SentenceTransformerEmbedder, index: StoredIndex) -> Retriever:
+def make_retriever(settings: Settings, index: StoredIndex) -> Retriever:
     if settings.retrieval.kind == "dense":
-        return DenseRetriever(embedder, index)
-    return HybridRetriever(embedder, index, lexical_weight=settings.retrieval.lexical_weight)
+        return DenseRetriever(index)
+    return HybridRetriever(index, lexical_weight=settings.retrieval.lexical_weight)
 
 
 @dataclass
@@ -54,7 +54,7 @@ class Service:
 
     def swap_index(self, index: StoredIndex) -> None:
         """Serve ``index`` from now on; questions already running finish on the retriever they started with."""
-        retriever = make_retriever(self.settings, self.embedder, index)
+        retriever = make_retriever(self.settings, index)
         self.index = index
         self.pipeline.retriever = retriever
 
@@ -82,5 +82,6 @@ def load_service(settings: Settings, build_if_missing: bool = False, log: Log = 
     reader = make_reader(settings)
     index = open_index(settings.index.index_dir, embedder, default_sources(settings), build_if_missing, log, refresh)
     reader.warm_up()
-    pipeline = QAPipeline(make_retriever(settings, embedder, index), reader, settings.retrieval.top_k, settings.reader.max_answers)
+    pipeline = QAPipeline(embedder, make_retriever(settings, index), reader, settings.retrieval.top_k,
+                          settings.reader.max_answers)
     return Service(settings, index, pipeline, embedder)

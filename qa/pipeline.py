@@ -1,11 +1,11 @@
-"""The question path: retrieve passages, read span answers, attach citations."""
+"""The question path: embed the question, retrieve passages, read span answers, attach citations."""
 
 from __future__ import annotations
 
 import time
 
 from qa.types import Answer, Citation, CitedAnswer, Passage, QAResult
-from qa.protocols import Reader, Retriever
+from qa.protocols import Embedder, Reader, Retriever
 
 
 class CitationError(ValueError):
@@ -21,7 +21,8 @@ def cite(answer: Answer, passages: dict[str, Passage]) -> CitedAnswer:
 
 
 class QAPipeline:
-    def __init__(self, retriever: Retriever, reader: Reader, top_k: int = 5, max_answers: int = 3):
+    def __init__(self, embedder: Embedder, retriever: Retriever, reader: Reader, top_k: int = 5, max_answers: int = 3):
+        self.embedder = embedder
         self.retriever = retriever
         self.reader = reader
         self.top_k = top_k
@@ -30,14 +31,17 @@ class QAPipeline:
     def ask_batch(self, questions: list[str], top_k: int | None = None, max_answers: int | None = None) -> list[QAResult]:
         top_k = self.top_k if top_k is None else top_k
         max_answers = self.max_answers if max_answers is None else max_answers
-        t0 = time.perf_counter()
-        retrieved = self.retriever.retrieve_batch(questions, top_k)
-        t1 = time.perf_counter()
+        marks = [time.perf_counter()]
+        embeddings = self.embedder.encode(questions)
+        marks.append(time.perf_counter())
+        retrieved = self.retriever.retrieve_batch(questions, embeddings, top_k)
+        marks.append(time.perf_counter())
         answers = self.reader.read_batch(questions, retrieved, max_answers)
-        t2 = time.perf_counter()
+        marks.append(time.perf_counter())
         # Per-question share of the batch time, so single questions report their real cost.
-        timings = {"retrieve": (t1 - t0) * 1000 / max(len(questions), 1), "read": (t2 - t1) * 1000 / max(len(questions), 1)}
-        timings["total"] = timings["retrieve"] + timings["read"]
+        share = 1000 / max(len(questions), 1)
+        timings = {stage: (b - a) * share for stage, a, b in zip(("embed", "retrieve", "read"), marks, marks[1:])}
+        timings["total"] = (marks[-1] - marks[0]) * share
         results = []
         for question, passages, found in zip(questions, retrieved, answers):
             by_id = {sp.passage.id: sp.passage for sp in passages}

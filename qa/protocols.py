@@ -21,9 +21,15 @@ class Embedder(Protocol):
 
 
 class Retriever(Protocol):
-    def retrieve_batch(self, queries: list[str], top_k: int) -> list[list[ScoredPassage]]: ...
+    """Finds passages for questions already embedded (the pipeline embeds once; a retriever never embeds).
 
-    def retrieve(self, query: str, top_k: int) -> list[ScoredPassage]: ...
+    ``queries`` are the questions' texts, for retrievers that also match words (BM25); ``embeddings``
+    their vectors, one row each.
+    """
+
+    def retrieve_batch(self, queries: list[str], embeddings: np.ndarray, top_k: int) -> list[list[ScoredPassage]]: ...
+
+    def retrieve(self, query: str, embedding: np.ndarray, top_k: int) -> list[ScoredPassage]: ...
 
 
 class Reader(Protocol):

@@ -8,13 +8,11 @@ from rank_bm25 import BM25Okapi
 
 from qa.text import lexical_terms
 from qa.types import ScoredPassage
-from qa.protocols import Embedder
 from retriever.store import StoredIndex
 
 
 class HybridRetriever:
-    def __init__(self, embedder: Embedder, index: StoredIndex, lexical_weight: float = 0.3, candidates: int = 50):
-        self.embedder = embedder
+    def __init__(self, index: StoredIndex, lexical_weight: float = 0.3, candidates: int = 50):
         self.index = index
         self.lexical_weight = lexical_weight
         self.candidates = candidates
@@ -30,14 +28,13 @@ class HybridRetriever:
         top = scores.max(initial=0.0)
         return scores / top if top > 0 else np.zeros_like(scores)
 
-    def retrieve_batch(self, queries: list[str], top_k: int) -> list[list[ScoredPassage]]:
+    def retrieve_batch(self, queries: list[str], embeddings: np.ndarray, top_k: int) -> list[list[ScoredPassage]]:
         n = len(self.index.passages)
         if not queries or n == 0:
             return [[] for _ in queries]
-        vectors = self.embedder.encode(queries)
-        _, dense_ids = self.index.search(vectors, max(self.candidates, top_k))
+        _, dense_ids = self.index.search(embeddings, max(self.candidates, top_k))
         results = []
-        for query, qvec, ids in zip(queries, vectors, dense_ids):
+        for query, qvec, ids in zip(queries, embeddings, dense_ids):
             lexical = self.lexical_scores(query)
             pool = set(int(i) for i in ids if i >= 0)
             pool.update(int(i) for i in np.argsort(-lexical)[: max(self.candidates, top_k)])
@@ -48,5 +45,5 @@ class HybridRetriever:
             results.append([ScoredPassage(self.index.passages[pool_ids[o]], float(fused[o])) for o in order])
         return results
 
-    def retrieve(self, query: str, top_k: int) -> list[ScoredPassage]:
-        return self.retrieve_batch([query], top_k)[0]
+    def retrieve(self, query: str, embedding: np.ndarray, top_k: int) -> list[ScoredPassage]:
+        return self.retrieve_batch([query], embedding[None, :], top_k)[0]

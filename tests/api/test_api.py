@@ -9,13 +9,14 @@ from qa.factory import Service
 from qa.pipeline import QAPipeline
 from qa.settings import Settings
 from qa.types import Answer, DocumentInfo, ScoredPassage
+from tests.conftest import FakeEmbedder
 
 
 class FakeRetriever:
     def __init__(self, passages):
         self.passages = passages
 
-    def retrieve_batch(self, queries, top_k):
+    def retrieve_batch(self, queries, embeddings, top_k):
         return [[ScoredPassage(p, 0.9 - i / 10) for i, p in enumerate(self.passages[:top_k])] for _ in queries]
 
 
@@ -42,7 +43,7 @@ def client(three_passages):
     class FakeIndex:
         documents = [DocumentInfo("d0", "Doc 0", "http://example.org/a", "2022-01-18", None, 1)]
 
-    service = Service(Settings(), FakeIndex(), QAPipeline(FakeRetriever(three_passages), FakeReader()))
+    service = Service(Settings(), FakeIndex(), QAPipeline(FakeEmbedder(), FakeRetriever(three_passages), FakeReader()))
     app = create_app(loader=None)
     app.dependency_overrides[get_service] = lambda: service
     with TestClient(app) as c:

@@ -5,6 +5,7 @@ from chat.rewrite import Turn
 from chat.service import ChatService
 from qa.pipeline import QAPipeline
 from qa.types import Answer, ScoredPassage
+from tests.conftest import FakeEmbedder
 
 
 class EchoRetriever:
@@ -13,7 +14,7 @@ class EchoRetriever:
     def __init__(self, passages):
         self.passages, self.asked = passages, []
 
-    def retrieve_batch(self, queries, top_k):
+    def retrieve_batch(self, queries, embeddings, top_k):
         self.asked.extend(queries)
         return [[ScoredPassage(p, 1.0) for p in self.passages[:top_k]] for _ in queries]
 
@@ -40,7 +41,7 @@ class NameReader:
 
 def make(three_passages):
     retriever = EchoRetriever(three_passages)
-    return ChatService(QAPipeline(retriever, NameReader(), top_k=3, max_answers=1)), retriever
+    return ChatService(QAPipeline(FakeEmbedder(), retriever, NameReader(), top_k=3, max_answers=1)), retriever
 
 
 def test_follow_up_is_retrieved_as_its_standalone_form(three_passages):

@@ -25,7 +25,7 @@ def test_answers_baerbock_question_from_her_paragraph_with_exact_citation(real_s
     from reader.onnx_reader import OnnxReader
 
     reader = OnnxReader(str(DEFAULT_MODEL_DIR), min_score=0.1)
-    pipeline = QAPipeline(real_service.pipeline.retriever, reader)
+    pipeline = QAPipeline(real_service.pipeline.embedder, real_service.pipeline.retriever, reader)
     result = pipeline.ask("What did Baerbock say about weapons?")
     assert result.answers
     top = result.answers[0]

@@ -20,14 +20,14 @@ def test_search_matches_numpy_oracle(three_passages, fake_embedder):
 
 def test_dense_retriever_returns_passages_best_first(three_passages, fake_embedder):
     stored, _ = _stored(three_passages, fake_embedder)
-    hits = DenseRetriever(fake_embedder, stored).retrieve(three_passages[2].text, top_k=2)
+    hits = DenseRetriever(stored).retrieve(three_passages[2].text, fake_embedder.encode([three_passages[2].text])[0], top_k=2)
     assert hits[0].passage == three_passages[2]
     assert len(hits) == 2 and hits[0].score >= hits[1].score
 
 
 def test_top_k_larger_than_index(three_passages, fake_embedder):
     stored, _ = _stored(three_passages, fake_embedder)
-    assert len(DenseRetriever(fake_embedder, stored).retrieve("x", top_k=10)) == 3
+    assert len(DenseRetriever(stored).retrieve("x", fake_embedder.encode(["x"])[0], top_k=10)) == 3
 
 
 def test_save_load_roundtrip(tmp_path, three_passages, fake_embedder):

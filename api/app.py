@@ -23,7 +23,7 @@ from api.routers import ask, docs, documents, feedback, health
 from api.routers import metrics as metrics_route
 from api.web import STATIC_DIR
 from api.web import router as web_router
-from api.schemas import error_detail, error_message
+from api.schemas.errors import error_detail, error_message
 from qa.limits import clean_text
 from qa.factory import Service, load_service
 from qa.settings import Settings

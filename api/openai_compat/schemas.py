@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
-from api.schemas import Text, WholeNumbers
+from api.schemas.common import Text, WholeNumbers
 from qa.limits import QUESTION_MAX_CHARS
 
 

@@ -6,7 +6,8 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
 from api.deps import GateDep, ReadKey, ServiceDep
-from api.schemas import AskRequest, AskResponse, error_responses
+from api.schemas.ask import AskRequest, AskResponse
+from api.schemas.errors import error_responses
 from qa.serialize import result_dict
 
 router = APIRouter(prefix="/v1", tags=["ask"])

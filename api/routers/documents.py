@@ -8,7 +8,8 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from api.deps import ServiceDep, WriteKey
-from api.schemas import ArticleBody, ArticleIn, DocumentDetail, DocumentList, DocumentOut, ParagraphOut, error_responses
+from api.schemas.documents import ArticleBody, ArticleIn, DocumentDetail, DocumentList, DocumentOut, ParagraphOut
+from api.schemas.errors import error_responses
 from qa.documents import DocumentError, article, parse_upload
 from qa.limits import NONBLANK_PATTERN
 from qa.types import DocumentInfo

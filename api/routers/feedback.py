@@ -12,7 +12,8 @@ from fastapi.concurrency import run_in_threadpool
 
 from api.deps import ReadKey, SettingsDep
 from api.middleware import request_id
-from api.schemas import FeedbackIn, FeedbackOut, error_responses
+from api.schemas.errors import error_responses
+from api.schemas.feedback import FeedbackIn, FeedbackOut
 
 router = APIRouter(prefix="/v1", tags=["feedback"])
 _lock = threading.Lock()

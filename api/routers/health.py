@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from api.deps import StateDep
-from api.schemas import Health
+from api.schemas.health import Health
 
 router = APIRouter(tags=["health"])
 

@@ -1,0 +1,48 @@
+"""/v1/documents: articles in, listings and details out."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.schemas.common import Text
+from qa.limits import ID_PATTERN, MAX_ID_CHARS, NONBLANK_PATTERN
+
+
+class DocumentOut(BaseModel):
+    id: str
+    title: str
+    url: str | None = None
+    published: str | None = None
+    paragraphs: int
+
+
+class ArticleBody(BaseModel):
+    """An article's content (PUT /v1/documents/{id}: the id is the path's)."""
+
+    model_config = ConfigDict(extra="forbid")
+    title: Text | None = Field(None, max_length=500)
+    text: Text = Field(..., min_length=1, max_length=2_000_000, pattern=NONBLANK_PATTERN)
+    url: Text | None = Field(None, max_length=2000)
+    published: Text | None = Field(None, max_length=100, description="e.g. 2022-01-18")
+
+
+class ArticleIn(ArticleBody):
+    """One article to index; its paragraphs are its blank-line separated blocks (or lines)."""
+
+    id: Text | None = Field(None, min_length=1, max_length=MAX_ID_CHARS, pattern=ID_PATTERN,
+                            description="Default: a hash of the text.")
+
+
+class ParagraphOut(BaseModel):
+    id: str
+    paragraph: int
+    text: str
+
+
+class DocumentDetail(DocumentOut):
+    paragraphs_text: list[ParagraphOut]
+
+
+class DocumentList(BaseModel):
+    documents: list[DocumentOut]
+    total: int

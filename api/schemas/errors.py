@@ -1,0 +1,35 @@
+"""What every refusal of this API says: one-line message and input-free detail."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from qa.limits import clean_text
+
+
+def error_message(errors: list[dict]) -> str:
+    """One line from pydantic errors, e.g. "top_k: Input should be less than or equal to 50"; no input echoed."""
+    parts = []
+    for e in errors[:5]:
+        where = ".".join(str(p) for p in e.get("loc", ()) if p != "body") or "body"
+        parts.append(f"{where}: {clean_text(str(e.get('msg', '')))[:200]}")
+    more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+    return "; ".join(parts) + more
+
+
+def error_detail(errors: list[dict]) -> list[dict]:
+    """pydantic errors without the offending input (it may be huge, non-finite or unencodable)."""
+    return [{"loc": [clean_text(str(p))[:100] if isinstance(p, str) else p for p in e.get("loc", ())][:10],
+             "msg": clean_text(str(e.get("msg", "")))[:200], "type": str(e.get("type", ""))} for e in errors[:20]]
+
+
+class ErrorOut(BaseModel):
+    """What every 4xx/5xx of this API says (OpenAI-compatible routes use OpenAI's error object instead)."""
+
+    message: str
+    detail: list[dict] | str | None = None
+
+
+def error_responses(*statuses: int) -> dict[int, dict]:
+    """The OpenAPI ``responses`` entry for statuses a route answers with ErrorOut."""
+    return {s: {"model": ErrorOut} for s in statuses}

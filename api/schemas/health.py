@@ -1,0 +1,10 @@
+"""/health and /ready."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+
+class Health(BaseModel):
+    status: str
+    detail: str | None = None

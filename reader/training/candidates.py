@@ -1,0 +1,74 @@
+"""Compare candidate models on the TUNE articles only, as served (int8, several quantization schemes) and in fp32.
+
+    python -m reader.training.candidates runs/continue/final runs/stage3/final \\
+        --squad2 ../shared/data/squad/dev-v2.0-public.json.gz
+
+Each figure is SQuAD 2.0 F1 at the threshold best on those same articles, the rule ``ship.py``
+applies; the report articles are never read, so choosing by these figures tunes on nothing reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+from qa.evaluate import load_gold
+from reader.decode import Calibration
+from reader.onnx_reader import MODEL_FILE, OnnxReader
+from reader.training.calibrate import best_spans, best_threshold, squad2_scores
+from reader.training.export import default_exclusions, export_onnx, matmul_nodes, quantize
+from reader.training.splits import TUNE
+
+
+def exclusion_sets(nodes: list[str]) -> dict[str, list[str]]:
+    """Named sets of MatMuls kept in fp32: the default and its neighbours."""
+    ffn_out = [n for n in nodes if "/output/dense/" in n and "/attention/" not in n]
+    ffn_in = [n for n in nodes if "/intermediate/dense/" in n]
+    head = [n for n in nodes if "qa_outputs" in n]
+
+    def layers(names: list[str], *ks: int) -> list[str]:
+        return [n for n in names if any(f"/layer.{k}/" in n for k in ks)]
+
+    return {"default": default_exclusions(nodes), "ffn_out_0-2": layers(ffn_out, 0, 1, 2), "ffn_out_all": ffn_out,
+            "default+head": default_exclusions(nodes) + head, "ffn_0-1_in+out": layers(ffn_out + ffn_in, 0, 1),
+            "ffn_out_all+head": ffn_out + head}
+
+
+def _tune_f1(model_dir: Path, gold) -> dict:
+    spans = best_spans(OnnxReader(str(model_dir), calibration=Calibration()), gold)
+    scores = squad2_scores(spans, best_threshold(spans))
+    return {key: scores[key] for key in ("f1", "HasAns_f1", "NoAns_exact", "total")}
+
+
+def compare(model_dirs: list[Path], squad2: Path, titles=TUNE, log=print) -> list[dict]:
+    gold = [g for g in load_gold(squad2) if g.title in set(titles)]
+    rows = []
+    for model_dir in model_dirs:
+        with tempfile.TemporaryDirectory() as tmp:
+            fp32 = Path(tmp) / "fp32"
+            export_onnx(model_dir, fp32)
+            rows.append({"model": str(model_dir), "scheme": "fp32", **_tune_f1(fp32, gold)})
+            log(json.dumps(rows[-1]))
+            for name, exclude in exclusion_sets(matmul_nodes(fp32 / MODEL_FILE)).items():
+                int8 = Path(tmp) / name
+                shutil.copytree(fp32, int8, ignore=shutil.ignore_patterns(MODEL_FILE))
+                quantize(fp32 / MODEL_FILE, int8 / MODEL_FILE, exclude=exclude)
+                rows.append({"model": str(model_dir), "scheme": f"int8 {name}", **_tune_f1(int8, gold)})
+                log(json.dumps(rows[-1]))
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("model_dirs", nargs="+", type=Path, help="trained PyTorch QA models")
+    parser.add_argument("--squad2", type=Path, required=True, help="dev-v2.0-public.json(.gz)")
+    args = parser.parse_args(argv)
+    compare(args.model_dirs, args.squad2)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

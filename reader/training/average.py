@@ -9,6 +9,7 @@ a working model. The first checkpoint's config and tokenizer are copied beside t
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 from pathlib import Path
 
@@ -36,6 +37,13 @@ def average_checkpoints(dirs: list[Path], output: Path, weights: list[float] | N
     for name in COPIED:
         if (Path(dirs[0]) / name).is_file():
             shutil.copy(Path(dirs[0]) / name, output / name)
+    # The lineage travels with the weights (ship.py copies training.json into figures.json).
+    def lineage(d: Path) -> dict | None:
+        path = Path(d) / "training.json"
+        return json.loads(path.read_text()) if path.is_file() else None
+
+    sources = [{"checkpoint": str(d), "weight": w, "training": lineage(d)} for d, w in zip(dirs, weights)]
+    (output / "training.json").write_text(json.dumps({"averaged": sources}, indent=2) + "\n")
     return output
 
 

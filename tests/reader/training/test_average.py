@@ -1,5 +1,8 @@
 """Checkpoint averaging: the mean of the tensors, refused across architectures."""
 
+import json
+from pathlib import Path
+
 import pytest
 import torch
 from safetensors.torch import load_file, save_file
@@ -20,6 +23,8 @@ def test_average_is_the_weighted_mean_and_keeps_the_config(tmp_path):
     state = load_file(str(out / "model.safetensors"))
     assert torch.equal(state["w"], torch.full((2, 3), 2.0)) and torch.equal(state["b"], torch.full((3,), 4.0))
     assert (out / "config.json").is_file()
+    lineage = json.loads((out / "training.json").read_text())["averaged"]
+    assert [(Path(x["checkpoint"]).name, x["weight"]) for x in lineage] == [("a", 0.5), ("b", 0.5)]
     weighted = load_file(str(average_checkpoints([a, b], tmp_path / "w", [0.75, 0.25]) / "model.safetensors"))
     assert torch.allclose(weighted["w"], torch.full((2, 3), 1.5))
 

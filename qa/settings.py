@@ -88,7 +88,8 @@ class SlackSettings(BaseSettings):
 
     @property
     def enabled(self) -> bool:
-        return self.signing_secret is not None and self.bot_token is not None
+        """Both secrets set and non-empty (an empty variable leaves Slack off)."""
+        return all(v is not None and v.get_secret_value().strip() for v in (self.signing_secret, self.bot_token))
 
 
 class ServerSettings(BaseSettings):

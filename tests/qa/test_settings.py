@@ -1,5 +1,6 @@
 """Every variable README documents reaches its setting, under the flat QA_* names, grouped by concern."""
 
+import os
 import re
 from pathlib import Path
 
@@ -50,6 +51,13 @@ EXPECTED = {
 }
 
 
+@pytest.fixture(autouse=True)
+def _no_qa_variables(monkeypatch):
+    """Each test starts from the defaults, whatever the shell running the tests has set."""
+    for name in [n for n in os.environ if n.startswith("QA_")]:
+        monkeypatch.delenv(name)
+
+
 def test_every_documented_variable_is_a_setting():
     table = README.read_text(encoding="utf-8").split("## Settings", 1)[1].split("\n## ", 1)[0]
     documented = set(re.findall(r"`(QA_[A-Z_]+)`", table))
@@ -79,3 +87,12 @@ def test_code_sets_fields_by_name_and_copies_are_checked():
         Settings().with_(reader={"max_answers": 0})
     with pytest.raises(ValidationError):
         Settings(readers={})
+
+
+def test_slack_is_on_only_with_both_secrets_non_empty(monkeypatch):
+    monkeypatch.setenv("QA_SLACK_SIGNING_SECRET", "sec")
+    assert not Settings().slack.enabled
+    monkeypatch.setenv("QA_SLACK_BOT_TOKEN", "")
+    assert not Settings().slack.enabled
+    monkeypatch.setenv("QA_SLACK_BOT_TOKEN", "xoxb-1")
+    assert Settings().slack.enabled

@@ -39,7 +39,7 @@ def _default_loader(settings: Settings) -> Service:
 
 def create_app(settings: Settings | None = None, loader: Loader | None = _default_loader) -> FastAPI:
     """``loader=None`` skips loading (tests then override ``get_service``)."""
-    settings = settings or Settings()
+    settings = Settings() if settings is None else settings
     metrics = Metrics()
 
     @asynccontextmanager

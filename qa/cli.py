@@ -128,10 +128,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     service = _load(build_if_missing=True, refresh=True)
     configure_logging()
     # Our middleware logs every request (JSON, with its id); uvicorn bounds connections and idle keep-alives.
-    uvicorn.run(create_app(settings, loader=lambda _settings: service), host=args.host or settings.server.host,
-                port=args.port or settings.server.port, log_config=None, access_log=False,
-                limit_concurrency=settings.server.max_connections, timeout_keep_alive=settings.server.keep_alive_s,
-                http=protocol(settings.server.header_timeout_s))
+    host = settings.server.host if args.host is None else args.host
+    port = settings.server.port if args.port is None else args.port  # --port 0: any free port
+    server = settings.server
+    uvicorn.run(create_app(settings, loader=lambda _settings: service), host=host, port=port, log_config=None,
+                access_log=False, limit_concurrency=server.max_connections, timeout_keep_alive=server.keep_alive_s,
+                http=protocol(server.header_timeout_s))
     return 0
 
 

@@ -34,6 +34,7 @@ def make_reader(settings: Settings) -> Reader:
         return TransformersReader(settings.reader.model, device=settings.models.device, **options)
     from reader.onnx_reader import DEFAULT_MODEL_DIR, OnnxReader
 
+    # An empty QA_READER_MODEL means unset, as an absent one does.
     return OnnxReader(settings.reader.model or str(DEFAULT_MODEL_DIR), **options)
 
 

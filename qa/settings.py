@@ -155,6 +155,9 @@ class Settings(BaseModel):
             # Keyword arguments win over the environment, so the copy keeps every other value as it was.
             return type(group)(**{**group.model_dump(), **fields})
 
+        unknown = sorted(set(groups) - set(type(self).model_fields))
+        if unknown:
+            raise ValueError(f"no settings group {', '.join(unknown)} (groups: {', '.join(type(self).model_fields)})")
         return self.model_copy(update={name: replaced(getattr(self, name), fields) for name, fields in groups.items()})
 
 

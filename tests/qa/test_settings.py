@@ -87,6 +87,8 @@ def test_code_sets_fields_by_name_and_copies_are_checked():
         Settings().with_(reader={"max_answers": 0})
     with pytest.raises(ValidationError):
         Settings(readers={})
+    with pytest.raises(ValueError, match="no settings group readers"):
+        Settings().with_(readers={"kind": "onnx"})
 
 
 def test_slack_is_on_only_with_both_secrets_non_empty(monkeypatch):

@@ -124,33 +124,35 @@ class Operations:
 
     async def _read_body(self, receive, headers: dict[str, str], path: str, send) -> bytes | None:
         """The whole body within the size limit and the time limit; None after answering 413/408/400."""
-        limit = self.settings.server.max_upload_bytes if path.startswith("/v1/documents") else self.settings.server.max_body_bytes
+        server = self.settings.server
+        limit = server.max_upload_bytes if path.startswith("/v1/documents") else server.max_body_bytes
+
+        async def too_large() -> None:
+            self.metrics.rejected.labels("too_large").inc()
+            await _reply(send, 413, f"request body over the limit of {limit} bytes", path)
+
         declared = headers.get("content-length")
         if declared is not None:
             if not declared.isdigit():
                 await _reply(send, 400, "invalid Content-Length", path)
                 return None
             if int(declared) > limit:
-                self.metrics.rejected.labels("too_large").inc()
-                await _reply(send, 413, f"request body over the limit of {limit} bytes", path)
-                return None
+                return await too_large()
         chunks, size = [], 0
-        deadline = time.monotonic() + self.settings.server.body_timeout_s
+        deadline = time.monotonic() + server.body_timeout_s
         while True:
             try:
                 message = await asyncio.wait_for(receive(), timeout=max(0.01, deadline - time.monotonic()))
             except asyncio.TimeoutError:
                 self.metrics.rejected.labels("slow_body").inc()
-                await _reply(send, 408, f"request body not received within {self.settings.server.body_timeout_s:g} s", path)
+                await _reply(send, 408, f"request body not received within {server.body_timeout_s:g} s", path)
                 return None
             if message["type"] == "http.disconnect":
                 return None
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:
-                self.metrics.rejected.labels("too_large").inc()
-                await _reply(send, 413, f"request body over the limit of {limit} bytes", path)
-                return None
+                return await too_large()
             chunks.append(chunk)
             if not message.get("more_body", False):
                 return b"".join(chunks)

@@ -58,7 +58,8 @@ def cmd_index(args: argparse.Namespace) -> int:
         base = store.known_sources(settings.index.index_dir) or [str(p) for p in default_sources(settings)]
     if settings.index.documents_path.is_dir() and any(settings.index.documents_path.glob("*.jsonl")):
         base = base + [str(settings.index.documents_path.resolve())]
-    sources = list(dict.fromkeys(base + [str(Path(p).resolve()) for p in args.paths]))
+    # Resolved before de-duplicating, so the documents folder named relatively and absolutely is read once.
+    sources = list(dict.fromkeys(str(Path(p).resolve()) for p in [*base, *args.paths]))
     try:
         report = build_index(sources, make_embedder(settings), settings.index.index_dir, previous=previous)
     except ValueError as exc:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -19,22 +18,18 @@ from qa.evaluate import load_gold
 from reader.decode import Calibration
 from reader.onnx_reader import MODEL_FILE, OnnxReader
 from reader.training.calibrate import best_spans, best_threshold, squad2_scores
-from reader.training.export import default_exclusions, export_onnx, matmul_nodes, quantize
+from reader.training.export import default_exclusions, export_onnx, ffn_output_nodes, matmul_nodes, quantized_copy
 from reader.training.splits import TUNE
 
 
 def exclusion_sets(nodes: list[str]) -> dict[str, list[str]]:
     """Named sets of MatMuls kept in fp32: the default and its neighbours."""
-    ffn_out = [n for n in nodes if "/output/dense/" in n and "/attention/" not in n]
-    ffn_in = [n for n in nodes if "/intermediate/dense/" in n]
+    ffn_out = ffn_output_nodes(nodes)
+    ffn_in_0_1 = [n for n in nodes if "/intermediate/dense/" in n and ("/layer.0/" in n or "/layer.1/" in n)]
     head = [n for n in nodes if "qa_outputs" in n]
-
-    def layers(names: list[str], *ks: int) -> list[str]:
-        return [n for n in names if any(f"/layer.{k}/" in n for k in ks)]
-
-    return {"default": default_exclusions(nodes), "ffn_out_0-2": layers(ffn_out, 0, 1, 2), "ffn_out_all": ffn_out,
-            "default+head": default_exclusions(nodes) + head, "ffn_0-1_in+out": layers(ffn_out + ffn_in, 0, 1),
-            "ffn_out_all+head": ffn_out + head}
+    return {"default": default_exclusions(nodes), "ffn_out_0-2": ffn_output_nodes(nodes, (0, 1, 2)),
+            "ffn_out_all": ffn_out, "default+head": default_exclusions(nodes) + head,
+            "ffn_0-1_in+out": ffn_output_nodes(nodes, (0, 1)) + ffn_in_0_1, "ffn_out_all+head": ffn_out + head}
 
 
 def _tune_f1(model_dir: Path, gold) -> dict:
@@ -53,9 +48,7 @@ def compare(model_dirs: list[Path], squad2: Path, titles=TUNE, log=print) -> lis
             rows.append({"model": str(model_dir), "scheme": "fp32", **_tune_f1(fp32, gold)})
             log(json.dumps(rows[-1]))
             for name, exclude in exclusion_sets(matmul_nodes(fp32 / MODEL_FILE)).items():
-                int8 = Path(tmp) / name
-                shutil.copytree(fp32, int8, ignore=shutil.ignore_patterns(MODEL_FILE))
-                quantize(fp32 / MODEL_FILE, int8 / MODEL_FILE, exclude=exclude)
+                int8 = quantized_copy(fp32, Path(tmp) / name, exclude)
                 rows.append({"model": str(model_dir), "scheme": f"int8 {name}", **_tune_f1(int8, gold)})
                 log(json.dumps(rows[-1]))
     return rows

@@ -22,7 +22,7 @@ from qa.metrics import GoldItem
 from reader.decode import Calibration
 from reader.onnx_reader import MODEL_FILE, OnnxReader
 from reader.training.calibrate import best_spans, best_threshold, calibrate, reliability_table, squad2_scores
-from reader.training.export import default_exclusions, export_onnx, matmul_nodes, quantize
+from reader.training.export import default_exclusions, export_onnx, matmul_nodes, quantized_copy
 from reader.training.splits import REPORT, SQUAD1_EXCLUDED, TUNE
 
 def _subset(gold: list[GoldItem], titles) -> list[GoldItem]:
@@ -42,9 +42,7 @@ def ship(model_dir: Path, out_dir: Path, squad2: Path, squad1: Path | None, excl
         export_onnx(model_dir, fp32_dir)
         if exclude is None:
             exclude = default_exclusions(matmul_nodes(fp32_dir / MODEL_FILE))
-        int8_dir = Path(tmp) / "int8"
-        shutil.copytree(fp32_dir, int8_dir, ignore=shutil.ignore_patterns(MODEL_FILE))
-        quantize(fp32_dir / MODEL_FILE, int8_dir / MODEL_FILE, exclude=exclude)
+        int8_dir = quantized_copy(fp32_dir, Path(tmp) / "int8", exclude)
         log(f"exported and quantized in {time.perf_counter() - t0:.0f}s; kept in fp32: {exclude or 'none'}")
 
         readers = {"fp32": OnnxReader(str(fp32_dir), calibration=Calibration()),

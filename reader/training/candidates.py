@@ -59,7 +59,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("model_dirs", nargs="+", type=Path, help="trained PyTorch QA models")
     parser.add_argument("--squad2", type=Path, required=True, help="dev-v2.0-public.json(.gz)")
     args = parser.parse_args(argv)
-    compare(args.model_dirs, args.squad2)
+    missing = [str(d) for d in args.model_dirs if not (d / "config.json").is_file()]
+    if missing:
+        parser.exit(2, f"error: not a trained model directory (no config.json): {', '.join(missing)}\n")
+    try:
+        compare(args.model_dirs, args.squad2)
+    except (OSError, ValueError) as exc:  # unreadable SQuAD file (GoldFormatError) or model
+        parser.exit(2, f"error: {exc}\n")
     return 0
 
 

@@ -97,7 +97,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--exclude", action="append", default=None, metavar="NODE",
                         help="ONNX MatMul node kept in fp32 (repeatable; default: export.default_exclusions)")
     args = parser.parse_args(argv)
-    ship(args.model_dir, args.out_dir, args.squad2, args.squad1, args.exclude)
+    if not (args.model_dir / "config.json").is_file():
+        parser.exit(2, f"error: {args.model_dir}: not a trained model directory (no config.json)\n")
+    try:
+        ship(args.model_dir, args.out_dir, args.squad2, args.squad1, args.exclude)
+    except (OSError, ValueError) as exc:  # unreadable SQuAD file (GoldFormatError) or model
+        parser.exit(2, f"error: {exc}\n")
     return 0
 
 

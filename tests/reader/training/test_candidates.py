@@ -39,3 +39,13 @@ def test_exclusion_sets_keep_the_default_and_name_real_nodes():
     assert sets["default"] == ["/bert/encoder/layer.0/output/dense/MatMul", "/bert/encoder/layer.1/output/dense/MatMul"]
     assert "/qa_outputs/MatMul" in sets["default+head"] and len(sets["ffn_out_all"]) == 3
     assert all(set(s) <= set(nodes) for s in sets.values())
+
+
+def test_bad_input_is_a_one_line_error(tiny_model_dir, tmp_path, capsys):
+    from reader.training.candidates import main
+
+    for argv in ([str(tmp_path / "none"), "--squad2", str(tmp_path / "dev.json")],
+                 [str(tiny_model_dir), "--squad2", str(tmp_path / "missing.json")]):
+        with pytest.raises(SystemExit) as exc:
+            main(argv)
+        assert exc.value.code == 2 and capsys.readouterr().err.startswith("error: ")

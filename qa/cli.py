@@ -298,6 +298,7 @@ def cmd_train_reader(args: argparse.Namespace) -> int:
         return _fail(f"--init {args.init}: not a directory")
     config = TrainConfig(
         DataConfig(args.train, exclude_titles=args.exclude_title, max_examples=args.max_examples,
+                   unanswerable_share=args.unanswerable_share,
                    retrieval_negative_rate=args.retrieval_negatives, perturbed_negative_rate=args.perturbed_negatives,
                    max_seq_len=args.max_seq_len, doc_stride=args.doc_stride),
         OptimConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
@@ -372,6 +373,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", default="reader-out", help="output directory (checkpoint/, final/)")
     p.add_argument("--init", default=None, help="local encoder or QA checkpoint directory (default: bundled MiniLM)")
     p.add_argument("--max-examples", type=int, default=None, help="at most N questions per file (seeded sample)")
+    p.add_argument("--unanswerable-share", type=float, default=None, metavar="SHARE",
+                   help="with --max-examples: this share of each file's sample drawn from its unanswerable questions")
     p.add_argument("--retrieval-negatives", type=float, default=0.3, help="share of questions paired with a hard other paragraph")
     p.add_argument("--perturbed-negatives", type=float, default=0.3, help="share of questions perturbed into unanswerable ones")
     p.add_argument("--epochs", type=float, default=1.0)

@@ -36,6 +36,9 @@ class DataConfig:
     exclude_titles: list[str] = field(default_factory=list)
     # At most this many questions from each file (a seeded random sample); None: all.
     max_examples: int | None = None
+    # With max_examples: this share of each file's sample drawn from its unanswerable questions (as far as
+    # it has them); None: sampled at the file's own share.
+    unanswerable_share: float | None = None
     # Shares of answerable questions that also yield a retrieval negative / a perturbed negative.
     retrieval_negative_rate: float = 0.3
     perturbed_negative_rate: float = 0.3
@@ -71,6 +74,18 @@ class TrainConfig:
     run: RunConfig = field(default_factory=lambda: RunConfig("reader-out"))
 
 
+def sample_examples(found: list[SquadExample], n: int, unanswerable_share: float | None,
+                    rng: random.Random) -> list[SquadExample]:
+    """A seeded sample of ``n`` questions, with ``unanswerable_share`` of them unanswerable when given."""
+    if unanswerable_share is None:
+        return rng.sample(found, n)
+    negatives = [e for e in found if e.is_impossible]
+    positives = [e for e in found if not e.is_impossible]
+    n_neg = min(len(negatives), round(n * unanswerable_share))
+    n_pos = min(len(positives), n - n_neg)
+    return rng.sample(negatives, n_neg) + rng.sample(positives, n_pos)
+
+
 def build_examples(cfg: DataConfig, seed: int, entities=None, log=print) -> list[SquadExample]:
     """Questions of the training files plus the negatives made from them, in a seeded order."""
     from reader.training.negatives import perturbed_negatives, retrieval_negatives, spacy_entities
@@ -81,7 +96,7 @@ def build_examples(cfg: DataConfig, seed: int, entities=None, log=print) -> list
     for path in cfg.train_files:
         found = load_squad(Path(path), exclude_titles=exclude)
         if cfg.max_examples is not None and len(found) > cfg.max_examples:
-            found = rng.sample(found, cfg.max_examples)
+            found = sample_examples(found, cfg.max_examples, cfg.unanswerable_share, rng)
         log(f"{path}: {len(found)} questions ({sum(e.is_impossible for e in found)} unanswerable)")
         examples.extend(found)
     if not examples:

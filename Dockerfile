@@ -20,6 +20,10 @@ COPY corpus corpus
 COPY api api
 COPY chat chat
 COPY slackbot slackbot
+COPY evaluation evaluation
+COPY service service
+COPY cli cli
+COPY training training
 # Runs as an unprivileged user; the index, uploaded documents and feedback live in /data (a volume).
 RUN pip install . \
     && useradd --system --uid 10001 --home-dir /data --create-home newsqa \

@@ -14,27 +14,28 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.deps import ModelGate, ServiceState
+from api.deps import ServiceState
 from api.metrics import Metrics
 from api.middleware import Operations
 from api.openai_compat import router as openai_router
-from api.openai_compat.router import OPENAI_PATHS, OpenAIError
+from api.openai_compat.errors import OPENAI_PATHS, OpenAIError
 from api.routers import ask, docs, documents, feedback, health
 from api.routers import metrics as metrics_route
 from api.web import STATIC_DIR
 from api.web import router as web_router
 from api.schemas.errors import error_detail, error_message
 from qa.limits import clean_text
-from qa.factory import Service, load_service
-from qa.settings import Settings
+from service.application import Application
+from service.gate import Busy
+from service.settings import Settings
 
 log = logging.getLogger("qa.api")
-Loader = Callable[[Settings], Service]
+Loader = Callable[[Settings], Application]
 
 
-def _default_loader(settings: Settings) -> Service:
+def _default_loader(settings: Settings) -> Application:
     # The server never builds a missing index itself: `qa serve` does that before starting.
-    return load_service(settings, build_if_missing=False, log=log.warning)
+    return Application.load(settings, build_if_missing=False, log=log.warning)
 
 
 def create_app(settings: Settings | None = None, loader: Loader | None = _default_loader) -> FastAPI:
@@ -49,12 +50,14 @@ def create_app(settings: Settings | None = None, loader: Loader | None = _defaul
         if loader is not None:
             started = time.perf_counter()
             try:
-                state.service = await run_in_threadpool(loader, settings)
-                state.error = None
+                service = await run_in_threadpool(loader, settings)
+                # Every model loaded before /readyz says ready (idempotent when the loader already did).
+                await run_in_threadpool(service.warm_up)
+                service.metrics.model_load.set(time.perf_counter() - started)
+                state.service, state.error = service, None
             except Exception as exc:  # Stay up and say why in /readyz and 503s.
                 state.error = str(exc)
                 log.error("QA service not ready: %s", exc)
-            metrics.model_load.set(time.perf_counter() - started)
         yield
 
     app = FastAPI(
@@ -70,8 +73,6 @@ def create_app(settings: Settings | None = None, loader: Loader | None = _defaul
     app.state.qa = ServiceState()
     app.state.settings = settings
     app.state.metrics = metrics
-    app.state.gate = ModelGate(settings.server.max_concurrent, settings.server.queue_timeout_s, settings.server.max_queued)
-    metrics.track_index(lambda: app.state.qa.service.index if app.state.qa.service is not None else None)
 
     def _openai(request: Request) -> bool:
         return request.url.path.startswith(OPENAI_PATHS)
@@ -91,6 +92,14 @@ def create_app(settings: Settings | None = None, loader: Loader | None = _defaul
     @app.exception_handler(OpenAIError)
     async def _openai_error(request: Request, exc: OpenAIError) -> JSONResponse:
         return JSONResponse(status_code=exc.status, content=exc.body())
+
+    @app.exception_handler(Busy)
+    async def _busy(request: Request, exc: Busy) -> JSONResponse:
+        headers = {"Retry-After": str(exc.retry_after_s)}
+        if _openai(request):
+            return JSONResponse(status_code=503, headers=headers,
+                                content=OpenAIError(503, str(exc), type_="server_error").body())
+        return JSONResponse(status_code=503, content={"message": str(exc), "detail": str(exc)}, headers=headers)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -138,13 +147,13 @@ def _mount_slack(app: FastAPI, settings: Settings) -> None:
     from slackbot.app import build_app
     from slackbot.route import make_router
 
-    def chat():
+    def application() -> Application:
         service = app.state.qa.service
         if service is None:
             raise RuntimeError(app.state.qa.error or "service not ready")
-        return service.chat
+        return service
 
     bolt = build_app(settings.slack.signing_secret.get_secret_value(), settings.slack.bot_token.get_secret_value(),
-                     chat, api_url=settings.slack.api_url)
+                     application, api_url=settings.slack.api_url)
     app.include_router(make_router(bolt))
     log.info("Slack app mounted at /slack/events")

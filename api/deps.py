@@ -1,25 +1,23 @@
-"""FastAPI dependencies: the loaded service (or a 503 naming what is wrong), API keys, the model gate."""
+"""FastAPI dependencies: the loaded application (or a 503 naming what is wrong) and API keys."""
 
 from __future__ import annotations
 
-import asyncio
 import hmac
-from contextlib import asynccontextmanager
-from typing import Annotated, AsyncIterator
+from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
-from qa.factory import Service
-from qa.settings import Settings
+from service.application import Application
+from service.settings import Settings
 
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
 
 class ServiceState:
-    """Holds the service once the lifespan has loaded it, or the reason it could not."""
+    """Holds the application once the lifespan has loaded it, or the reason it could not."""
 
     def __init__(self) -> None:
-        self.service: Service | None = None
+        self.service: Application | None = None
         self.error: str | None = "starting: models and index are loading"
 
 
@@ -27,7 +25,7 @@ def get_state(request: Request) -> ServiceState:
     return request.app.state.qa
 
 
-def get_service(state: Annotated[ServiceState, Depends(get_state)]) -> Service:
+def get_service(state: Annotated[ServiceState, Depends(get_state)]) -> Application:
     if state.service is None:
         raise HTTPException(status_code=503, detail=state.error or "service not ready", headers={"Retry-After": "5"})
     return state.service
@@ -73,44 +71,8 @@ def require_read_key(request: Request, settings: Annotated[Settings, Depends(get
     _check(request, settings, write=False)
 
 
-class ModelGate:
-    """At most ``limit`` questions on the models at once and ``queued`` waiting (each at most ``wait_s``);
-    beyond that, 503 + Retry-After at once, so that a crowd gets quick refusals instead of everyone slowing down."""
-
-    def __init__(self, limit: int, wait_s: float, queued: int | None = None):
-        self.wait_s = wait_s
-        self.queued = 2 * limit if queued is None else queued
-        self._sem = asyncio.Semaphore(limit)
-        self._waiting = 0
-
-    def _busy(self) -> HTTPException:
-        return HTTPException(status_code=503, detail="busy: too many questions at once; retry shortly",
-                             headers={"Retry-After": "1"})
-
-    @asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        if self._sem.locked() and self._waiting >= self.queued:
-            raise self._busy()
-        self._waiting += 1
-        try:
-            await asyncio.wait_for(self._sem.acquire(), timeout=self.wait_s)
-        except asyncio.TimeoutError:
-            raise self._busy() from None
-        finally:
-            self._waiting -= 1
-        try:
-            yield
-        finally:
-            self._sem.release()
-
-
-def get_gate(request: Request) -> ModelGate:
-    return request.app.state.gate
-
-
-ServiceDep = Annotated[Service, Depends(get_service)]
+ServiceDep = Annotated[Application, Depends(get_service)]
 StateDep = Annotated[ServiceState, Depends(get_state)]
-GateDep = Annotated[ModelGate, Depends(get_gate)]
 WriteKey = Annotated[None, Depends(require_write_key)]
 ReadKey = Annotated[None, Depends(require_read_key)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -14,8 +14,8 @@ import uuid
 
 from api.deps import key_matches, presented_key
 from api.metrics import Metrics
-from api.openai_compat.router import OPENAI_PATHS, OpenAIError
-from qa.settings import Settings
+from api.openai_compat.errors import OPENAI_PATHS, OpenAIError
+from service.settings import Settings
 
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 access_log = logging.getLogger("qa.access")

@@ -29,8 +29,8 @@ def free_port() -> int:
 
 
 def build_time(index_dir: Path) -> float:
-    from qa.indexing import build_index
-    from qa.settings import Settings
+    from service.indexing import build_index
+    from service.settings import Settings
     from retriever.embedder import SentenceTransformerEmbedder
 
     embedder = SentenceTransformerEmbedder()
@@ -41,12 +41,13 @@ def build_time(index_dir: Path) -> float:
 
 def stage_breakdown(index_dir: Path, questions: list[str], top_k: int = 5, rounds: int = 3) -> dict[str, float]:
     """Median milliseconds per question of each stage, run in process on the same components."""
-    from qa.factory import load_service
-    from qa.settings import Settings
+    from service.application import Application
+    from service.settings import Settings
     from reader.decode import decode_spans
 
-    service = load_service(Settings().with_(index={"index_dir": index_dir}), log=lambda msg: None)
-    embedder, retriever, reader = service.pipeline.embedder, service.pipeline.retriever, service.pipeline.reader
+    service = Application.load(Settings().with_(index={"index_dir": index_dir}), log=lambda msg: None)
+    pipeline = service.pipeline()
+    embedder, retriever, reader = pipeline.embedder, pipeline.retriever, pipeline.reader
     stages: dict[str, list[float]] = {k: [] for k in ("embed", "search", "tokenize", "encode", "decode")}
     for _ in range(rounds):
         for q in questions:
@@ -89,7 +90,7 @@ def main() -> int:
         port = free_port()
         env = {**os.environ, "QA_INDEX_DIR": str(index_dir)}
         t0 = time.perf_counter()
-        server = subprocess.Popen([sys.executable, "-m", "qa.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        server = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "--host", "127.0.0.1", "--port", str(port)],
                                   cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         base = f"http://127.0.0.1:{port}"
         try:

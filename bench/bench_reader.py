@@ -2,7 +2,7 @@
 
 SQuAD 2.0 dev (reader-only) on the REPORT articles, SQuAD 1.1 dev (reader-only) on the clean
 articles, and the seed article's gold sets through the full pipeline (fresh index of the default
-corpus in a temp dir). Splits: reader/training/splits.py. Nothing here tunes anything.
+corpus in a temp dir). Splits: training/splits.py. Nothing here tunes anything.
 """
 
 from __future__ import annotations
@@ -33,14 +33,14 @@ def main() -> int:
 
     go_offline()
 
-    from qa.evaluate import evaluate, evaluate_reader, load_gold
-    from qa.factory import load_service, make_reader
-    from qa.settings import Settings
-    from reader.training.splits import REPORT, SQUAD1_EXCLUDED
+    from evaluation.evaluate import evaluate, evaluate_reader, load_gold
+    from service.application import Application, reader_from
+    from service.settings import Settings
+    from training.splits import REPORT, SQUAD1_EXCLUDED
 
     settings = Settings()
     if not args.skip_squad:
-        reader = make_reader(settings)
+        reader = reader_from(settings)
         reader.warm_up()
         v2 = [g for g in load_gold(args.squad_dir / "dev-v2.0-public.json.gz") if g.title in REPORT]
         print(line(f"SQuAD 2.0 dev, reader-only, {len(REPORT)} report articles", evaluate_reader(reader, v2)))
@@ -49,13 +49,13 @@ def main() -> int:
         print(line(f"SQuAD 1.1 dev, reader-only, {n_articles} clean articles", evaluate_reader(reader, v1)))
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        service = load_service(settings.with_(index={"index_dir": Path(tmp) / "index"}), build_if_missing=True,
-                               log=lambda msg: None)
+        service = Application.load(settings.with_(index={"index_dir": Path(tmp) / "index"}), build_if_missing=True,
+                                   log=lambda msg: None)
         print(f"(default corpus indexed and models loaded in {time.perf_counter() - t0:.1f}s)")
         for name in ("heldout_gold.jsonl", "heldout2_gold.jsonl", "dev_gold.jsonl"):
             path = ROOT / "tests" / "data" / name
             if path.is_file():
-                f = evaluate(service.pipeline, load_gold(path), top_k=5)
+                f = evaluate(service.pipeline(), load_gold(path), top_k=5)
                 print(line(f"seed article, full pipeline, {name}", f) + f"  recall@5 {f['recall_at_5']}")
     print(f"machine: {os.cpu_count()} CPUs, python {sys.version.split()[0]}")
     return 0

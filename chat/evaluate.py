@@ -9,7 +9,7 @@ from pathlib import Path
 
 from chat.rewrite import Turn
 from chat.service import ChatService
-from qa.evaluate import GoldFormatError
+from evaluation.evaluate import GoldFormatError
 from qa.metrics import GoldItem, score_row, summarize
 from qa.text import normalize_answer
 

@@ -8,7 +8,19 @@ from typing import Sequence
 from chat.rewrite import Rewrite, Rewriter, RuleRewriter, Turn
 from qa.pipeline import QAPipeline
 from qa.text import normalize_answer
-from qa.types import CitedAnswer, QAResult
+from qa.types import CitedAnswer, Passage, QAResult
+
+
+@dataclass(frozen=True)
+class Numbered:
+    """An answer as a reply cites it: its [n] marker and the paragraph it quotes."""
+
+    index: int
+    answer: CitedAnswer
+    passage: Passage
+
+    def to_dict(self) -> dict:
+        return {"index": self.index, **self.answer.to_dict(self.passage)}
 
 
 @dataclass(frozen=True)
@@ -17,6 +29,14 @@ class ChatReply:
 
     rewrite: Rewrite
     result: QAResult
+
+    def numbered(self) -> list[Numbered]:
+        return [Numbered(i, a, self.result.passage_of(a)) for i, a in enumerate(self.result.answers, 1)]
+
+    def to_dict(self) -> dict:
+        """The fields the chat endpoint adds to OpenAI's shape: what was asked, and the structured citations."""
+        return {"question": self.rewrite.question, "no_answer": self.result.no_answer,
+                "citations": [n.to_dict() for n in self.numbered()]}
 
 
 def _already_given(answer: CitedAnswer, given: set[str]) -> bool:

@@ -28,6 +28,10 @@ class QAPipeline:
         self.top_k = top_k
         self.max_answers = max_answers
 
+    def with_reader(self, reader: Reader) -> "QAPipeline":
+        """The same retrieval with another reader (evaluation compares readers over one index)."""
+        return QAPipeline(self.embedder, self.retriever, reader, self.top_k, self.max_answers)
+
     def ask_batch(self, questions: list[str], top_k: int | None = None, max_answers: int | None = None) -> list[QAResult]:
         top_k = self.top_k if top_k is None else top_k
         max_answers = self.max_answers if max_answers is None else max_answers

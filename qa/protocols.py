@@ -14,6 +14,10 @@ class Embedder(Protocol):
 
     name: str
 
+    def warm_up(self) -> None:
+        """Load the model now (idempotent); ``encode`` would otherwise load it on first use."""
+        ...
+
     @property
     def dim(self) -> int: ...
 

@@ -1,4 +1,8 @@
-"""Shared, immutable data types that flow between corpus, retriever, reader, pipeline and API."""
+"""Shared, immutable data types that flow between corpus, retriever, reader, pipeline and channels.
+
+The types own their serialisation (``to_dict``): the one JSON shape of a result that the CLI, the HTTP
+API, the OpenAI-compatible endpoint, the chat page and Slack all send.
+"""
 
 from __future__ import annotations
 
@@ -30,10 +34,17 @@ class Passage:
     doc_end: int
 
 
+    def to_dict(self) -> dict:
+        return {"id": self.id, "doc_id": self.doc_id, "title": self.title, "paragraph": self.paragraph, "text": self.text}
+
+
 @dataclass(frozen=True)
 class ScoredPassage:
     passage: Passage
     score: float
+
+    def to_dict(self) -> dict:
+        return {**self.passage.to_dict(), "score": round(self.score, 4)}
 
 
 @dataclass(frozen=True)
@@ -49,11 +60,17 @@ class Answer:
 
 @dataclass(frozen=True)
 class Citation:
+    """Where an answer comes from: ``start``/``end`` are character offsets into the paragraph's text."""
+
     doc_id: str
     title: str
     paragraph: int
     start: int
     end: int
+
+    def to_dict(self) -> dict:
+        return {"doc_id": self.doc_id, "title": self.title, "paragraph": self.paragraph, "start": self.start,
+                "end": self.end}
 
 
 @dataclass(frozen=True)
@@ -62,6 +79,14 @@ class CitedAnswer:
     score: float
     passage_id: str
     citation: Citation
+
+    def to_dict(self, passage: Passage | None = None) -> dict:
+        """The answer and its citation; with ``passage``, also the paragraph it quotes (``context``)."""
+        out = {"text": self.text, "score": round(self.score, 4), "passage_id": self.passage_id,
+               "citation": self.citation.to_dict()}
+        if passage is not None:
+            out["context"] = passage.text
+        return out
 
 
 @dataclass(frozen=True)
@@ -75,6 +100,19 @@ class QAResult:
     def no_answer(self) -> bool:
         return not self.answers
 
+    def passage_of(self, answer: CitedAnswer) -> Passage:
+        """The retrieved passage an answer quotes (every answer quotes one of ``passages``)."""
+        return next(sp.passage for sp in self.passages if sp.passage.id == answer.passage_id)
+
+    def to_dict(self, with_context: bool = False) -> dict:
+        return {
+            "question": self.question,
+            "answers": [a.to_dict(self.passage_of(a) if with_context else None) for a in self.answers],
+            "no_answer": self.no_answer,
+            "passages": [sp.to_dict() for sp in self.passages],
+            "timings_ms": dict(self.timings_ms),
+        }
+
 
 @dataclass(frozen=True)
 class DocumentInfo:
@@ -86,3 +124,8 @@ class DocumentInfo:
     published: str | None
     source: str | None
     paragraphs: int
+
+    def to_dict(self) -> dict:
+        """What a listing shows (the source path stays on the server)."""
+        return {"id": self.id, "title": self.title, "url": self.url, "published": self.published,
+                "paragraphs": self.paragraphs}

@@ -6,6 +6,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+# The serving window: tokens per window and the overlap step between windows of one passage.
+MAX_SEQ_LEN = 384
+DOC_STRIDE = 128
+
 
 @dataclass(frozen=True)
 class Features:
@@ -22,8 +26,8 @@ class Features:
         return int(self.input_ids.shape[0])
 
 
-def featurize(tokenizer, questions: list[str], contexts: list[str], max_seq_len: int = 384,
-              doc_stride: int = 128, padding: str = "longest") -> Features:
+def featurize(tokenizer, questions: list[str], contexts: list[str], max_seq_len: int = MAX_SEQ_LEN,
+              doc_stride: int = DOC_STRIDE, padding: str = "longest") -> Features:
     """Tokenise pairs into overlapping windows of at most ``max_seq_len`` tokens.
 
     ``doc_stride`` is the number of context tokens consecutive windows share, so an answer cut by

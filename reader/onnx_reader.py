@@ -25,7 +25,7 @@ class OnnxReader(SpanReader):
 
         path = Path(self.model_path) / MODEL_FILE
         if not path.is_file():
-            raise FileNotFoundError(f"{path}: no ONNX model (export one with python -m reader.training.ship)")
+            raise FileNotFoundError(f"{path}: no ONNX model (export one with python -m training.ship)")
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if self.threads:

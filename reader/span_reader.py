@@ -16,14 +16,14 @@ from qa.offline import go_offline
 from qa.types import Answer, ScoredPassage
 from reader.base import postprocess_candidates
 from reader.decode import Calibration, SpanCandidate, decode_spans
-from reader.features import Features, featurize
+from reader.features import DOC_STRIDE, MAX_SEQ_LEN, Features, featurize
 
 # Logit given to positions cut off by per-batch trimming: padding, never a span.
 _PAD_LOGIT = -1e4
 
 
 class SpanReader:
-    def __init__(self, model_path: str, max_seq_len: int = 384, doc_stride: int = 128, max_answer_tokens: int = 30,
+    def __init__(self, model_path: str, max_seq_len: int = MAX_SEQ_LEN, doc_stride: int = DOC_STRIDE, max_answer_tokens: int = 30,
                  batch_size: int = 16, min_score: float | None = None, calibration: Calibration | None = None):
         self.model_path = str(model_path)
         self.max_seq_len = max_seq_len

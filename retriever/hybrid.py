@@ -39,7 +39,7 @@ class HybridRetriever:
             pool = set(int(i) for i in ids if i >= 0)
             pool.update(int(i) for i in np.argsort(-lexical)[: max(self.candidates, top_k)])
             pool_ids = np.fromiter(sorted(pool), dtype=np.int64)
-            dense = self.index.index.reconstruct_batch(pool_ids) @ qvec
+            dense = self.index.vectors_of(pool_ids) @ qvec
             fused = (1 - self.lexical_weight) * dense + self.lexical_weight * lexical[pool_ids]
             order = np.argsort(-fused, kind="stable")[:top_k]
             results.append([ScoredPassage(self.index.passages[pool_ids[o]], float(fused[o])) for o in order])

@@ -18,6 +18,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from qa.atomic import fsync_dir, write_atomic
 from qa.types import DocumentInfo, Passage
 
 FORMAT_VERSION = 1
@@ -63,6 +64,10 @@ class StoredIndex:
     def vectors(self) -> np.ndarray:
         return self.index.reconstruct_n(0, self.index.ntotal)
 
+    def vectors_of(self, rows: np.ndarray) -> np.ndarray:
+        """The stored vectors of these passage rows, in order (for re-scoring a candidate pool)."""
+        return self.index.reconstruct_batch(np.asarray(rows, dtype=np.int64))
+
 
 def build(vectors: np.ndarray, passages: list[Passage], documents: list[DocumentInfo], manifest: Manifest) -> StoredIndex:
     if len(vectors) != len(passages):
@@ -71,14 +76,6 @@ def build(vectors: np.ndarray, passages: list[Passage], documents: list[Document
     if len(vectors):
         index.add(np.ascontiguousarray(vectors, dtype=np.float32))
     return StoredIndex(manifest, index, passages, documents)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def save(stored: StoredIndex, directory: Path) -> Path:
@@ -96,15 +93,10 @@ def save(stored: StoredIndex, directory: Path) -> Path:
             json.dump(meta, fh, ensure_ascii=False)
             fh.flush()
             os.fsync(fh.fileno())
-        _fsync_dir(version)
+        fsync_dir(version)
         # The sources also live outside the version, so that a corrupt index still says what it was built from.
-        sources = directory / f".SOURCES.{os.getpid()}.tmp"
-        sources.write_text(json.dumps(stored.manifest.sources), encoding="utf-8")
-        os.replace(sources, directory / "SOURCES.json")
-        pointer = directory / f".CURRENT.{os.getpid()}.tmp"
-        pointer.write_text(version.name, encoding="utf-8")
-        os.replace(pointer, directory / "CURRENT")
-        _fsync_dir(directory)
+        write_atomic(directory / "SOURCES.json", json.dumps(stored.manifest.sources))
+        write_atomic(directory / "CURRENT", version.name)
     except BaseException:
         shutil.rmtree(version, ignore_errors=True)
         raise

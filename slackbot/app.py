@@ -11,14 +11,16 @@ from typing import Callable
 from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
 
-from chat.render import answer_in
 from chat.rewrite import Turn
-from chat.service import ChatService
+from chat.turns import Message, turns_of
+from service.application import Application
+from service.gate import Busy
 from slackbot.blocks import reply_payload
 
 log = logging.getLogger("qa.slack")
 _MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 SORRY = "Sorry, something went wrong while answering. Please try again."
+BUSY = "I'm answering many questions right now; please ask again in a moment."
 
 
 def question_text(text: str) -> str:
@@ -47,27 +49,21 @@ class SeenEvents:
 
 def _turns(messages: list[dict], bot_user_id: str | None, before_ts: str) -> list[Turn]:
     """Earlier (question, answer) turns of a thread or DM: people's messages ask, this bot's answer."""
-    turns: list[Turn] = []
-    pending: str | None = None
+    said: list[Message] = []
     for m in sorted(messages, key=lambda m: float(m.get("ts", 0))):
         if float(m.get("ts", 0)) >= float(before_ts):
             break
         mine = m.get("user") == bot_user_id or (m.get("bot_id") and m.get("user") in (None, bot_user_id))
-        if mine and pending is not None:
-            turns.append(Turn(pending, answer_in(m.get("text", ""))))
-            pending = None
-        elif not mine and not m.get("bot_id") and (q := question_text(m.get("text", ""))):
-            if pending is not None:
-                turns.append(Turn(pending))
-            pending = q
-    if pending is not None:
-        turns.append(Turn(pending))
-    return turns
+        if mine:
+            said.append(Message("assistant", m.get("text", "")))
+        elif not m.get("bot_id") and (q := question_text(m.get("text", ""))):
+            said.append(Message("user", q))
+    return turns_of(said)
 
 
-def build_app(signing_secret: str, bot_token: str, get_chat: Callable[[], ChatService],
+def build_app(signing_secret: str, bot_token: str, get_app: Callable[[], Application],
               api_url: str | None = None) -> App:
-    """``get_chat`` is called per question, so the app can be built before the models are loaded."""
+    """``get_app`` is called per question, so the Bolt app can be built before the models are loaded."""
     client = WebClient(token=bot_token, base_url=api_url) if api_url else WebClient(token=bot_token)
     app = App(signing_secret=signing_secret, token=bot_token, client=client, logger=log,
               token_verification_enabled=False, process_before_response=False,
@@ -85,7 +81,11 @@ def build_app(signing_secret: str, bot_token: str, get_chat: Callable[[], ChatSe
         return next()
 
     def answer(history: list[Turn], question: str) -> dict:
-        return reply_payload(get_chat().reply(history, question))
+        # The same gate and metrics as every other channel.
+        try:
+            return reply_payload(get_app().chat(history, question, channel="slack"))
+        except Busy:
+            return {"text": BUSY}
 
     def history_of(client: WebClient, channel: str, thread_ts: str | None, ts: str, bot_user_id: str | None) -> list[Turn]:
         if thread_ts:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from chat.render import NO_ANSWER, citations, message, window
+from chat.render import message, window
 from chat.service import ChatReply
+from chat.turns import NO_ANSWER
 
 # Slack: at most 50 blocks a message and 3,000 characters in a section's text.
 MAX_BLOCKS = 50
@@ -31,18 +32,18 @@ def quote_in_context(context: str, start: int, end: int, width: int = QUOTE_CHAR
 
 
 def reply_blocks(reply: ChatReply) -> list[dict]:
-    cites = citations(reply)[:MAX_SOURCES]
+    cites = reply.numbered()[:MAX_SOURCES]
     blocks: list[dict] = []
     if not cites:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f":grey_question: {NO_ANSWER}"}})
     for c in cites:
-        ref = c["citation"]
-        head = f"*{escape(_clip(c['text'], 500))}*" if c["index"] == 1 else f"Also possible: *{escape(_clip(c['text'], 500))}*"
+        ref, text = c.answer.citation, escape(_clip(c.answer.text, 500))
+        head = f"*{text}*" if c.index == 1 else f"Also possible: *{text}*"
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _clip(head, MAX_SECTION_CHARS)}})
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _clip(
-            "> " + quote_in_context(c["context"], ref["start"], ref["end"]), MAX_SECTION_CHARS)}})
+            "> " + quote_in_context(c.passage.text, ref.start, ref.end), MAX_SECTION_CHARS)}})
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _clip(
-            f"[{c['index']}] {escape(ref['title'])} · paragraph {ref['paragraph']} · score {c['score']:.2f}", 2000)}]})
+            f"[{c.index}] {escape(ref.title)} · paragraph {ref.paragraph} · score {c.answer.score:.2f}", 2000)}]})
     if reply.rewrite.changed:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _clip(
             f"Asked as: {escape(reply.rewrite.question)}", 2000)}]})

@@ -1,4 +1,5 @@
-"""Shared fixtures: tiny passages, a 4-number fake embedder, and the citation invariant check."""
+"""Shared fixtures and fakes: tiny passages, a 4-number embedder, a list retriever, fixed readers, and the
+citation invariant check. Fakes live here only; test modules import them."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import numpy as np
 import pytest
 
 from qa.pipeline import QAPipeline
-from qa.types import DocumentInfo, Passage
+from qa.types import Answer, DocumentInfo, Passage, ScoredPassage
 from retriever import store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,6 +27,9 @@ class FakeEmbedder:
     def __init__(self) -> None:
         self.calls: list[list[str]] = []
 
+    def warm_up(self) -> None:
+        pass
+
     def encode(self, texts: list[str]) -> np.ndarray:
         self.calls.append(list(texts))
         out = np.zeros((len(texts), 4), dtype=np.float32)
@@ -35,6 +39,54 @@ class FakeEmbedder:
                 out[row, h[0] % 4] += 1.0 + h[1] / 255
             out[row] += 1e-3
         return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+class ListRetriever:
+    """Returns the first ``top_k`` of its passages for every question (score ``score``, else 0.9, 0.8, ...);
+    remembers the questions it was asked."""
+
+    def __init__(self, passages: list[Passage], score: float | None = None):
+        self.passages, self.score, self.asked = passages, score, []
+
+    def retrieve_batch(self, queries, embeddings, top_k):
+        assert embeddings.shape[0] == len(queries)  # the pipeline embeds, once per batch
+        self.asked.extend(queries)
+        return [[ScoredPassage(p, self.score if self.score is not None else 0.9 - i / 10)
+                 for i, p in enumerate(self.passages[:top_k])] for _ in queries]
+
+    def retrieve(self, query, embedding, top_k):
+        return self.retrieve_batch([query], embedding[None, :], top_k)[0]
+
+
+class FixedReader:
+    """Gives the same answers to every question."""
+
+    def __init__(self, answers: list[Answer]):
+        self.answers = answers
+
+    def warm_up(self) -> None:
+        pass
+
+    def read_batch(self, questions, passages, max_answers):
+        return [list(self.answers) for _ in questions]
+
+
+class FirstWordReader:
+    """Answers with the first word of the top passage; abstains on questions about 'nothing'."""
+
+    def warm_up(self) -> None:
+        pass
+
+    def read_batch(self, questions, passages, max_answers):
+        out = []
+        for q, ps in zip(questions, passages):
+            if "nothing" in q or not ps:
+                out.append([])
+                continue
+            p = ps[0].passage
+            word = p.text.split()[0]
+            out.append([Answer(word, 0.8, p.id, 0, len(word))][:max_answers])
+        return out
 
 
 def make_stored(passages: list[Passage], embedder) -> tuple[store.StoredIndex, np.ndarray]:
@@ -60,6 +112,28 @@ def three_passages() -> list[Passage]:
     return [Passage(f"d{i}:0", f"d{i}", f"Doc {i}", 0, t, 0, len(t)) for i, t in enumerate(texts)]
 
 
+TINY_WORDS = ("what did baerbock say about weapons germany will not send ben wallace britain supplies anti tank "
+              "canada deployed special forces to kyiv on monday the a and of").split()
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory):
+    """A tiny QA model (random weights) and its tokenizer, built locally: the reader's and training's mechanics."""
+    import torch
+    from transformers import BertConfig, BertForQuestionAnswering, BertTokenizerFast
+
+    path = tmp_path_factory.mktemp("tiny-qa")
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", ",", "-", "?"] + TINY_WORDS
+    (path / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    tokenizer = BertTokenizerFast(vocab_file=str(path / "vocab.txt"), do_lower_case=True)
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=128)
+    BertForQuestionAnswering(config).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path
+
+
 @pytest.fixture(autouse=True)
 def _check_citations(monkeypatch):
     """Every answer any test obtains through the pipeline must be its paragraph's exact slice."""
@@ -82,11 +156,11 @@ def _check_citations(monkeypatch):
 @pytest.fixture(scope="session")
 def real_service(tmp_path_factory):
     """The real default service (MiniLM retriever, shipped ONNX reader) over the bundled corpus, built once per session."""
-    from qa.factory import load_service
-    from qa.settings import Settings
+    from service.application import Application
+    from service.settings import Settings
 
     settings = Settings().with_(index={"index_dir": tmp_path_factory.mktemp("index")})
-    return load_service(settings, build_if_missing=True, log=lambda msg: None)
+    return Application.load(settings, build_if_missing=True, log=lambda msg: None)
 
 
 @contextlib.contextmanager

@@ -8,15 +8,17 @@ import time
 import uuid
 from typing import AsyncIterator
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
-from api.deps import GateDep, ReadKey, ServiceDep
+from api.deps import ReadKey, ServiceDep
+from api.openai_compat.errors import OpenAIError
 from api.openai_compat.schemas import ChatCompletion, ChatCompletionRequest, ChatMessage, ErrorResponse, ModelCard, ModelList
 from qa.limits import QUESTION_MAX_CHARS, check_question
-from chat.render import answer_in, citations, message
+from chat.render import message
 from chat.rewrite import Turn
+from chat.turns import Message, turns_of
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 # The service has one model; its creation time is when this process started.
@@ -29,39 +31,12 @@ ERRORS = {400: {"model": ErrorResponse, "description": "Invalid request (OpenAI 
           503: {"model": ErrorResponse, "description": "Not loaded yet, or busy (Retry-After)"}}
 
 NEEDS_QUESTION = "Ask me a question about the indexed articles."
-# Paths whose errors take OpenAI's shape instead of FastAPI's (see api.app).
-OPENAI_PATHS = ("/v1/chat/", "/v1/models")
-
-
-class OpenAIError(Exception):
-    """An error reported in OpenAI's shape: {"error": {"message", "type", "param", "code"}}."""
-
-    def __init__(self, status: int, message: str, param: str | None = None, code: str | None = None,
-                 type_: str = "invalid_request_error"):
-        super().__init__(message)
-        self.status, self.message, self.param, self.code, self.type = status, message, param, code, type_
-
-    def body(self) -> dict:
-        return {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
-
-
 def conversation(messages: list[ChatMessage]) -> tuple[list[Turn], str]:
     """Earlier (question, answer) turns and the last user question; system and tool messages are skipped."""
-    turns: list[Turn] = []
-    pending: str | None = None
-    for m in messages[:-1]:
-        if m.role == "user":
-            if pending is not None:
-                turns.append(Turn(pending))
-            pending = m.text.strip()
-        elif m.role == "assistant" and pending is not None:
-            turns.append(Turn(pending, answer_in(m.text)))
-            pending = None
-    if pending is not None:
-        turns.append(Turn(pending))
+    turns = turns_of(Message(m.role, m.text, tuple(a) if (a := getattr(m, "answers", None)) is not None else None)
+                     for m in messages[:-1])
     last = messages[-1]
-    question = last.text if last.role == "user" else ""
-    return [t for t in turns if t.question], question
+    return turns, last.text if last.role == "user" else ""
 
 
 def _words(text: str) -> int:
@@ -91,8 +66,7 @@ def get_model(model_id: str, service: ServiceDep, _key: ReadKey) -> ModelCard:
 @router.post("/chat/completions", response_model=ChatCompletion, responses={
     **ERRORS, 200: {"content": {"text/event-stream": {}},
                     "description": "A chat.completion, or with stream=true Server-Sent Events of chat.completion.chunk"}})
-async def chat_completions(body: ChatCompletionRequest, service: ServiceDep, gate: GateDep, _key: ReadKey,
-                           request: Request):
+async def chat_completions(body: ChatCompletionRequest, service: ServiceDep, _key: ReadKey):
     history, raw = conversation(body.messages)
     try:
         question = check_question(raw)
@@ -101,9 +75,7 @@ async def chat_completions(body: ChatCompletionRequest, service: ServiceDep, gat
         # as the assistant, as chat UIs expect, rather than fail the whole conversation.
         reply, text = None, f"{NEEDS_QUESTION} ({exc})" if raw.strip() else NEEDS_QUESTION
     else:
-        async with gate.slot():
-            reply = await run_in_threadpool(service.chat.reply, history, question)
-        request.app.state.metrics.observe_result(reply.result)
+        reply = await run_in_threadpool(service.chat, history, question, None, None, "openai")
         text = message(reply)
     limit = body.max_completion_tokens if body.max_completion_tokens is not None else body.max_tokens
     content, finish = _cut(text, limit)
@@ -111,8 +83,7 @@ async def chat_completions(body: ChatCompletionRequest, service: ServiceDep, gat
     prompt_tokens = sum(_words(m.text) for m in body.messages)
     usage = {"prompt_tokens": prompt_tokens, "completion_tokens": _words(content),
              "total_tokens": prompt_tokens + _words(content)}
-    extras = ({"question": reply.rewrite.question, "no_answer": reply.result.no_answer, "citations": citations(reply)}
-              if reply is not None else {"question": raw[:QUESTION_MAX_CHARS], "no_answer": True, "citations": []})
+    extras = (reply.to_dict() if reply is not None else {"question": raw[:QUESTION_MAX_CHARS], "no_answer": True, "citations": []})
     if not body.stream:
         return {"id": cid, "object": "chat.completion", "created": created, "model": model,
                 "system_fingerprint": None,

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
+from api.schemas.ask import AnswerOut
 from api.schemas.common import Text, WholeNumbers
 from qa.limits import QUESTION_MAX_CHARS
 
@@ -37,6 +38,9 @@ class OtherMessage(_Message):
     """System, developer, assistant and tool messages: read for context (assistant answers) or skipped."""
 
     role: Literal["system", "developer", "assistant", "tool", "function"]
+    # Our extension, for clients that keep them (the chat page): the answers this assistant message gave.
+    # Without it they are read back from the message's text.
+    answers: list[Annotated[Text, Field(max_length=QUESTION_MAX_CHARS)]] | None = Field(None, max_length=10)
 
 
 ChatMessage = Annotated[UserMessage | OtherMessage, Field(discriminator="role")]
@@ -80,21 +84,9 @@ class Usage(BaseModel):
     total_tokens: int
 
 
-class CitationRef(BaseModel):
-    doc_id: str
-    title: str
-    paragraph: int
-    start: int
-    end: int
-
-
-class ChatCitation(BaseModel):
+class ChatCitation(AnswerOut):
     index: int = Field(..., description="The [n] marker in the message.")
-    text: str = Field(..., description="The quoted span: context[citation.start:citation.end].")
-    score: float
-    passage_id: str
-    citation: CitationRef
-    context: str = Field(..., description="The cited paragraph.")
+    context: str = Field(..., description="The cited paragraph: context[citation.start:citation.end] is the text.")
 
 
 class ChatCompletion(BaseModel):

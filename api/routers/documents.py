@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from api.deps import ServiceDep, WriteKey
 from api.schemas.documents import ArticleBody, ArticleIn, DocumentDetail, DocumentList, DocumentOut, ParagraphOut
 from api.schemas.errors import error_responses
-from qa.documents import DocumentError, article, parse_upload
+from service.documents import DocumentError, article, parse_upload
 from qa.limits import NONBLANK_PATTERN
 from qa.types import DocumentInfo
 
@@ -25,12 +25,16 @@ _UPLOAD_BODY = {"requestBody": {"required": True, "content": {
 }}}
 
 
+# What each kind of refusal is over HTTP.
+STATUS = {"invalid": 422, "not_found": 404, "conflict": 409, "unsupported": 415}
+
+
 def _out(d: DocumentInfo) -> DocumentOut:
-    return DocumentOut(id=d.id, title=d.title, url=d.url, published=d.published, paragraphs=d.paragraphs)
+    return DocumentOut(**d.to_dict())
 
 
 def _refused(exc: DocumentError) -> HTTPException:
-    return HTTPException(status_code=exc.status, detail=str(exc))
+    return HTTPException(status_code=STATUS[exc.kind], detail=str(exc))
 
 
 async def _article(request: Request) -> ArticleIn:
@@ -74,7 +78,7 @@ async def add_documents(request: Request, service: ServiceDep, _key: WriteKey) -
             body = await _article(request)
             docs = [article(body.text, body.title, body.id, body.url, body.published)]
         else:
-            raise DocumentError(f"send application/json or multipart/form-data, not {kind[:60]!r}", status=415)
+            raise DocumentError(f"send application/json or multipart/form-data, not {kind[:60]!r}", kind="unsupported")
         added = await run_in_threadpool(service.documents.put, docs, False)
     except DocumentError as exc:
         raise _refused(exc) from None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 
@@ -13,6 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from api.deps import ReadKey, SettingsDep
 from api.middleware import request_id
 from api.schemas.errors import error_responses
+from qa.atomic import append_durable
 from api.schemas.feedback import FeedbackIn, FeedbackOut
 
 router = APIRouter(prefix="/v1", tags=["feedback"])
@@ -21,11 +21,8 @@ _lock = threading.Lock()
 
 def _append(path, record: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    line = json.dumps(record, ensure_ascii=False) + "\n"
-    with _lock, open(path, "a", encoding="utf-8") as fh:
-        fh.write(line)
-        fh.flush()
-        os.fsync(fh.fileno())
+    with _lock:
+        append_durable(path, json.dumps(record, ensure_ascii=False) + "\n")
 
 
 @router.post("/feedback", status_code=201, response_model=FeedbackOut,

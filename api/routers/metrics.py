@@ -11,4 +11,6 @@ router = APIRouter(tags=["operations"])
 
 @router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
 def metrics(request: Request) -> Response:
-    return Response(request.app.state.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+    service = request.app.state.qa.service
+    more = (service.metrics.registry,) if service is not None else ()
+    return Response(request.app.state.metrics.render(*more), media_type=CONTENT_TYPE_LATEST)

@@ -5,45 +5,17 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.deps import get_service
-from qa.factory import Service
-from qa.pipeline import QAPipeline
-from qa.settings import Settings
-from qa.types import Answer, DocumentInfo, ScoredPassage
-from tests.conftest import FakeEmbedder
-
-
-class FakeRetriever:
-    def __init__(self, passages):
-        self.passages = passages
-
-    def retrieve_batch(self, queries, embeddings, top_k):
-        return [[ScoredPassage(p, 0.9 - i / 10) for i, p in enumerate(self.passages[:top_k])] for _ in queries]
-
-
-class FakeReader:
-    """Answers with the first word of the top passage; abstains on questions about 'nothing'."""
-
-    def warm_up(self):
-        pass
-
-    def read_batch(self, questions, passages, max_answers):
-        out = []
-        for q, ps in zip(questions, passages):
-            if "nothing" in q or not ps:
-                out.append([])
-                continue
-            p = ps[0].passage
-            word = p.text.split()[0]
-            out.append([Answer(word, 0.8, p.id, 0, len(word))][:max_answers])
-        return out
+from service.application import Application
+from service.settings import Settings
+from qa.types import DocumentInfo
+from tests.conftest import FakeEmbedder, FirstWordReader, make_stored
 
 
 @pytest.fixture
 def client(three_passages):
-    class FakeIndex:
-        documents = [DocumentInfo("d0", "Doc 0", "http://example.org/a", "2022-01-18", None, 1)]
-
-    service = Service(Settings(), FakeIndex(), QAPipeline(FakeEmbedder(), FakeRetriever(three_passages), FakeReader()))
+    index, _ = make_stored(three_passages, FakeEmbedder())
+    index.documents[:] = [DocumentInfo("d0", "Doc 0", "http://example.org/a", "2022-01-18", None, 1)]
+    service = Application(Settings(), index, FakeEmbedder(), FirstWordReader())
     app = create_app(loader=None)
     app.dependency_overrides[get_service] = lambda: service
     with TestClient(app) as c:
@@ -115,3 +87,18 @@ def test_real_service_answers_from_the_cited_paragraph(real_service):
     passage = next(p for p in body["passages"] if p["id"] == top["passage_id"])
     assert "Kremlin spokesperson" in passage["text"] and "Peskov" in top["text"]
     assert passage["text"][top["citation"]["start"] : top["citation"]["end"]] == top["text"]
+
+
+def test_ready_only_once_every_model_is_warm(three_passages):
+    class ColdEmbedder(FakeEmbedder):
+        warm = False
+
+        def warm_up(self):
+            self.warm = True
+
+    embedder = ColdEmbedder()
+    index, _ = make_stored(three_passages, FakeEmbedder())
+    service = Application(Settings(), index, embedder, FirstWordReader())
+    app = create_app(loader=lambda _settings: service)
+    with TestClient(app) as client:
+        assert client.get("/readyz").status_code == 200 and embedder.warm

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from api.app import create_app
-from qa.factory import load_service
-from qa.settings import Settings
+from service.application import Application
+from service.settings import Settings
 from tests.conftest import ROOT, serving
 
 pytestmark = pytest.mark.slow
@@ -19,7 +19,7 @@ def test_schemathesis_all_checks_pass(real_service, tmp_path):
     # Its own index and documents: the run adds, replaces and deletes documents.
     shutil.copytree(real_service.settings.index.index_dir, tmp_path / "index")
     settings = Settings().with_(index={"index_dir": tmp_path / "index"}, server={"rate_limit_per_minute": 0})
-    service = load_service(settings, log=lambda m: None)
+    service = Application.load(settings, log=lambda m: None)
     cli = Path(sys.executable).with_name("schemathesis")
     with serving(create_app(settings, loader=lambda _s: service)) as url:
         r = subprocess.run([str(cli), "--config-file", str(ROOT / "schemathesis.toml"), "run", f"{url}/openapi.json",

@@ -1,22 +1,12 @@
 """ChatService over a real QAPipeline with a tiny reader: rewriting reaches retrieval, what-else excludes."""
 
-from chat.render import NO_ANSWER, answer_in, citations, message
+from chat.render import message
+from chat.turns import NO_ANSWER, Message, answer_in, turns_of
 from chat.rewrite import Turn
 from chat.service import ChatService
 from qa.pipeline import QAPipeline
 from qa.types import Answer, ScoredPassage
-from tests.conftest import FakeEmbedder
-
-
-class EchoRetriever:
-    """Returns every passage; remembers the questions it was asked."""
-
-    def __init__(self, passages):
-        self.passages, self.asked = passages, []
-
-    def retrieve_batch(self, queries, embeddings, top_k):
-        self.asked.extend(queries)
-        return [[ScoredPassage(p, 1.0) for p in self.passages[:top_k]] for _ in queries]
+from tests.conftest import FakeEmbedder, ListRetriever
 
 
 class NameReader:
@@ -40,7 +30,7 @@ class NameReader:
 
 
 def make(three_passages):
-    retriever = EchoRetriever(three_passages)
+    retriever = ListRetriever(three_passages)
     return ChatService(QAPipeline(FakeEmbedder(), retriever, NameReader(), top_k=3, max_answers=1)), retriever
 
 
@@ -67,11 +57,19 @@ def test_message_numbers_sources_and_its_answer_reads_back(three_passages):
     top = reply.result.answers[0]
     assert text.startswith(f"{top.text} [1]") and "Sources:\n[1] " in text and "(Asked as: What did Ben Wallace say?)" in text
     assert answer_in(text) == (top.text,)
-    cite = citations(reply)[0]
+    cite = reply.to_dict()["citations"][0]
     assert cite["context"][cite["citation"]["start"]:cite["citation"]["end"]] == cite["text"] == top.text
+    assert cite["index"] == 1 and reply.numbered()[0].passage.text == cite["context"]
 
 
 def test_no_answer_is_a_sentence_and_reads_back_as_none(three_passages):
     chat, _ = make(three_passages[:0])
     reply = chat.reply([], "Anything?")
     assert reply.result.no_answer and message(reply) == NO_ANSWER and answer_in(message(reply)) == ()
+
+
+def test_turns_come_from_kept_answers_before_the_text():
+    said = [Message("user", "Who met Joly?"), Message("assistant", "Denys Shmyhal [1]\n\nSources: ...", ("Shmyhal",)),
+            Message("system", "ignored"), Message("user", "And Baerbock?"), Message("assistant", "Olaf Scholz [1]")]
+    assert turns_of(said) == [Turn("Who met Joly?", ("Shmyhal",)), Turn("And Baerbock?", ("Olaf Scholz",))]
+    assert turns_of([Message("user", "Q1"), Message("user", "Q2")]) == [Turn("Q1"), Turn("Q2")]

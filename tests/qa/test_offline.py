@@ -15,11 +15,11 @@ def _env_after(code: str, **env) -> str:
 
 
 def test_cli_and_readers_set_the_offline_variables():
-    assert _env_after("import os, qa.cli; print(os.environ['HF_HUB_OFFLINE'], os.environ['TRANSFORMERS_OFFLINE'])") == "1 1"
+    assert _env_after("import os, cli.main; print(os.environ['HF_HUB_OFFLINE'], os.environ['TRANSFORMERS_OFFLINE'])") == "1 1"
     code = ("import os; from reader.onnx_reader import OnnxReader, DEFAULT_MODEL_DIR; OnnxReader(str(DEFAULT_MODEL_DIR)).warm_up();"
             " print(os.environ['HF_HUB_OFFLINE'])")
     assert _env_after(code) == "1"
 
 
 def test_an_operator_setting_wins():
-    assert _env_after("import os, qa.cli; print(os.environ['HF_HUB_OFFLINE'])", HF_HUB_OFFLINE="0") == "0"
+    assert _env_after("import os, cli.main; print(os.environ['HF_HUB_OFFLINE'])", HF_HUB_OFFLINE="0") == "0"

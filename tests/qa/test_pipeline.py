@@ -4,34 +4,14 @@ import pytest
 
 from qa.pipeline import CitationError, QAPipeline
 from qa.types import Answer, ScoredPassage
-from tests.conftest import FakeEmbedder
-
-
-class Retriever:
-    def __init__(self, passages):
-        self.passages = passages
-
-    def retrieve_batch(self, queries, embeddings, top_k):
-        assert embeddings.shape == (len(queries), FakeEmbedder.dim)  # the pipeline embeds, once
-        return [[ScoredPassage(p, 0.5) for p in self.passages[:top_k]] for _ in queries]
-
-
-class Reader:
-    def __init__(self, answers):
-        self.answers = answers
-
-    def warm_up(self):
-        pass
-
-    def read_batch(self, questions, passages, max_answers):
-        return [list(self.answers) for _ in questions]
+from tests.conftest import FakeEmbedder, FixedReader, ListRetriever
 
 
 def test_citation_points_into_the_answers_paragraph(three_passages):
     p = three_passages[1]
     start = p.text.index("Britain")
-    reader = Reader([Answer("Britain", 0.7, p.id, start, start + 7)])
-    result = QAPipeline(FakeEmbedder(), Retriever(three_passages), reader).ask("Who supplies weapons?")
+    reader = FixedReader([Answer("Britain", 0.7, p.id, start, start + 7)])
+    result = QAPipeline(FakeEmbedder(), ListRetriever(three_passages, score=0.5), reader).ask("Who supplies weapons?")
     (a,) = result.answers
     assert (a.citation.doc_id, a.citation.title, a.citation.paragraph) == (p.doc_id, p.title, p.paragraph)
     assert p.text[a.citation.start : a.citation.end] == "Britain" and not result.no_answer
@@ -39,16 +19,16 @@ def test_citation_points_into_the_answers_paragraph(three_passages):
 
 def test_span_that_is_not_verbatim_is_refused(three_passages):
     p = three_passages[0]
-    reader = Reader([Answer("Berlin", 0.9, p.id, 0, 6)])
+    reader = FixedReader([Answer("Berlin", 0.9, p.id, 0, 6)])
     with pytest.raises(CitationError):
-        QAPipeline(FakeEmbedder(), Retriever(three_passages), reader).ask("Where?")
+        QAPipeline(FakeEmbedder(), ListRetriever(three_passages, score=0.5), reader).ask("Where?")
 
 
 def test_max_answers_and_batch(three_passages):
     p = three_passages[2]
     answers = [Answer(p.text[0:6], 0.9, p.id, 0, 6), Answer(p.text[7:15], 0.5, p.id, 7, 15)]
     embedder = FakeEmbedder()
-    pipeline = QAPipeline(embedder, Retriever(three_passages), Reader(answers), top_k=3, max_answers=1)
+    pipeline = QAPipeline(embedder, ListRetriever(three_passages, score=0.5), FixedReader(answers), top_k=3, max_answers=1)
     results = pipeline.ask_batch(["a?", "b?"])
     assert [len(r.answers) for r in results] == [1, 1] and len(results[0].passages) == 3
     assert embedder.calls == [["a?", "b?"]]  # one embedding call for the batch

@@ -8,7 +8,7 @@ import pytest
 from qa.types import Passage, ScoredPassage
 from reader.decode import Calibration
 from reader.onnx_reader import OnnxReader
-from reader.training.export import export_onnx, matmul_nodes, quantize
+from training.export import export_onnx, matmul_nodes, quantize
 from reader.transformers_reader import TransformersReader
 
 ALWAYS = Calibration(threshold=-math.inf)

@@ -21,15 +21,13 @@ def test_shipped_files_are_complete_and_small():
 def test_answers_baerbock_question_from_her_paragraph_with_exact_citation(real_service):
     # At the calibrated default the model is not sure enough of this one (score ~0.2, under ~0.5):
     # an operator who wants more answers lowers the operating point, as QA_MIN_ANSWER_SCORE does.
-    from qa.pipeline import QAPipeline
     from reader.onnx_reader import OnnxReader
 
-    reader = OnnxReader(str(DEFAULT_MODEL_DIR), min_score=0.1)
-    pipeline = QAPipeline(real_service.pipeline.embedder, real_service.pipeline.retriever, reader)
+    pipeline = real_service.pipeline(OnnxReader(str(DEFAULT_MODEL_DIR), min_score=0.1))
     result = pipeline.ask("What did Baerbock say about weapons?")
     assert result.answers
     top = result.answers[0]
-    passage = next(sp.passage for sp in result.passages if sp.passage.id == top.passage_id)
+    passage = result.passage_of(top)
     assert "Baerbock" in passage.text and "weapons" in passage.text
     assert passage.text[top.citation.start : top.citation.end] == top.text
     assert (top.citation.doc_id, top.citation.paragraph) == (passage.doc_id, passage.paragraph)
@@ -37,11 +35,11 @@ def test_answers_baerbock_question_from_her_paragraph_with_exact_citation(real_s
 
 
 def test_answers_a_clear_question_at_the_default_operating_point(real_service):
-    result = real_service.pipeline.ask("Who is the Kremlin spokesperson?")
+    result = real_service.ask("Who is the Kremlin spokesperson?")
     assert result.answers and "Peskov" in result.answers[0].text
     assert 0.5 <= result.answers[0].score <= 1.0
 
 
 @pytest.mark.parametrize("question", ["Who won the 2022 football World Cup?", "What is the boiling point of mercury?"])
 def test_abstains_when_the_articles_do_not_answer(real_service, question):
-    assert real_service.pipeline.ask(question).no_answer
+    assert real_service.ask(question).no_answer

@@ -9,7 +9,7 @@ from qa.pipeline import QAPipeline
 from qa.types import Passage, ScoredPassage
 from reader.decode import Calibration
 from reader.transformers_reader import TransformersReader
-from tests.conftest import FakeEmbedder
+from tests.conftest import FakeEmbedder, ListRetriever
 
 # Random weights have no opinion on answerability: answer always, to exercise span mapping.
 ALWAYS = Calibration(threshold=-math.inf)
@@ -53,12 +53,8 @@ def test_long_passage_is_split_into_overlapping_windows(tiny_model_dir, three_pa
 
 
 def test_pipeline_with_transformers_reader_cites_exact_spans(tiny_model_dir, three_passages):
-    class FixedRetriever:
-        def retrieve_batch(self, queries, embeddings, top_k):
-            return [_scored(three_passages)[:top_k] for _ in queries]
-
     reader = TransformersReader(str(tiny_model_dir), max_seq_len=64, doc_stride=16, calibration=ALWAYS)
-    results = QAPipeline(FakeEmbedder(), FixedRetriever(), reader).ask_batch(["Who supplies weapons?", "Where did Canada deploy?"])
+    results = QAPipeline(FakeEmbedder(), ListRetriever(three_passages), reader).ask_batch(["Who supplies weapons?", "Where did Canada deploy?"])
     assert len(results) == 2 and all(r.answers for r in results)  # the autouse fixture checks every citation
 
 

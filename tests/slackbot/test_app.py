@@ -1,5 +1,6 @@
 """Signed requests to the real Bolt app inside our FastAPI app; Slack's Web API is a local fake."""
 
+import contextlib
 import json
 import logging
 import subprocess
@@ -50,6 +51,28 @@ def test_unconfigured_app_has_no_slack_route_and_loads_nothing_of_slack():
     env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("QA_SLACK")}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout.split()
     assert out == ["404", "False"]
+
+
+def test_slack_questions_are_counted_and_wait_in_the_same_gate(slack, fake_slack, real_service):
+    from slackbot.app import BUSY
+    from tests.api.test_operations import metric
+
+    answered = 'qa_questions_total{channel="slack",outcome="answer"}'
+    refused = 'qa_questions_refused_total{channel="slack"}'
+    before = slack.get("/metrics").text
+    post_event(slack, mention("Who is the Kremlin spokesperson?"), "Ev-counted")
+    assert "Peskov" in json.dumps(fake_slack.wait_for("chat.postMessage")[0]["blocks"])
+    fake_slack.reset()
+    # Every model slot taken (as by HTTP questions): the Slack question queues, then is told the service is busy.
+    with contextlib.ExitStack() as stack:
+        for _ in range(real_service.gate.limit):
+            stack.enter_context(real_service.gate.slot())
+        post_event(slack, mention("Who is the Kremlin spokesperson?", ts="1700000000.000200"), "Ev-gated")
+        post = fake_slack.wait_for("chat.postMessage")[0]
+    assert post["text"] == BUSY
+    after = slack.get("/metrics").text
+    assert metric(after, answered) - metric(before, answered) == 1
+    assert metric(after, refused) - metric(before, refused) == 1
 
 
 def test_url_verification_challenge(slack):
@@ -129,13 +152,13 @@ def test_slash_command_is_acknowledged_before_a_slow_answer(fake_slack, real_ser
     from slackbot.app import build_app
     from slackbot.route import make_router
 
-    class SlowChat:
-        def reply(self, history, question):
+    class SlowApplication:
+        def chat(self, history, question, channel="chat"):
             time.sleep(3.5)  # slower than Slack's 3-second limit
-            return real_service.chat.reply(history, question)
+            return real_service.chat(history, question, channel=channel)
 
     app = FastAPI()
-    app.include_router(make_router(build_app(SECRET, TOKEN, lambda: SlowChat(), api_url=fake_slack.url + "/api/")))
+    app.include_router(make_router(build_app(SECRET, TOKEN, lambda: SlowApplication(), api_url=fake_slack.url + "/api/")))
     form = urllib.parse.urlencode({"command": "/ask", "text": "Who is the Kremlin spokesperson?", "user_id": "UALICE",
                                    "channel_id": "C1", "team_id": "T1", "trigger_id": "t",
                                    "response_url": fake_slack.url + "/respond/abc"})

@@ -101,7 +101,10 @@ async function ask(question) {
   history.push(user); save(); addMessage(user);
   const node = el("div", "msg assistant streaming");
   log.append(node);
-  const messages = history.map(m => ({role: m.role, content: m.content}));
+  // Assistant messages carry back the answers they gave, so the server never re-reads them from text.
+  const messages = history.map(m => m.role === "assistant"
+    ? {role: m.role, content: m.content, answers: (m.citations || []).map(c => c.text)}
+    : {role: m.role, content: m.content});
   let text = "", final = null;
   try {
     const resp = await fetch("/v1/chat/completions", {

@@ -4,7 +4,7 @@ import random
 import re
 
 from reader.squad import SquadExample
-from reader.training.negatives import perturbed_negatives, retrieval_negatives
+from training.negatives import perturbed_negatives, retrieval_negatives
 
 P0 = "The Port Ellery lighthouse was designed by Mira Okafor in 1998 and opened in 2001."
 P1 = "The lighthouse keeper, Tomas Berg, lives in Port Ellery with his family."
@@ -67,7 +67,7 @@ def test_retrieval_negative_is_the_best_other_paragraph_without_the_answer():
 
 
 def test_reversal_swaps_two_names_of_one_kind_unless_symmetric():
-    from reader.training.negatives import _reverse
+    from training.negatives import _reverse
 
     def reverse(question):
         return _reverse(_ex(5, question, "2001"), fake_ner([question])[0], random.Random(0))

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import tempfile
 import threading
 from pathlib import Path
-from typing import Callable
+from typing import Literal, Protocol
 
 from corpus.loader import SUPPORTED_SUFFIXES, content_id, load_corpus
-from qa.indexing import build_index
+from service.indexing import build_index
+from qa.atomic import write_atomic
 from qa.limits import ID_PATTERN, MAX_ID_CHARS, has_text
 from qa.types import Document, DocumentInfo, Passage
 from qa.protocols import Embedder
@@ -22,12 +22,24 @@ from retriever.store import StoredIndex
 UPLOAD_SUFFIXES = SUPPORTED_SUFFIXES + (".html", ".htm")
 
 
-class DocumentError(ValueError):
-    """The request cannot be done as asked; ``status`` is the HTTP status that says why."""
+ErrorKind = Literal["invalid", "not_found", "conflict", "unsupported"]
 
-    def __init__(self, message: str, status: int = 422):
+
+class DocumentError(ValueError):
+    """The request cannot be done as asked; ``kind`` says why (channels map it to a status)."""
+
+    def __init__(self, message: str, kind: ErrorKind = "invalid"):
         super().__init__(message)
-        self.status = status
+        self.kind = kind
+
+
+class ServedIndex(Protocol):
+    """What the document store needs of the service: the index served now, and a way to serve another."""
+
+    @property
+    def index(self) -> StoredIndex: ...
+
+    def swap_index(self, index: StoredIndex) -> None: ...
 
 
 def check_id(doc_id: str) -> str:
@@ -78,7 +90,7 @@ def parse_upload(name: str, raw: bytes, media_type: str | None = None) -> list[D
         try:
             raw.decode("utf-8")
         except UnicodeDecodeError:
-            raise DocumentError(f"{name}: not a text file (send UTF-8 {', '.join(UPLOAD_SUFFIXES)})", status=415) from None
+            raise DocumentError(f"{name}: not a text file (send UTF-8 {', '.join(UPLOAD_SUFFIXES)})", kind="unsupported") from None
         name = f"{Path(name).stem or 'upload'}{suffix}"
     if suffix in (".html", ".htm"):
         return _html_document(raw, name)
@@ -95,22 +107,12 @@ def parse_upload(name: str, raw: bytes, media_type: str | None = None) -> list[D
     return docs
 
 
-def _write_atomic(path: Path, data: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
 class DocumentStore:
     """One writer at a time; readers are never blocked: a new index is built aside and swapped in."""
 
-    def __init__(self, directory: Path, index_dir: Path, embedder: Embedder, current: Callable[[], StoredIndex],
-                 swap: Callable[[StoredIndex], None]):
+    def __init__(self, directory: Path, index_dir: Path, embedder: Embedder, served: ServedIndex):
         self.directory, self.index_dir, self.embedder = directory, index_dir, embedder
-        self.current, self.swap = current, swap
+        self.served = served
         self._lock = threading.Lock()
 
     def _path(self, doc_id: str) -> Path:
@@ -120,39 +122,39 @@ class DocumentStore:
         return self._path(doc_id).is_file()
 
     def get(self, doc_id: str) -> tuple[DocumentInfo, list[Passage]]:
-        index = self.current()
+        index = self.served.index
         info = next((d for d in index.documents if d.id == doc_id), None)
         if info is None:
-            raise DocumentError(f"no document with id {doc_id[:MAX_ID_CHARS]!r}", status=404)
+            raise DocumentError(f"no document with id {doc_id[:MAX_ID_CHARS]!r}", kind="not_found")
         return info, [p for p in index.passages if p.doc_id == doc_id]
 
     def put(self, docs: list[Document], replace: bool) -> list[DocumentInfo]:
         """Add (or, with ``replace``, add or replace) these documents, then reindex and swap."""
         with self._lock:
-            index = self.current()
+            index = self.served.index
             known = {d.id: d for d in index.documents}
             changes: dict[Path, str | None] = {}
             for doc in docs:
                 if doc.id in known and not self.stored(doc.id):
                     raise DocumentError(f"document {doc.id!r} comes from {known[doc.id].source or 'a corpus source'}, "
-                                        "not from this API; change it there", status=409)
+                                        "not from this API; change it there", kind="conflict")
                 if doc.id in known and not replace:
-                    raise DocumentError(f"document {doc.id!r} exists; PUT /v1/documents/{{id}} replaces it", status=409)
+                    raise DocumentError(f"document {doc.id!r} exists; PUT /v1/documents/{{id}} replaces it", kind="conflict")
                 record = {"id": doc.id, "title": doc.title, "text": doc.text, "url": doc.url, "published": doc.published}
                 changes[self._path(doc.id)] = json.dumps(record) + "\n"  # ASCII: one record, one line
             self._apply(changes, index, expect={d.id for d in docs})
             ids = {d.id for d in docs}
-            return [d for d in self.current().documents if d.id in ids]
+            return [d for d in self.served.index.documents if d.id in ids]
 
     def delete(self, doc_id: str) -> None:
         with self._lock:
-            index = self.current()
+            index = self.served.index
             info = next((d for d in index.documents if d.id == doc_id), None)
             if info is None:
-                raise DocumentError(f"no document with id {doc_id[:MAX_ID_CHARS]!r}", status=404)
+                raise DocumentError(f"no document with id {doc_id[:MAX_ID_CHARS]!r}", kind="not_found")
             if not self.stored(doc_id):
                 raise DocumentError(f"document {doc_id!r} comes from {info.source or 'a corpus source'}, not from this "
-                                    "API; remove it there", status=409)
+                                    "API; remove it there", kind="conflict")
             self._apply({self._path(doc_id): None}, index)
 
     def _apply(self, changes: dict[Path, str | None], index: StoredIndex, expect: set[str] = frozenset()) -> None:
@@ -164,7 +166,7 @@ class DocumentStore:
                 if data is None:
                     path.unlink(missing_ok=True)
                 else:
-                    _write_atomic(path, data)
+                    write_atomic(path, data)
             sources = list(dict.fromkeys([*index.manifest.sources, str(self.directory.resolve())]))
             report = build_index(sources, self.embedder, self.index_dir, previous=index)
             missing = expect - {d.id for d in report.index.documents}
@@ -176,6 +178,6 @@ class DocumentStore:
                 if data is None:
                     path.unlink(missing_ok=True)
                 else:
-                    _write_atomic(path, data)
+                    write_atomic(path, data)
             raise
-        self.swap(report.index)
+        self.served.swap_index(report.index)

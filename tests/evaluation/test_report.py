@@ -5,9 +5,9 @@ import re
 import numpy as np
 import pytest
 
-from qa.report import question_type, sweep
+from evaluation.report import question_type, sweep
 from tests.conftest import DEV_GOLD
-from tests.qa.test_cli import run_qa
+from tests.cli.test_cli import run_qa
 
 
 @pytest.mark.parametrize("question, kind", [

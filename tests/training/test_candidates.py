@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from reader.training.candidates import compare, exclusion_sets
+from training.candidates import compare, exclusion_sets
 
 pytestmark = pytest.mark.slow
 
@@ -42,7 +42,7 @@ def test_exclusion_sets_keep_the_default_and_name_real_nodes():
 
 
 def test_bad_input_is_a_one_line_error(tiny_model_dir, tmp_path, capsys):
-    from reader.training.candidates import main
+    from training.candidates import main
 
     for argv in ([str(tmp_path / "none"), "--squad2", str(tmp_path / "dev.json")],
                  [str(tiny_model_dir), "--squad2", str(tmp_path / "missing.json")]):

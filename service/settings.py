@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from corpus.loader import DEFAULT_CORPUS_DIR
 from qa.limits import MAX_ANSWERS_MAX, TOP_K_MAX
+from reader.features import DOC_STRIDE, MAX_SEQ_LEN
 
 
 def _config(prefix: str = "QA_") -> SettingsConfigDict:
@@ -64,8 +65,8 @@ class ReaderSettings(BaseSettings):
     kind: Literal["onnx", "transformers"] = Field(default="onnx", validation_alias="QA_READER")
     # Local model directory; None means the shipped reader (for kind onnx).
     model: str | None = None
-    max_seq_len: int = 384
-    doc_stride: int = 128
+    max_seq_len: int = MAX_SEQ_LEN
+    doc_stride: int = DOC_STRIDE
     max_answer_tokens: int = 30
     batch_size: int = 16
     # The operating point: answer only with a score (estimated probability of being right) of at

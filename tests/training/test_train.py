@@ -5,7 +5,7 @@ import json
 import pytest
 from transformers import AutoModelForQuestionAnswering
 
-from reader.training.train import DataConfig, OptimConfig, RunConfig, TrainConfig, train
+from training.train import DataConfig, OptimConfig, RunConfig, TrainConfig, train
 
 pytestmark = pytest.mark.slow
 
@@ -73,3 +73,22 @@ def test_same_seed_same_model(tmp_path, tiny_model_dir):
         final = train(_config(tmp_path / name, tiny_model_dir, max_steps=3), log=lambda m: None, entities=fake_ner)
         runs.append(json.loads((final / "training.json").read_text())["loss_ema"])
     assert runs[0] == runs[1]
+
+
+def test_answerability_head_trains_jointly_and_resumes(tmp_path, tiny_model_dir):
+    import torch
+
+    from training.answerability import HEAD_FILE, make_head
+
+    config = _config(tmp_path, tiny_model_dir, max_steps=3)
+    config.run.answerability_weight = 1.0
+    train(config, log=lambda m: None, entities=fake_ner)
+    at_3 = torch.load(tmp_path / "out" / "checkpoint" / HEAD_FILE)["weight"]
+    config.run.max_steps = 5
+    messages = []
+    final = train(config, log=messages.append, entities=fake_ner)
+    assert any("step 3/" in m for m in messages) and (final / HEAD_FILE).is_file()
+    model = AutoModelForQuestionAnswering.from_pretrained(final, local_files_only=True)
+    head = make_head(model, final)  # loads the saved head
+    assert torch.equal(head.weight, torch.load(final / HEAD_FILE)["weight"])
+    assert not torch.equal(head.weight, at_3)  # resumed with the head in the optimizer: it kept learning

@@ -7,7 +7,7 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from reader.training.average import average_checkpoints, main
+from training.average import average_checkpoints, main
 
 
 def _checkpoint(path, value, shape=(2, 3)):

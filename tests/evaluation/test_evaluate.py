@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from qa.evaluate import GoldFormatError, load_gold
+from evaluation.evaluate import GoldFormatError, load_gold
 
 
 def test_gold_file_errors_name_the_line(tmp_path):

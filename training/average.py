@@ -1,6 +1,6 @@
 """Average the weights of checkpoints from one training lineage (a "model soup"): one model, no extra cost to serve.
 
-    python -m reader.training.average runs/continue/final runs/stage3/final --output runs/soup
+    python -m training.average runs/continue/final runs/stage3/final --output runs/soup
 
 Only checkpoints continued from one another (same architecture, same starting point) average into
 a working model. The first checkpoint's config and tokenizer are copied beside the averaged weights.

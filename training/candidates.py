@@ -1,6 +1,6 @@
 """Compare candidate models on the TUNE articles only, as served (int8, several quantization schemes) and in fp32.
 
-    python -m reader.training.candidates runs/continue/final runs/stage3/final \\
+    python -m training.candidates runs/continue/final runs/stage3/final \\
         --squad2 ../shared/data/squad/dev-v2.0-public.json.gz
 
 Each figure is SQuAD 2.0 F1 at the threshold best on those same articles, the rule ``ship.py``
@@ -14,12 +14,12 @@ import json
 import tempfile
 from pathlib import Path
 
-from qa.evaluate import load_gold
+from evaluation.evaluate import load_gold
 from reader.decode import Calibration
 from reader.onnx_reader import MODEL_FILE, OnnxReader
-from reader.training.calibrate import best_spans, best_threshold, squad2_scores
-from reader.training.export import default_exclusions, export_onnx, ffn_output_nodes, matmul_nodes, quantized_copy
-from reader.training.splits import TUNE
+from training.calibrate import best_spans, best_threshold, squad2_scores
+from training.export import default_exclusions, export_onnx, ffn_output_nodes, matmul_nodes, quantized_copy
+from training.splits import TUNE
 
 
 def exclusion_sets(nodes: list[str]) -> dict[str, list[str]]:

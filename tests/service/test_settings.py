@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from qa.settings import ReaderSettings, Settings, variable
+from service.settings import ReaderSettings, Settings, variable
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

@@ -1,6 +1,6 @@
 """Turn a trained checkpoint into the shipped reader: export, quantize, calibrate, measure.
 
-    python -m reader.training.ship runs/continue/final reader/models/minilm-newsqa \\
+    python -m training.ship runs/continue/final reader/models/minilm-newsqa \\
         --squad2 ../shared/data/squad/dev-v2.0-public.json.gz --squad1 ../shared/data/squad/dev-v1.1-public.json.gz
 
 The threshold and the score calibration are fitted on the TUNE articles only, with the quantized
@@ -17,13 +17,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from qa.evaluate import load_gold
+from evaluation.evaluate import load_gold
 from qa.metrics import GoldItem
 from reader.decode import Calibration
 from reader.onnx_reader import MODEL_FILE, OnnxReader
-from reader.training.calibrate import best_spans, best_threshold, calibrate, reliability_table, squad2_scores
-from reader.training.export import default_exclusions, export_onnx, matmul_nodes, quantized_copy
-from reader.training.splits import REPORT, SQUAD1_EXCLUDED, TUNE
+from training.calibrate import best_spans, best_threshold, calibrate, reliability_table, squad2_scores
+from training.export import default_exclusions, export_onnx, matmul_nodes, quantized_copy
+from training.splits import REPORT, SQUAD1_EXCLUDED, TUNE
 
 def _subset(gold: list[GoldItem], titles) -> list[GoldItem]:
     keep = set(titles)

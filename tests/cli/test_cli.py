@@ -12,7 +12,7 @@ from tests.conftest import DEV_GOLD, ROOT
 
 def run_qa(*args, index_dir, timeout=300):
     env = {**os.environ, "QA_INDEX_DIR": str(index_dir), "HF_HUB_OFFLINE": "1"}
-    return subprocess.run([sys.executable, "-m", "qa.cli", *args], cwd=ROOT, env=env, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "cli.main", *args], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=timeout)
 
 
@@ -158,7 +158,7 @@ def test_train_reader_refuses_unreadable_or_empty_data(tmp_path):
     ({"QA_TOP_K": "abc"}, "QA_TOP_K: Input should be a valid integer"),
 ])
 def test_bad_settings_are_one_line_errors(tmp_path, env, expected):
-    r = subprocess.run([sys.executable, "-m", "qa.cli", "ask", "Who?"], cwd=ROOT, capture_output=True, text=True,
+    r = subprocess.run([sys.executable, "-m", "cli.main", "ask", "Who?"], cwd=ROOT, capture_output=True, text=True,
                        env={**os.environ, "QA_INDEX_DIR": str(tmp_path / "idx"), **env}, timeout=120)
     assert r.returncode != 0 and expected in r.stderr and "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1

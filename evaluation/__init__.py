@@ -1,0 +1,1 @@
+"""Evaluation: gold questions asked through the pipeline or the reader alone, scored SQuAD-style, and the HTML report."""

@@ -1,0 +1,132 @@
+"""The one application every channel asks (HTTP, OpenAI-compatible, Slack, CLI).
+
+It owns the pipeline, the model gate, the question metrics and the index swap; channels call ``ask`` and
+``chat`` and never reach into the pipeline's parts.
+"""
+
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from prometheus_client import CollectorRegistry
+
+from chat.rewrite import Rewriter, RuleRewriter, Turn
+from chat.service import ChatReply, ChatService
+from qa.pipeline import QAPipeline
+from qa.protocols import Embedder, Reader
+from qa.types import QAResult
+from reader import make_reader
+from retriever import make_embedder, make_retriever
+from retriever.store import StoredIndex
+from service.documents import DocumentStore
+from service.gate import Busy, ModelGate
+from service.indexing import Log, open_index, stderr_log
+from service.metrics import QuestionMetrics
+from service.settings import Settings
+
+
+def reader_from(settings: Settings, min_score: float | None = None) -> Reader:
+    """The reader the settings ask for (``min_score`` overrides the operating point, e.g. 0 = never abstain)."""
+    r = settings.reader
+    return make_reader(r.kind, r.model, device=settings.models.device, max_seq_len=r.max_seq_len,
+                       doc_stride=r.doc_stride, max_answer_tokens=r.max_answer_tokens, batch_size=r.batch_size,
+                       min_score=r.min_answer_score if min_score is None else min_score)
+
+
+def embedder_from(settings: Settings) -> Embedder:
+    return make_embedder(settings.retrieval.embedding_model, device=settings.models.device)
+
+
+def default_sources(settings: Settings) -> list[Path]:
+    """What a new index is built from: the configured corpus, plus documents added over HTTP if any."""
+    docs = settings.index.documents_path
+    return list(settings.index.corpus) + ([docs] if docs.is_dir() and any(docs.glob("*.jsonl")) else [])
+
+
+class Application:
+    """A loaded QA service. Light to build; ``warm_up()`` loads every model (idempotent)."""
+
+    def __init__(self, settings: Settings, index: StoredIndex, embedder: Embedder, reader: Reader,
+                 registry: CollectorRegistry | None = None, rewriter: Rewriter | None = None):
+        self.settings = settings
+        self.embedder = embedder
+        self.reader = reader
+        self.rewriter = rewriter if rewriter is not None else RuleRewriter()
+        server = settings.server
+        self.gate = ModelGate(server.max_concurrent, server.queue_timeout_s, server.max_queued)
+        self.metrics = QuestionMetrics(registry)
+        self.metrics.track_index(lambda: (len(self.index.passages), len(self.index.documents)))
+        self._swap_lock = threading.Lock()
+        self._index = index
+        self._pipeline = self._pipeline_for(index)
+        self.documents = DocumentStore(settings.index.documents_path, settings.index.index_dir, embedder, self)
+
+    def _pipeline_for(self, index: StoredIndex) -> QAPipeline:
+        retrieval = self.settings.retrieval
+        retriever = make_retriever(index, retrieval.kind, retrieval.lexical_weight)
+        return QAPipeline(self.embedder, retriever, self.reader, retrieval.top_k, self.settings.reader.max_answers)
+
+    def warm_up(self) -> None:
+        """Load the embedding model and the reader; ready (``/readyz``) only after this returns."""
+        self.embedder.warm_up()
+        self.reader.warm_up()
+
+    # -- the index ------------------------------------------------------------------------------
+    @property
+    def index(self) -> StoredIndex:
+        return self._index
+
+    def swap_index(self, index: StoredIndex) -> None:
+        """Serve ``index`` from now on; questions already running finish on the pipeline they started with."""
+        pipeline = self._pipeline_for(index)
+        with self._swap_lock:
+            self._index, self._pipeline = index, pipeline
+
+    # -- questions ------------------------------------------------------------------------------
+    def ask(self, question: str, top_k: int | None = None, max_answers: int | None = None,
+            channel: str = "api") -> QAResult:
+        """One question through the gate; counted in the metrics under ``channel``. Raises ``Busy``."""
+        with self._slot(channel):
+            result = self._pipeline.ask(question, top_k, max_answers)
+        self.metrics.observe(result, channel)
+        return result
+
+    def chat(self, history: Sequence[Turn], question: str, top_k: int | None = None,
+             max_answers: int | None = None, channel: str = "chat") -> ChatReply:
+        """The conversation's last question made standalone, then answered as ``ask`` does."""
+        with self._slot(channel):
+            reply = ChatService(self._pipeline, self.rewriter).reply(history, question, top_k, max_answers)
+        self.metrics.observe(reply.result, channel)
+        return reply
+
+    def conversations(self) -> ChatService:
+        """Chat over the current pipeline without the gate: batch evaluation (``qa eval``) only."""
+        return ChatService(self._pipeline, self.rewriter)
+
+    def pipeline(self, reader: Reader | None = None) -> QAPipeline:
+        """The current pipeline (for evaluation), optionally with another reader over the same retrieval."""
+        return self._pipeline if reader is None else self._pipeline.with_reader(reader)
+
+    @contextmanager
+    def _slot(self, channel: str) -> Iterator[None]:
+        try:
+            with self.gate.slot():
+                yield
+        except Busy:
+            self.metrics.busy.labels(channel).inc()
+            raise
+
+    @classmethod
+    def load(cls, settings: Settings, build_if_missing: bool = False, log: Log = stderr_log, refresh: bool = True,
+             registry: CollectorRegistry | None = None) -> "Application":
+        """Open (or build) the index and load the models."""
+        embedder = embedder_from(settings)
+        reader = reader_from(settings)
+        index = open_index(settings.index.index_dir, embedder, default_sources(settings), build_if_missing, log,
+                           refresh)
+        app = cls(settings, index, embedder, reader, registry)
+        app.warm_up()
+        return app

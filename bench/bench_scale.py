@@ -3,9 +3,16 @@
 Passages are real SQuAD train paragraphs, repeated with changed words to reach N. Vectors: the first
 ``--embed`` distinct paragraphs and their questions are embedded with the real model; the other passages
 get their base paragraph's vector plus noise (so that a million passages do not take hours to embed).
-Prints one JSON object per candidate and a summary; figures are CPU wall time, one question at a time.
+Two modes, each printing one JSON object per line; times are wall time, one question at a time:
 
-    python bench/bench_scale.py --passages 20000 200000
+    python bench/bench_scale.py --passages 20000 200000 --candidates   # the parts, side by side
+    python bench/bench_scale.py --passages 20000 200000 1000000         # the project's store, end to end
+
+The store mode builds the real store (retriever/store.py) of N passages in documents of 10, then a fresh
+process loads it with the embedding model and the reader (as ``qa serve`` does) and reports
+``passages, retrieval_p50_ms, retrieval_p95_ms, recall_at_10, rss_mb, ready_s, write_ms`` (hybrid retrieval
+per question; dense recall@10 against exact search over the same vectors; resident memory of that process
+with the models loaded; the slowest of adding, replacing and deleting one 10-paragraph document, durable).
 """
 
 from __future__ import annotations
@@ -161,8 +168,10 @@ def dense_candidates(vectors: np.ndarray):
     hnsw = faiss.IndexHNSWFlat(d, 32, faiss.METRIC_INNER_PRODUCT)
     hnsw.hnsw.efConstruction = 80
     hnsw.add(vectors)
-    hnsw.hnsw.efSearch = 96
-    yield "faiss-hnsw32-ef96", hnsw, time.perf_counter() - t
+    built = time.perf_counter() - t
+    for ef in (96, 256):
+        hnsw.hnsw.efSearch = ef
+        yield f"faiss-hnsw32-ef{ef}", hnsw, built
     t = time.perf_counter()
     nlist = max(16, int(4 * np.sqrt(n)))
     ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(d), d, nlist, faiss.METRIC_INNER_PRODUCT)
@@ -172,14 +181,91 @@ def dense_candidates(vectors: np.ndarray):
     yield f"faiss-ivf{nlist}-nprobe24", ivf, time.perf_counter() - t
 
 
+def corpus_at(n: int, base: list[str], base_vectors: np.ndarray, vocab: list[str], embedded: int):
+    """N passage texts (bases first, then bases with changed words) and their vectors."""
+    rng = random.Random(n)
+    which = variants(base, n)
+    texts = [base[b] if i < len(base) else changed(base[b], i, rng, vocab) for i, b in enumerate(which)]
+    noise = np.random.default_rng(n).normal(0, 0.04, (n, base_vectors.shape[1])).astype(np.float32)
+    vectors = base_vectors[[b % embedded for b in which]] + noise
+    vectors[:embedded] = base_vectors[: min(n, embedded)]
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    return texts, vectors
+
+
+def store_documents(texts: list[str], vectors: np.ndarray, per_doc: int = 10):
+    """The passages as documents of ``per_doc`` paragraphs each (offsets exact in the joined text)."""
+    from qa.types import DocumentInfo, Passage
+    from retriever.store import NewDocument
+
+    for d in range(0, len(texts), per_doc):
+        parts = texts[d : d + per_doc]
+        text, passages, pos = "", [], 0
+        doc_id = f"doc{d // per_doc}"
+        for i, part in enumerate(parts):
+            if i:
+                text += "\n\n"
+            start = len(text)
+            text += part
+            passages.append(Passage(f"{doc_id}:{i}", doc_id, f"Article {d // per_doc}", i, part, start, len(text)))
+        yield NewDocument(DocumentInfo(doc_id, f"Article {d // per_doc}", None, None, "bench", len(parts)), text,
+                          passages, vectors[d : d + per_doc])
+
+
+def probe(directory: Path, queries_file: Path) -> dict:
+    """In a fresh process: load the store with both models, then time retrieval and writes."""
+    started = time.perf_counter()
+    from qa.offline import go_offline
+    from reader import make_reader
+    from retriever import make_embedder, store
+    from retriever.hybrid import HybridRetriever
+
+    go_offline()
+    index = store.load(directory)
+    embedder, reader = make_embedder(), make_reader()
+    embedder.warm_up()
+    reader.warm_up()
+    ready = time.perf_counter() - started
+    data = np.load(queries_file, allow_pickle=False)
+    questions, vectors, exact = list(data["questions"]), data["vectors"], data["exact"]
+    retriever = HybridRetriever(index)
+    for q, v in zip(questions[:10], vectors[:10]):  # warm caches
+        retriever.retrieve(q, v, 5)
+    _, ms = time_queries(lambda qv: retriever.retrieve(qv[0], qv[1], 5), list(zip(questions, vectors)))
+    _, dense = index.search(vectors, 10)
+    recall = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(dense, exact)]))
+    doc = next(store_documents([f"Probe paragraph {i} about the harbour." for i in range(10)],
+                               vectors[:10]))
+    from dataclasses import replace
+
+    doc = replace(doc, info=replace(doc.info, id="probe-doc"),
+                  passages=[replace(p, id=f"probe-doc:{p.paragraph}", doc_id="probe-doc") for p in doc.passages])
+    writes = {}
+    for name, call in (("add", lambda: index.write([doc])), ("replace", lambda: index.write([doc])),
+                       ("delete", lambda: index.write(deletes=["probe-doc"]))):
+        t = time.perf_counter()
+        call()
+        writes[name] = round((time.perf_counter() - t) * 1000, 1)
+    p50, p95 = percentiles(ms)
+    rss = int(next(line.split()[1] for line in open("/proc/self/status") if line.startswith("VmRSS"))) // 1024
+    return {"passages": index.passage_count(), "retrieval_p50_ms": p50, "retrieval_p95_ms": p95,
+            "recall_at_10": round(recall, 4), "rss_mb": rss, "ready_s": round(ready, 2),
+            "write_ms": max(writes.values()), "writes_ms": writes, "dense": type(index.dense.index).__name__}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--passages", type=int, nargs="+", default=[20_000])
+    parser.add_argument("--candidates", action="store_true", help="compare search libraries instead of the store")
+    parser.add_argument("--probe", nargs=2, metavar=("DIR", "QUERIES"), help=argparse.SUPPRESS)
     parser.add_argument("--embed", type=int, default=2000, help="distinct paragraphs embedded for real")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--lexical", nargs="*", default=list(LEXICAL), choices=list(LEXICAL))
     parser.add_argument("--slow-queries", type=int, default=20, help="questions for candidates that score every passage")
     args = parser.parse_args()
+    if args.probe:
+        print(json.dumps(probe(Path(args.probe[0]), Path(args.probe[1]))), flush=True)
+        return
 
     from qa.offline import go_offline
     from retriever import make_embedder
@@ -195,13 +281,10 @@ def main() -> None:
           file=sys.stderr)
     vocab = sorted({w for t in base[:2000] for w in t.split() if w.isalpha()})
     for n in args.passages:
-        rng = random.Random(n)
-        which = variants(base, n)
-        texts = [base[b] if i < len(base) else changed(base[b], i, rng, vocab) for i, b in enumerate(which)]
-        noise = np.random.default_rng(n).normal(0, 0.04, (n, base_vectors.shape[1])).astype(np.float32)
-        vectors = base_vectors[[b % args.embed for b in which]] + noise
-        vectors[: args.embed] = base_vectors
-        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        texts, vectors = corpus_at(n, base, base_vectors, vocab, args.embed)
+        if not args.candidates:
+            print(json.dumps(measure_store(n, texts, vectors, queries, query_vectors)), flush=True)
+            continue
         with tempfile.TemporaryDirectory(prefix="qa-scale-") as tmp:
             for name in args.lexical:
                 t = time.perf_counter()
@@ -222,6 +305,28 @@ def main() -> None:
                 print(json.dumps({"passages": n, "kind": "dense", "candidate": name, "build_s": round(built, 1),
                                   "query_p50_ms": p50, "query_p95_ms": p95, "recall_at_10": round(float(recall), 4),
                                   "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}), flush=True)
+
+
+def measure_store(n: int, texts: list[str], vectors: np.ndarray, queries: list[str], query_vectors: np.ndarray) -> dict:
+    import subprocess
+
+    import faiss
+
+    from retriever import store
+
+    with tempfile.TemporaryDirectory(prefix="qa-scale-store-") as tmp:
+        t = time.perf_counter()
+        manifest = store.Manifest("all-MiniLM-L6-v2", vectors.shape[1], "bench", [], time.time())
+        store.build(Path(tmp) / "index", manifest, store_documents(texts, vectors)).close()
+        build_s = time.perf_counter() - t
+        flat = faiss.IndexFlatIP(vectors.shape[1])
+        flat.add(vectors)
+        exact = flat.search(query_vectors, 10)[1] + 1  # rows count from 1 in build order
+        np.savez(Path(tmp) / "queries.npz", questions=np.array(queries), vectors=query_vectors, exact=exact)
+        out = subprocess.run([sys.executable, __file__, "--probe", str(Path(tmp) / "index"), str(Path(tmp) / "queries.npz")],
+                             capture_output=True, text=True, check=True).stdout
+        result = json.loads(out.strip().splitlines()[-1])
+    return {**result, "build_s": round(build_s, 1)}
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from chat.service import ChatReply, Numbered
+from qa.types import QAResult
 from chat.turns import NO_ANSWER
 
 _QUOTE_CHARS = 160
@@ -28,14 +29,27 @@ def _quote(context: str, start: int, end: int) -> str:
 
 def _source_line(n: Numbered) -> str:
     c = n.answer.citation
-    return (f"[{n.index}] {c.title}, paragraph {c.paragraph} (score {n.answer.score:.2f}): "
+    # Paragraphs are numbered from 1 wherever a person reads them (the API's field counts from 0).
+    return (f"[{n.index}] {c.title}, paragraph {c.paragraph + 1} (score {n.answer.score:.2f}): "
             f"\u201c{_quote(n.passage.text, c.start, c.end)}\u201d")
+
+
+def closest_line(result: QAResult, width: int = 300) -> str | None:
+    """For a question without an answer: what the closest passage says, and where, honestly labelled."""
+    closest = result.closest()
+    if closest is None:
+        return None
+    p = closest.passage
+    text = p.text if len(p.text) <= width else p.text[: p.text.rfind(" ", 0, width) or width] + "…"
+    return f"The closest passage ({p.title}, paragraph {p.paragraph + 1}) says: \u201c{text}\u201d"
 
 
 def message(reply: ChatReply) -> str:
     """The assistant's text: the answer first, then other candidates, what was asked, and the sources."""
     cites = reply.numbered()
     lines = [f"{cites[0].answer.text} [1]" if cites else NO_ANSWER]
+    if not cites and (closest := closest_line(reply.result)) is not None:
+        lines.append(closest)
     if len(cites) > 1:
         lines.append("Other possible answers: " + "; ".join(f"{c.answer.text} [{c.index}]" for c in cites[1:]))
     if reply.rewrite.changed:

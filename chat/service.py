@@ -34,9 +34,12 @@ class ChatReply:
         return [Numbered(i, a, self.result.passage_of(a)) for i, a in enumerate(self.result.answers, 1)]
 
     def to_dict(self) -> dict:
-        """The fields the chat endpoint adds to OpenAI's shape: what was asked, and the structured citations."""
+        """The fields the chat endpoint adds to OpenAI's shape: what was asked, the structured citations and,
+        when there is no answer, the closest passage (never empty-handed)."""
+        closest = self.result.closest()
         return {"question": self.rewrite.question, "no_answer": self.result.no_answer,
-                "citations": [n.to_dict() for n in self.numbered()]}
+                "citations": [n.to_dict() for n in self.numbered()],
+                "closest": closest.to_dict() if closest is not None else None}
 
 
 def _already_given(answer: CitedAnswer, given: set[str]) -> bool:

@@ -12,7 +12,7 @@ from typing import Iterable
 
 from chat.rewrite import Turn
 
-NO_ANSWER = "I found no answer to that in the indexed articles."
+NO_ANSWER = "I found no confident answer to that in the indexed articles."
 _MARKERS = re.compile(r"(?:\s*\[\d+\])+\s*$")
 
 

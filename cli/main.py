@@ -37,11 +37,16 @@ def _fail(message: str, code: int = 2) -> int:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from service.application import default_sources, embedder_from
-    from service.indexing import build_index
+    from cli.progress import Progress
     from retriever import store
+    from service.application import default_sources, embedder_from
+    from service.indexing import build_index, stale_reason, sync_sources
 
     settings = _settings()
+    # Nothing that does not exist is recorded as a source.
+    missing = [p for p in args.paths if not Path(p).exists()]
+    if missing:
+        return _fail(f"no such file or directory: {', '.join(missing)}; the index was left as it was")
     previous = None
     try:
         previous = store.load(settings.index.index_dir)
@@ -54,16 +59,36 @@ def cmd_index(args: argparse.Namespace) -> int:
     elif previous is not None:
         base = previous.manifest.sources
     else:
-        # A corrupt index still names its sources (SOURCES.json); documents added over HTTP are always kept.
+        # A corrupt index still names its sources (SOURCES.json).
         base = store.known_sources(settings.index.index_dir) or [str(p) for p in default_sources(settings)]
-    if settings.index.documents_path.is_dir() and any(settings.index.documents_path.glob("*.jsonl")):
-        base = base + [str(settings.index.documents_path.resolve())]
-    # Resolved before de-duplicating, so the documents folder named relatively and absolutely is read once.
+    legacy = settings.index.documents_path
+    if legacy.is_dir() and any(legacy.glob("*.jsonl")):
+        base = base + [str(legacy.resolve())]
+    # Resolved before de-duplicating, so a folder named relatively and absolutely is read once.
     sources = list(dict.fromkeys(str(Path(p).resolve()) for p in [*base, *args.paths]))
+    embedder = embedder_from(settings)
+    progress = Progress("embedding", "passages")
     try:
-        report = build_index(sources, embedder_from(settings), settings.index.index_dir, previous=previous)
+        if args.ray is not None:
+            from importlib.util import find_spec
+
+            if find_spec("ray") is None:
+                return _fail("--ray needs the 'cluster' extra: pip install -e '.[cluster]'")
+            from service.distributed import ray_corpus
+
+            corpus, computed = ray_corpus(sources, args.ray, settings.retrieval.embedding_model, progress,
+                                          log=lambda m: print(m, file=sys.stderr))
+            report = build_index(sources, embedder, settings.index.index_dir, previous=previous, corpus=corpus,
+                                 progress=progress, computed=computed)
+        elif previous is not None and not args.replace and stale_reason(previous, embedder) is None:
+            # Only the documents that are new, changed or gone are written.
+            report = sync_sources(previous, sources, embedder, progress)
+        else:
+            report = build_index(sources, embedder, settings.index.index_dir, previous=previous, progress=progress)
     except ValueError as exc:
         return _fail(f"{exc}\nthe index at {settings.index.index_dir} was left as it was")
+    finally:
+        progress.close()
     for error in report.errors:
         print(f"error: skipped {error}", file=sys.stderr)
     print(f"{report.summary()} -> {settings.index.index_dir}")
@@ -103,12 +128,17 @@ def cmd_ask(args: argparse.Namespace) -> int:
         print(json.dumps(result.to_dict(with_context=True), indent=2, ensure_ascii=False))
         return 0
     if result.no_answer:
-        print("No answer: nothing in the indexed articles supports one.")
+        from chat.render import closest_line
+
+        print("No confident answer in the indexed articles.")
+        closest = closest_line(result)
+        if closest is not None:
+            print(closest)
         return 0
     for rank, a in enumerate(result.answers, start=1):
         c = a.citation
         print(f"{rank}. {a.text}   (score {a.score:.2f})")
-        print(f"   source: {c.title} [doc {c.doc_id}, paragraph {c.paragraph}, chars {c.start}-{c.end}]")
+        print(f"   source: {c.title} [doc {c.doc_id}, paragraph {c.paragraph + 1}, chars {c.start}-{c.end}]")
         if rank == 1 or args.verbose:
             print(f"   {_marked(result.passage_of(a).text, c.start, c.end)}")
     return 0
@@ -315,6 +345,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("index", help="add articles (.txt, .md, .jsonl files or folders) to the index, or rebuild it")
     p.add_argument("paths", nargs="*", help="files or folders to add; none rebuilds from the current sources")
     p.add_argument("--replace", action="store_true", help="index only PATHS, dropping earlier sources")
+    p.add_argument("--ray", metavar="ADDRESS", default=None,
+                   help="read, split and embed on a Ray cluster (auto, HOST:PORT or ray://HOST:10001); "
+                        "needs the 'cluster' extra")
     p.set_defaults(func=cmd_index)
 
     p = sub.add_parser("ask", help="answer a question from the indexed articles")

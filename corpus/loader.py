@@ -73,8 +73,29 @@ class SplitDocument:
     spans: tuple[tuple[int, int], ...]
 
 
-def _split(doc: Document) -> SplitDocument:
+def split_text(doc: Document) -> SplitDocument:
+    """A plain-text document cut at its paragraphs (blank-line blocks, else lines)."""
     return SplitDocument(doc, tuple(paragraph_spans(doc.text)))
+
+
+def passages_of(split: SplitDocument) -> list[Passage]:
+    """The document's passages; a paragraph whose exact text came earlier in the same document is kept once."""
+    doc, seen, out = split.document, set(), []
+    for index, (start, end) in enumerate(split.spans):
+        text = doc.text[start:end]
+        if text not in seen:
+            seen.add(text)
+            out.append(Passage(f"{doc.id}:{index}", doc.id, doc.title, index, text, start, end))
+    return out
+
+
+def load_splits(paths: list[Path | str]) -> tuple[list[SplitDocument], list[str]]:
+    """Every supported file under ``paths`` as split documents, and the errors of those that could not be read."""
+    result = LoadResult()
+    splits = [s for file in expand_paths([Path(p) for p in paths], result) for s in _load_file(file, result)]
+    return splits, result.errors
+
+
 
 
 def _load_file(path: Path, result: LoadResult) -> list[SplitDocument]:
@@ -85,7 +106,7 @@ def _load_file(path: Path, result: LoadResult) -> list[SplitDocument]:
         result.errors.append(f"{path}: cannot read ({exc.__class__.__name__}: {exc})")
         return []
     if suffix == ".txt":
-        return [_split(Document(content_id(raw), title_from_filename(path), raw, source=str(path)))]
+        return [split_text(Document(content_id(raw), title_from_filename(path), raw, source=str(path)))]
     if suffix == ".md":
         title, spans = _markdown_spans(raw)
         doc = Document(content_id(raw), title or title_from_filename(path), raw, source=str(path))
@@ -120,7 +141,7 @@ def _load_jsonl(path: Path, raw: str, result: LoadResult) -> list[SplitDocument]
             published=record.get("published"),
             source=where,
         )
-        out.append(_split(doc))
+        out.append(split_text(doc))
     return out
 
 
@@ -155,27 +176,39 @@ class Corpus:
         return h.hexdigest()
 
 
+def sources_signature(paths: list[Path | str]) -> str:
+    """A cheap stand-in for the corpus fingerprint: every file's path, size and modification time.
+
+    Equal signatures mean nothing to re-read at start-up; a different one means some file changed."""
+    result = LoadResult()
+    h = hashlib.sha256(f"splitter={SPLITTER_VERSION}\n".encode())
+    for file in expand_paths([Path(p) for p in paths], result):
+        stat = file.stat()
+        h.update(f"{file}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode("utf-8", "surrogateescape"))
+    for error in result.errors:
+        h.update(error.encode("utf-8", "surrogateescape"))
+    return h.hexdigest()
+
+
 def load_corpus(paths: list[Path | str]) -> Corpus:
     """Load every supported file under ``paths``; unreadable files are reported, not fatal.
 
     Documents with an id already seen and paragraphs whose exact text was already seen are
     stored once (the first occurrence wins).
     """
-    result = LoadResult()
+    splits, errors = load_splits(paths)
+    documents: list[Document] = []
     seen_docs: set[str] = set()
     seen_text: set[str] = set()
     passages: list[Passage] = []
-    for file in expand_paths([Path(p) for p in paths], result):
-        for split in _load_file(file, result):
-            doc = split.document
-            if doc.id in seen_docs:
-                continue
-            seen_docs.add(doc.id)
-            result.documents.append(doc)
-            for index, (start, end) in enumerate(split.spans):
-                text = doc.text[start:end]
-                if text in seen_text:
-                    continue
-                seen_text.add(text)
-                passages.append(Passage(f"{doc.id}:{index}", doc.id, doc.title, index, text, start, end))
-    return Corpus(result.documents, passages, result.errors)
+    for split in splits:
+        doc = split.document
+        if doc.id in seen_docs:
+            continue
+        seen_docs.add(doc.id)
+        documents.append(doc)
+        for passage in passages_of(split):
+            if passage.text not in seen_text:
+                seen_text.add(passage.text)
+                passages.append(passage)
+    return Corpus(documents, passages, errors)

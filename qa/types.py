@@ -100,6 +100,10 @@ class QAResult:
     def no_answer(self) -> bool:
         return not self.answers
 
+    def closest(self) -> ScoredPassage | None:
+        """When there is no answer, the best retrieved passage: shown as such, so nobody leaves empty-handed."""
+        return self.passages[0] if self.no_answer and self.passages else None
+
     def passage_of(self, answer: CitedAnswer) -> Passage:
         """The retrieved passage an answer quotes (every answer quotes one of ``passages``)."""
         return next(sp.passage for sp in self.passages if sp.passage.id == answer.passage_id)

@@ -9,6 +9,18 @@ import numpy as np
 # The serving window: tokens per window and the overlap step between windows of one passage.
 MAX_SEQ_LEN = 384
 DOC_STRIDE = 128
+# A question keeps at most this many tokens (its head), so that every window still holds some passage:
+# 1,000 characters of "a a a ..." would otherwise leave no room and fail tokenisation.
+MAX_QUESTION_TOKENS = 64
+
+
+def clip_questions(tokenizer, questions: list[str], max_tokens: int = MAX_QUESTION_TOKENS) -> list[str]:
+    """Each question cut after its first ``max_tokens`` tokens (at a token's end, so the text is verbatim)."""
+    enc = tokenizer(questions, add_special_tokens=False, return_offsets_mapping=True)
+    out = []
+    for question, offsets in zip(questions, enc["offset_mapping"]):
+        out.append(question if len(offsets) <= max_tokens else question[: offsets[max_tokens - 1][1]])
+    return out
 
 
 @dataclass(frozen=True)
@@ -35,6 +47,7 @@ def featurize(tokenizer, questions: list[str], contexts: list[str], max_seq_len:
     """
     if len(questions) != len(contexts):
         raise ValueError(f"{len(questions)} questions for {len(contexts)} contexts")
+    questions = clip_questions(tokenizer, list(questions), min(MAX_QUESTION_TOKENS, max_seq_len // 4))
     pad_right = tokenizer.padding_side == "right"
     enc = tokenizer(
         questions if pad_right else contexts,

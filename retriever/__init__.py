@@ -8,7 +8,17 @@ from qa.protocols import Retriever
 
 
 def make_embedder(model_path: str | None = None, device: str = "cpu"):
-    """The sentence embedder (``model_path`` None: the bundled all-MiniLM-L6-v2); loads on ``warm_up()``."""
+    """The sentence embedder; loads on ``warm_up()``.
+
+    None: the shipped int8 ONNX export of all-MiniLM-L6-v2 (ONNX Runtime, no PyTorch). A directory with a
+    ``model.onnx`` (made by ``python -m training.export_embedder``): that export. Any other directory: a
+    sentence-transformers model under PyTorch."""
+    from pathlib import Path
+
+    if model_path is None or (Path(model_path) / "model.onnx").is_file():
+        from retriever.onnx_embedder import OnnxEmbedder
+
+        return OnnxEmbedder(model_path)
     from retriever.embedder import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder(model_path, device=device)

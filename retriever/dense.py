@@ -1,4 +1,4 @@
-"""Dense retriever: search the FAISS inner-product index with the questions' embeddings."""
+"""Dense retriever: search the store's vector index with the questions' embeddings."""
 
 from __future__ import annotations
 
@@ -15,12 +15,11 @@ class DenseRetriever:
     def retrieve_batch(self, queries: list[str], embeddings: np.ndarray, top_k: int) -> list[list[ScoredPassage]]:
         if not queries:
             return []
-        scores, ids = self.index.search(embeddings, top_k)
-        passages = self.index.passages
-        return [
-            [ScoredPassage(passages[i], float(s)) for s, i in zip(row_s, row_i) if i >= 0]
-            for row_s, row_i in zip(scores, ids)
-        ]
+        scores, rows = self.index.search(embeddings, top_k)
+        found = self.index.passages_at({int(r) for r in rows.ravel() if r >= 0})
+        # A row deleted between the search and the lookup is skipped, never cited.
+        return [[ScoredPassage(found[r], float(s)) for s, r in zip(row_s, row_r) if r in found]
+                for row_s, row_r in zip(scores, rows)]
 
     def retrieve(self, query: str, embedding: np.ndarray, top_k: int) -> list[ScoredPassage]:
         return self.retrieve_batch([query], embedding[None, :], top_k)[0]

@@ -1,12 +1,14 @@
 """Hybrid retriever: dense inner product fused with BM25, so names and rare words that a small
-embedding model blurs ("Which German foreign minister ...") still find their paragraph."""
+embedding model blurs ("Which German foreign minister ...") still find their paragraph.
+
+Neither side scores every passage: the candidates are the dense top ``candidates`` and the BM25 top
+``candidates`` (FTS5's inverted index), and only that pool is scored on both sides.
+"""
 
 from __future__ import annotations
 
 import numpy as np
-from rank_bm25 import BM25Okapi
 
-from qa.text import lexical_terms
 from qa.types import ScoredPassage
 from retriever.store import StoredIndex
 
@@ -16,33 +18,31 @@ class HybridRetriever:
         self.index = index
         self.lexical_weight = lexical_weight
         self.candidates = candidates
-        corpus = [lexical_terms(p.text) or ["<empty>"] for p in index.passages]
-        self._bm25 = BM25Okapi(corpus) if corpus else None
-
-    def lexical_scores(self, query: str) -> np.ndarray:
-        """BM25 scores of every passage, scaled so that the best is 1 (all zeros if nothing matches)."""
-        terms = lexical_terms(query)
-        if self._bm25 is None or not terms:
-            return np.zeros(len(self.index.passages))
-        scores = np.asarray(self._bm25.get_scores(terms), dtype=np.float64)
-        top = scores.max(initial=0.0)
-        return scores / top if top > 0 else np.zeros_like(scores)
 
     def retrieve_batch(self, queries: list[str], embeddings: np.ndarray, top_k: int) -> list[list[ScoredPassage]]:
-        n = len(self.index.passages)
-        if not queries or n == 0:
-            return [[] for _ in queries]
-        _, dense_ids = self.index.search(embeddings, max(self.candidates, top_k))
+        if not queries:
+            return []
+        width = max(self.candidates, top_k)
+        _, dense_rows = self.index.search(embeddings, width)
         results = []
-        for query, qvec, ids in zip(queries, embeddings, dense_ids):
-            lexical = self.lexical_scores(query)
-            pool = set(int(i) for i in ids if i >= 0)
-            pool.update(int(i) for i in np.argsort(-lexical)[: max(self.candidates, top_k)])
-            pool_ids = np.fromiter(sorted(pool), dtype=np.int64)
-            dense = self.index.vectors_of(pool_ids) @ qvec
-            fused = (1 - self.lexical_weight) * dense + self.lexical_weight * lexical[pool_ids]
+        for query, qvec, rows in zip(queries, embeddings, dense_rows):
+            lexical_rows, lexical_top = self.index.lexical(query, width)
+            dense_index = self.index.dense
+            # Rows deleted meanwhile (no longer in the dense index) are skipped, never cited.
+            pool = np.array(sorted(r for r in {int(r) for r in rows if r >= 0} | {int(r) for r in lexical_rows}
+                                   if dense_index.has(r)), dtype=np.int64)
+            if not len(pool):
+                results.append([])
+                continue
+            dense = dense_index.vectors_of(pool) @ qvec
+            # BM25 scaled so that the question's best passage is 1 (0 everywhere when no word matches).
+            best = lexical_top.max(initial=0.0)
+            lexical = self.index.lexical_scores(query, pool) / best if best > 0 else np.zeros(len(pool))
+            fused = (1 - self.lexical_weight) * dense + self.lexical_weight * lexical
             order = np.argsort(-fused, kind="stable")[:top_k]
-            results.append([ScoredPassage(self.index.passages[pool_ids[o]], float(fused[o])) for o in order])
+            # Records only for the passages returned (a row deleted since the search is left out).
+            found = self.index.passages_at(pool[order])
+            results.append([ScoredPassage(found[int(pool[o])], float(fused[o])) for o in order if int(pool[o]) in found])
         return results
 
     def retrieve(self, query: str, embedding: np.ndarray, top_k: int) -> list[ScoredPassage]:

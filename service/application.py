@@ -7,6 +7,7 @@ It owns the pipeline, the model gate, the question metrics and the index swap; c
 from __future__ import annotations
 
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -20,6 +21,7 @@ from qa.protocols import Embedder, Reader
 from qa.types import QAResult
 from reader import make_reader
 from retriever import make_embedder, make_retriever
+from retriever import store
 from retriever.store import StoredIndex
 from service.documents import DocumentStore
 from service.gate import Busy, ModelGate
@@ -41,7 +43,8 @@ def embedder_from(settings: Settings) -> Embedder:
 
 
 def default_sources(settings: Settings) -> list[Path]:
-    """What a new index is built from: the configured corpus, plus documents added over HTTP if any."""
+    """What a new index is built from: the configured corpus (plus, from installs before documents lived in the
+    index, a documents folder of .jsonl files if one is there)."""
     docs = settings.index.documents_path
     return list(settings.index.corpus) + ([docs] if docs.is_dir() and any(docs.glob("*.jsonl")) else [])
 
@@ -58,11 +61,12 @@ class Application:
         server = settings.server
         self.gate = ModelGate(server.max_concurrent, server.queue_timeout_s, server.max_queued)
         self.metrics = QuestionMetrics(registry)
-        self.metrics.track_index(lambda: (len(self.index.passages), len(self.index.documents)))
+        self.metrics.track_index(lambda: (self.index.passage_count(), self.index.document_count()))
         self._swap_lock = threading.Lock()
         self._index = index
         self._pipeline = self._pipeline_for(index)
-        self.documents = DocumentStore(settings.index.documents_path, settings.index.index_dir, embedder, self)
+        self.documents = DocumentStore(embedder, self)
+        self._followed = time.monotonic()
 
     def _pipeline_for(self, index: StoredIndex) -> QAPipeline:
         retrieval = self.settings.retrieval
@@ -79,6 +83,20 @@ class Application:
     def index(self) -> StoredIndex:
         return self._index
 
+    def follow(self, every_s: float = 0.2) -> None:
+        """Serve the version another process made current (a full rebuild by ``qa index --replace`` next to
+        running replicas); writes in place need nothing of this, the store picks them up itself."""
+        now = time.monotonic()
+        if now - self._followed < every_s:
+            return
+        self._followed = now
+        name = store.current_version(self.settings.index.index_dir)
+        if name is not None and name != self._index.version.name:
+            try:
+                self.swap_index(store.load(self.settings.index.index_dir))
+            except store.IndexError_:
+                pass  # keep serving what we have; the next look may find it complete
+
     def swap_index(self, index: StoredIndex) -> None:
         """Serve ``index`` from now on; questions already running finish on the pipeline they started with."""
         pipeline = self._pipeline_for(index)
@@ -89,6 +107,7 @@ class Application:
     def ask(self, question: str, top_k: int | None = None, max_answers: int | None = None,
             channel: str = "api") -> QAResult:
         """One question through the gate; counted in the metrics under ``channel``. Raises ``Busy``."""
+        self.follow()
         with self._slot(channel):
             result = self._pipeline.ask(question, top_k, max_answers)
         self.metrics.observe(result, channel)
@@ -97,6 +116,7 @@ class Application:
     def chat(self, history: Sequence[Turn], question: str, top_k: int | None = None,
              max_answers: int | None = None, channel: str = "chat") -> ChatReply:
         """The conversation's last question made standalone, then answered as ``ask`` does."""
+        self.follow()
         with self._slot(channel):
             reply = ChatService(self._pipeline, self.rewriter).reply(history, question, top_k, max_answers)
         self.metrics.observe(reply.result, channel)

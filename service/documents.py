@@ -1,22 +1,20 @@
-"""Documents added, replaced and deleted while serving: stored by the service, indexed, swapped in atomically."""
+"""Documents added, replaced and deleted while serving, written a document at a time into the served index."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import tempfile
 import threading
+from dataclasses import replace as replace_
 from pathlib import Path
 from typing import Literal, Protocol
 
-from corpus.loader import SUPPORTED_SUFFIXES, content_id, load_corpus
-from service.indexing import build_index
-from qa.atomic import write_atomic
-from qa.limits import ID_PATTERN, MAX_ID_CHARS, has_text
+from corpus.loader import SUPPORTED_SUFFIXES, SplitDocument, content_id, load_splits, passages_of, split_text
+from service.indexing import API_SOURCE, embed_texts, new_document
+from qa.limits import ID_PATTERN, MAX_ID_CHARS, clean_text, has_text
 from qa.types import Document, DocumentInfo, Passage
 from qa.protocols import Embedder
-from retriever import store
 from retriever.store import StoredIndex
 
 UPLOAD_SUFFIXES = SUPPORTED_SUFFIXES + (".html", ".htm")
@@ -43,20 +41,27 @@ class ServedIndex(Protocol):
 
 
 def check_id(doc_id: str) -> str:
-    if len(doc_id) > MAX_ID_CHARS or not re.fullmatch(ID_PATTERN, doc_id):
+    if not isinstance(doc_id, str) or len(doc_id) > MAX_ID_CHARS or not re.fullmatch(ID_PATTERN, doc_id):
         raise DocumentError(f"a document id is 1-{MAX_ID_CHARS} characters, no control characters, no space at either end")
     return doc_id
 
 
 def article(text: str, title: str | None = None, doc_id: str | None = None, url: str | None = None,
-            published: str | None = None) -> Document:
-    if not has_text(text):
+            published: str | None = None) -> SplitDocument:
+    """A JSON article (or a record of an upload), checked as every route checks documents."""
+    if not isinstance(text, str) or not has_text(text):
         raise DocumentError("text must not be empty")
-    return Document(check_id(doc_id) if doc_id is not None else content_id(text), (title or "").strip() or "Untitled",
-                    text, url, published)
+    for name, value in (("title", title), ("url", url), ("published", published)):
+        if value is not None and not isinstance(value, str):
+            raise DocumentError(f"{name} must be a string")
+    text = clean_text(text)
+    doc = Document(check_id(doc_id) if doc_id is not None else content_id(text),
+                   clean_text(title or "").strip() or "Untitled", text, url and clean_text(url),
+                   published and clean_text(published))
+    return split_text(doc)
 
 
-def _html_document(raw: bytes, name: str) -> list[Document]:
+def _html_document(raw: bytes, name: str) -> list[SplitDocument]:
     import trafilatura  # only when HTML arrives
 
     extracted = trafilatura.extract(raw.decode("utf-8", errors="replace"), output_format="json", with_metadata=True,
@@ -75,7 +80,7 @@ _BY_MEDIA_TYPE = {"text/html": ".html", "text/markdown": ".md", "application/jso
                   "application/x-ndjson": ".jsonl", "text/plain": ".txt"}
 
 
-def parse_upload(name: str, raw: bytes, media_type: str | None = None) -> list[Document]:
+def parse_upload(name: str, raw: bytes, media_type: str | None = None) -> list[SplitDocument]:
     """Documents from an uploaded file: .txt, .md, .jsonl as the corpus loader reads them, .html via trafilatura.
 
     The kind comes from the file name, else from the part's media type; an unknown kind is read as plain
@@ -95,89 +100,76 @@ def parse_upload(name: str, raw: bytes, media_type: str | None = None) -> list[D
     if suffix in (".html", ".htm"):
         return _html_document(raw, name)
     with tempfile.TemporaryDirectory(prefix="qa-upload-") as tmp:
-        path = Path(tmp) / name
+        path = Path(tmp) / "upload"
+        path.mkdir()
+        path = path / (name if len(name.encode("utf-8", "surrogateescape")) < 200 else f"upload{suffix}")
         path.write_bytes(raw)
-        corpus = load_corpus([path])
-    if corpus.errors:
-        raise DocumentError("; ".join(e.replace(str(path), name) for e in corpus.errors[:5])[:1000])
-    with_text = {p.doc_id for p in corpus.passages}
-    docs = [Document(d.id, d.title, d.text, d.url, d.published) for d in corpus.documents if d.id in with_text]
+        splits, errors = load_splits([path])
+    if errors:
+        raise DocumentError("; ".join(e.replace(str(path), name) for e in errors[:5])[:1000])
+    # Every record is checked as a JSON article is (id, url, published, text); headings stay out (Markdown).
+    docs = []
+    for split in splits:
+        d = split.document
+        checked = article(d.text, d.title, d.id, d.url, d.published).document
+        docs.append(SplitDocument(checked, split.spans))
+    docs = [d for d in docs if d.spans]
     if not docs:
         raise DocumentError(f"{name}: no paragraphs found")
     return docs
 
 
 class DocumentStore:
-    """One writer at a time; readers are never blocked: a new index is built aside and swapped in."""
+    """Documents added, replaced and deleted over HTTP: each write touches that document's passages only, is
+    durable when it returns, and is answered from by the next question (the store writes in place)."""
 
-    def __init__(self, directory: Path, index_dir: Path, embedder: Embedder, served: ServedIndex):
-        self.directory, self.index_dir, self.embedder = directory, index_dir, embedder
-        self.served = served
+    def __init__(self, embedder: Embedder, served: ServedIndex):
+        self.embedder, self.served = embedder, served
         self._lock = threading.Lock()
 
-    def _path(self, doc_id: str) -> Path:
-        return self.directory / f"{hashlib.sha256(doc_id.encode('utf-8', 'surrogatepass')).hexdigest()[:24]}.jsonl"
-
     def stored(self, doc_id: str) -> bool:
-        return self._path(doc_id).is_file()
+        """Whether this id names a document added over HTTP (corpus documents are changed in their files)."""
+        info = self.served.index.document(doc_id)
+        return info is not None and info.source == API_SOURCE
 
     def get(self, doc_id: str) -> tuple[DocumentInfo, list[Passage]]:
         index = self.served.index
-        info = next((d for d in index.documents if d.id == doc_id), None)
+        info = index.document(doc_id)
         if info is None:
             raise DocumentError(f"no document with id {doc_id[:MAX_ID_CHARS]!r}", kind="not_found")
-        return info, [p for p in index.passages if p.doc_id == doc_id]
+        return info, index.passages_of(doc_id)
 
-    def put(self, docs: list[Document], replace: bool) -> list[DocumentInfo]:
-        """Add (or, with ``replace``, add or replace) these documents, then reindex and swap."""
+    def put(self, docs: list[SplitDocument], replace: bool) -> list[DocumentInfo]:
+        """Add (or, with ``replace``, add or replace) these documents."""
         with self._lock:
             index = self.served.index
-            known = {d.id: d for d in index.documents}
-            changes: dict[Path, str | None] = {}
-            for doc in docs:
-                if doc.id in known and not self.stored(doc.id):
-                    raise DocumentError(f"document {doc.id!r} comes from {known[doc.id].source or 'a corpus source'}, "
-                                        "not from this API; change it there", kind="conflict")
-                if doc.id in known and not replace:
-                    raise DocumentError(f"document {doc.id!r} exists; PUT /v1/documents/{{id}} replaces it", kind="conflict")
-                record = {"id": doc.id, "title": doc.title, "text": doc.text, "url": doc.url, "published": doc.published}
-                changes[self._path(doc.id)] = json.dumps(record) + "\n"  # ASCII: one record, one line
-            self._apply(changes, index, expect={d.id for d in docs})
-            ids = {d.id for d in docs}
-            return [d for d in self.served.index.documents if d.id in ids]
+            for split in docs:
+                known = index.document(split.document.id)
+                if known is not None and known.source != API_SOURCE:
+                    raise DocumentError(f"document {known.id!r} comes from a corpus file, not from this API; "
+                                        "change it there", kind="conflict")
+                if known is not None and not replace:
+                    raise DocumentError(f"document {known.id!r} exists; PUT /v1/documents/{{id}} replaces it",
+                                        kind="conflict")
+            pieces = [(replace_(split.document, source=API_SOURCE), passages_of(split)) for split in docs]
+            empty = next((d.id for d, passages in pieces if not passages), None)
+            if empty is not None:
+                raise DocumentError(f"document {empty!r} has no paragraphs to index")
+            known_vectors = {}
+            for doc, _ in pieces:
+                if index.document(doc.id) is not None:
+                    known_vectors.update(index.passage_vectors(doc.id))
+            vectors = embed_texts([p.text for _, ps in pieces for p in ps], self.embedder, known_vectors)
+            index.write([new_document(doc, passages, vectors, index.manifest.dim) for doc, passages in pieces])
+            return [index.document(doc.id) for doc, _ in pieces]
 
     def delete(self, doc_id: str) -> None:
         with self._lock:
             index = self.served.index
-            info = next((d for d in index.documents if d.id == doc_id), None)
+            info = index.document(doc_id)
             if info is None:
                 raise DocumentError(f"no document with id {doc_id[:MAX_ID_CHARS]!r}", kind="not_found")
-            if not self.stored(doc_id):
-                raise DocumentError(f"document {doc_id!r} comes from {info.source or 'a corpus source'}, not from this "
-                                    "API; remove it there", kind="conflict")
-            self._apply({self._path(doc_id): None}, index)
-
-    def _apply(self, changes: dict[Path, str | None], index: StoredIndex, expect: set[str] = frozenset()) -> None:
-        """Write the files, rebuild from every source with unchanged vectors reused, swap; undo on failure."""
-        self.directory.mkdir(parents=True, exist_ok=True)
-        before = {path: path.read_text(encoding="utf-8") if path.is_file() else None for path in changes}
-        try:
-            for path, data in changes.items():
-                if data is None:
-                    path.unlink(missing_ok=True)
-                else:
-                    write_atomic(path, data)
-            sources = list(dict.fromkeys([*index.manifest.sources, str(self.directory.resolve())]))
-            report = build_index(sources, self.embedder, self.index_dir, previous=index)
-            missing = expect - {d.id for d in report.index.documents}
-            if missing:
-                store.save(index, self.index_dir)  # the index as it was
-                raise DocumentError("could not index the document: " + "; ".join(report.errors[:3])[:500])
-        except BaseException:
-            for path, data in before.items():
-                if data is None:
-                    path.unlink(missing_ok=True)
-                else:
-                    write_atomic(path, data)
-            raise
-        self.served.swap_index(report.index)
+            if info.source != API_SOURCE:
+                raise DocumentError(f"document {doc_id!r} comes from a corpus file, not from this API; remove it there",
+                                    kind="conflict")
+            index.write(deletes=[doc_id])

@@ -29,7 +29,8 @@ class IndexSettings(BaseSettings):
     model_config = _config()
 
     index_dir: Path = Path(".qa/index")
-    # Documents added over HTTP (one .jsonl each); None: "documents" beside the index.
+    # Documents added over HTTP live in the index itself; a .jsonl folder here (from earlier versions) is
+    # still read as a source. None: "documents" beside the index.
     documents_dir: Path | None = None
     # Sources used when no index exists yet; `qa index PATH` adds more.
     corpus: list[Path] = Field(default_factory=lambda: [DEFAULT_CORPUS_DIR])
@@ -48,7 +49,8 @@ class IndexSettings(BaseSettings):
 class RetrievalSettings(BaseSettings):
     model_config = _config()
 
-    # Local sentence-transformers directory; None means the bundled all-MiniLM-L6-v2.
+    # None: the shipped int8 ONNX export of all-MiniLM-L6-v2 (retriever/models/minilm-l6-int8); a directory
+    # with a model.onnx: such an export; any other directory: a sentence-transformers model (PyTorch).
     embedding_model: str | None = None
     kind: Literal["hybrid", "dense"] = Field(default="hybrid", validation_alias="QA_RETRIEVER")
     # Share of BM25 in the hybrid score (0 = dense only).

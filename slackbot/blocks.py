@@ -36,6 +36,13 @@ def reply_blocks(reply: ChatReply) -> list[dict]:
     blocks: list[dict] = []
     if not cites:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f":grey_question: {NO_ANSWER}"}})
+        closest = reply.result.closest()
+        if closest is not None:
+            p = closest.passage
+            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _clip(
+                "The closest passage says:\n> " + escape(_clip(p.text, QUOTE_CHARS)), MAX_SECTION_CHARS)}})
+            blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _clip(
+                f"{escape(p.title)} · paragraph {p.paragraph + 1} · not an answer", 2000)}]})
     for c in cites:
         ref, text = c.answer.citation, escape(_clip(c.answer.text, 500))
         head = f"*{text}*" if c.index == 1 else f"Also possible: *{text}*"
@@ -43,7 +50,7 @@ def reply_blocks(reply: ChatReply) -> list[dict]:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _clip(
             "> " + quote_in_context(c.passage.text, ref.start, ref.end), MAX_SECTION_CHARS)}})
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _clip(
-            f"[{c.index}] {escape(ref.title)} · paragraph {ref.paragraph} · score {c.answer.score:.2f}", 2000)}]})
+            f"[{c.index}] {escape(ref.title)} · paragraph {ref.paragraph + 1} · score {c.answer.score:.2f}", 2000)}]})
     if reply.rewrite.changed:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _clip(
             f"Asked as: {escape(reply.rewrite.question)}", 2000)}]})

@@ -89,12 +89,21 @@ class FirstWordReader:
         return out
 
 
-def make_stored(passages: list[Passage], embedder) -> tuple[store.StoredIndex, np.ndarray]:
-    """An in-memory index of ``passages`` embedded by ``embedder``, and the vectors it holds."""
+def new_documents(passages: list[Passage], vectors: np.ndarray, source: str | None = None) -> list[store.NewDocument]:
+    """One document per passage (its whole text), for building stores in tests."""
+    return [store.NewDocument(DocumentInfo(p.doc_id, p.title, None, None, source, 1), p.text, [p], v[None, :])
+            for p, v in zip(passages, vectors)]
+
+
+def make_stored(passages: list[Passage], embedder, directory: Path | None = None) -> tuple[store.StoredIndex, np.ndarray]:
+    """A real store (in a fresh temporary folder unless given) of ``passages`` embedded by ``embedder``, and
+    the vectors it holds."""
+    import tempfile
+
     vectors = embedder.encode([p.text for p in passages])
-    docs = [DocumentInfo(p.doc_id, p.title, None, None, None, 1) for p in passages]
     manifest = store.Manifest(embedder.name, embedder.dim, "fp", ["src"], 0.0)
-    return store.build(vectors, passages, docs, manifest), vectors
+    directory = Path(tempfile.mkdtemp(prefix="qa-test-store-")) if directory is None else directory
+    return store.build(directory, manifest, new_documents(passages, vectors)), vectors
 
 
 @pytest.fixture

@@ -83,7 +83,8 @@ async def chat_completions(body: ChatCompletionRequest, service: ServiceDep, _ke
     prompt_tokens = sum(_words(m.text) for m in body.messages)
     usage = {"prompt_tokens": prompt_tokens, "completion_tokens": _words(content),
              "total_tokens": prompt_tokens + _words(content)}
-    extras = (reply.to_dict() if reply is not None else {"question": raw[:QUESTION_MAX_CHARS], "no_answer": True, "citations": []})
+    extras = (reply.to_dict() if reply is not None
+              else {"question": raw[:QUESTION_MAX_CHARS], "no_answer": True, "citations": [], "closest": None})
     if not body.stream:
         return {"id": cid, "object": "chat.completion", "created": created, "model": model,
                 "system_fingerprint": None,

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
-from api.schemas.ask import AnswerOut
+from api.schemas.ask import AnswerOut, PassageOut
 from api.schemas.common import Text, WholeNumbers
 from qa.limits import QUESTION_MAX_CHARS
 
@@ -101,6 +101,7 @@ class ChatCompletion(BaseModel):
     question: str = Field(..., description="The standalone question that was answered.")
     no_answer: bool
     citations: list[ChatCitation]
+    closest: PassageOut | None = Field(None, description="With no answer: the closest passage (not an answer).")
 
 
 class ModelCard(BaseModel):

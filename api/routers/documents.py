@@ -46,7 +46,7 @@ async def _article(request: Request) -> ArticleIn:
 
 @router.get("/documents", response_model=DocumentList)
 def list_documents(service: ServiceDep) -> DocumentList:
-    docs = [_out(d) for d in service.index.documents]
+    docs = [_out(d) for d in service.index.documents()]
     return DocumentList(documents=docs, total=len(docs))
 
 

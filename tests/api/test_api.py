@@ -7,14 +7,12 @@ from api.app import create_app
 from api.deps import get_service
 from service.application import Application
 from service.settings import Settings
-from qa.types import DocumentInfo
 from tests.conftest import FakeEmbedder, FirstWordReader, make_stored
 
 
 @pytest.fixture
 def client(three_passages):
     index, _ = make_stored(three_passages, FakeEmbedder())
-    index.documents[:] = [DocumentInfo("d0", "Doc 0", "http://example.org/a", "2022-01-18", None, 1)]
     service = Application(Settings(), index, FakeEmbedder(), FirstWordReader())
     app = create_app(loader=None)
     app.dependency_overrides[get_service] = lambda: service
@@ -60,7 +58,8 @@ def test_bad_input_is_422_with_message(client, payload, fragment):
 
 def test_documents_and_health(client):
     docs = client.get("/v1/documents").json()
-    assert docs["total"] == 1 and docs["documents"][0]["id"] == "d0"
+    assert docs["total"] == 3 and [d["id"] for d in docs["documents"]] == ["d0", "d1", "d2"]
+    assert set(docs["documents"][0]) == {"id", "title", "url", "published", "paragraphs"}  # never the server's path
     assert client.get("/healthz").json() == {"status": "ok", "detail": None}
     assert client.get("/docs").status_code == 200
 

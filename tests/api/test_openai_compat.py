@@ -70,7 +70,11 @@ def test_sse_wire_format_ends_with_done(live_server):
 def test_no_answer_is_an_explicit_sentence(client):
     r = client.chat.completions.create(model="news-qa", messages=[{"role": "user", "content": "Who won the 2022 football World Cup?"}])
     assert r.model_extra["no_answer"] is True and r.model_extra["citations"] == []
-    assert r.choices[0].message.content.startswith("I found no answer")
+    assert r.choices[0].message.content.startswith("I found no confident answer")
+    # Never empty-handed: the closest passage, labelled as such, in the text and as a structured field.
+    closest = r.model_extra["closest"]
+    assert closest["text"] and "The closest passage (" in r.choices[0].message.content
+    assert closest["text"][:40] in r.choices[0].message.content
 
 
 @pytest.mark.parametrize("messages", [

@@ -132,7 +132,7 @@ def test_documents_over_http_are_answerable_at_once_and_survive_a_restart(own_se
 
     # A restart (a new service over the same folders) keeps every uploaded document.
     again = Application.load(own_service.settings, log=lambda m: None)
-    titles = {d.title for d in again.index.documents}
+    titles = {d.title for d in again.index.documents()}
     assert {"Harbour news", "Bridge reopens", "Notes"} <= titles
     with TestClient(app_for(own_service), client=LOCAL) as client:
         assert client.delete("/v1/documents/harbour-1").status_code == 204
@@ -188,7 +188,7 @@ def test_metrics_request_ids_and_json_access_logs(real_service, caplog):
     assert grew('qa_stage_seconds_count{stage="retrieve"}') == grew('qa_stage_seconds_count{stage="read"}') == 2
     assert grew('qa_questions_total{channel="api",outcome="answer"}') == 1
     assert grew('qa_questions_total{channel="api",outcome="no_answer"}') == 1
-    assert f"qa_index_passages {float(len(real_service.index.passages))}" in text
+    assert f"qa_index_passages {float(real_service.index.passage_count())}" in text
     assert "qa_model_load_seconds" in text
     record = next(r for r in caplog.records if getattr(r, "path", "") == "/v1/ask")
     assert record.request_id == "req-42" and record.status == 200 and record.route == "/v1/ask"
@@ -219,3 +219,13 @@ def test_api_docs_are_served_from_packaged_assets():
             assets = [a for a in ("/docs-assets/swagger-ui-bundle.js", "/docs-assets/redoc.standalone.js") if a in html]
             assert assets and "cdn" not in html.lower() and "googleapis" not in html
             assert all(client.get(a).status_code == 200 for a in assets)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("question", ["a " * 499 + "a", "." * 1000, "http://a/" * 111])
+def test_long_valid_questions_are_answered_not_500(real_service, question):
+    """Questions keep their first 64 tokens for the reader (README); the rest never reaches a 500."""
+    with TestClient(app_for(real_service), client=LOCAL) as client:
+        assert client.post("/v1/ask", json={"question": question}).status_code == 200
+        r = client.post("/v1/chat/completions", json={"model": "m", "messages": [{"role": "user", "content": question}]})
+        assert r.status_code == 200 and r.json()["choices"][0]["message"]["content"]

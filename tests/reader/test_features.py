@@ -69,3 +69,16 @@ def test_no_answer_and_several_pairs(tokenizer):
     assert list(feats.feature_passage) == [0, 1]
     assert s[0] == e[0] == 0
     assert contexts[1][feats.offsets[1, s[1], 0] : feats.offsets[1, e[1], 1]] == "kyiv"
+
+
+@pytest.mark.parametrize("question", ["a " * 499 + "a", "." * 1000, "http://a/" * 111])
+def test_very_long_questions_keep_their_head_and_leave_room_for_the_passage(tiny_model_dir, question):
+    from transformers import AutoTokenizer
+
+    from reader.features import clip_questions
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    features = featurize(tokenizer, [question], ["Ben Wallace said Britain supplies anti-tank weapons."], 64, 16)
+    assert len(features) >= 1 and features.context_mask.any(axis=1).all()
+    clipped = clip_questions(tokenizer, [question], 10)[0]
+    assert question.startswith(clipped) and len(tokenizer(clipped, add_special_tokens=False)["input_ids"]) == 10

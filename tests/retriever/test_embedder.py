@@ -16,3 +16,21 @@ def test_direct_query_path_matches_sentence_transformers():
     assert fast.dtype == np.float32 and fast.shape == (2, 384)
     assert np.abs(fast - reference).max() < 1e-5
     assert np.allclose(np.linalg.norm(fast, axis=1), 1.0, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_int8_onnx_embedder_is_close_to_fp32_and_batch_invariant():
+    from retriever import make_embedder
+    from retriever.onnx_embedder import OnnxEmbedder
+
+    texts = ["Who is the Kremlin spokesperson?", "Germany will not send weapons to Ukraine, Baerbock said on Monday.",
+             "Canada deployed special forces to Kyiv."]
+    onnx = make_embedder()
+    assert isinstance(onnx, OnnxEmbedder) and onnx.name == "all-MiniLM-L6-v2-int8"
+    vectors = onnx.encode(texts)
+    reference = SentenceTransformerEmbedder().encode(texts)
+    assert vectors.shape == (3, 384) and np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert (np.sum(vectors * reference, axis=1) > 0.97).all()  # cosine to the fp32 model
+    # A text's vector does not depend on what it is embedded with (so a Ray build equals a local one).
+    assert np.array_equal(onnx.encode(texts[1:2])[0], vectors[1])
+    assert np.array_equal(onnx.encode(list(reversed(texts)))[::-1], vectors)

@@ -1,4 +1,5 @@
-"""Index lifecycle: built when missing, rebuilt when stale or foreign, vectors of unchanged text reused."""
+"""Index lifecycle: built when missing, kept in step with changed files a document at a time, rebuilt for
+another model, vectors of unchanged text reused, interrupted builds resumed."""
 
 import pytest
 
@@ -19,7 +20,7 @@ def test_missing_index_is_built_only_when_allowed(tmp_path, fake_embedder):
     with pytest.raises(IndexMissing):
         open_index(tmp_path / "idx", fake_embedder, [src], build_if_missing=False)
     stored = open_index(tmp_path / "idx", fake_embedder, [src], build_if_missing=True, log=lambda m: None)
-    assert [p.text for p in stored.passages] == ["Alpha paragraph about tanks.", "Beta paragraph about Kyiv."]
+    assert [p.text for p, _ in stored.all_passages()] == ["Alpha paragraph about tanks.", "Beta paragraph about Kyiv."]
     assert store.load(tmp_path / "idx").manifest.sources == [str(src.resolve())]
 
 
@@ -32,16 +33,40 @@ def test_current_index_is_used_as_is(tmp_path, fake_embedder):
     assert store.load(tmp_path / "idx").manifest.created == created and fake_embedder.calls == []
 
 
-def test_stale_index_is_rebuilt_reusing_unchanged_vectors(tmp_path, fake_embedder):
+def test_changed_files_are_synced_a_document_at_a_time(tmp_path, fake_embedder):
     src = _corpus(tmp_path)
-    build_index([src], fake_embedder, tmp_path / "idx")
+    built = build_index([src], fake_embedder, tmp_path / "idx").index
+    version = built.version
     (src / "b.txt").write_text("Gamma paragraph, new.\n", encoding="utf-8")
     fake_embedder.calls.clear()
     messages = []
     stored = open_index(tmp_path / "idx", fake_embedder, [src], build_if_missing=False, log=messages.append)
-    assert len(stored.passages) == 3
+    assert stored.passage_count() == 3 and stored.version == version  # written in place, not rebuilt
     assert fake_embedder.calls == [["Gamma paragraph, new."]]
     assert any("changed" in m for m in messages)
+    (src / "a.txt").unlink()
+    stored = open_index(tmp_path / "idx", fake_embedder, [src], build_if_missing=False, log=messages.append)
+    assert [p.text for p, _ in stored.all_passages()] == ["Gamma paragraph, new."]
+    fake_embedder.calls.clear()
+    assert open_index(tmp_path / "idx", fake_embedder, [src], build_if_missing=False).passage_count() == 1
+    assert fake_embedder.calls == []  # nothing changed: nothing re-read into the model
+
+
+def test_an_interrupted_build_resumes_without_embedding_again(tmp_path, fake_embedder, monkeypatch):
+    import retriever.store
+
+    src = _corpus(tmp_path)
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(retriever.store, "build", killed)
+    with pytest.raises(KeyboardInterrupt):
+        build_index([src], fake_embedder, tmp_path / "idx")
+    monkeypatch.undo()
+    fake_embedder.calls.clear()
+    assert build_index([src], fake_embedder, tmp_path / "idx").embedded == 2  # counted, but from the cache
+    assert fake_embedder.calls == [] and not (tmp_path / "idx" / ".vectors.sqlite").exists()
 
 
 def test_foreign_model_index_is_rebuilt(tmp_path, fake_embedder):
@@ -61,7 +86,7 @@ def test_empty_corpus_leaves_existing_index_alone(tmp_path, fake_embedder):
     empty.mkdir()
     with pytest.raises(ValueError, match="no paragraphs"):
         build_index([empty], fake_embedder, tmp_path / "idx")
-    assert len(store.load(tmp_path / "idx").passages) == 2
+    assert store.load(tmp_path / "idx").passage_count() == 2
 
 
 def test_index_whose_sources_vanished_is_kept(tmp_path, fake_embedder):
@@ -70,4 +95,4 @@ def test_index_whose_sources_vanished_is_kept(tmp_path, fake_embedder):
     (src / "a.txt").unlink()
     messages = []
     stored = open_index(tmp_path / "idx", fake_embedder, [src], build_if_missing=False, log=messages.append)
-    assert len(stored.passages) == 2 and any("cannot be read" in m for m in messages)
+    assert stored.passage_count() == 2 and any("cannot be read" in m for m in messages)

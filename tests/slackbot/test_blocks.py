@@ -1,5 +1,7 @@
 """Block Kit rendering stays within Slack's limits and escapes what it quotes."""
 
+import json
+
 from chat.rewrite import Rewrite
 from chat.service import ChatReply
 from qa.types import Citation, CitedAnswer, Passage, QAResult, ScoredPassage
@@ -32,6 +34,13 @@ def test_quote_bolds_the_span_inside_its_paragraph():
     assert "*Spain*" in q and q.startswith("…") and q.endswith("…")
 
 
-def test_no_answer_is_a_sentence():
+def test_no_answer_is_a_sentence_with_the_closest_passage_as_such():
     payload = reply_payload(ChatReply(Rewrite("q", "q"), QAResult("q", (), ())))
-    assert "no answer" in payload["blocks"][0]["text"]["text"] and payload["text"].startswith("I found no answer")
+    assert "no confident answer" in payload["blocks"][0]["text"]["text"]
+    assert payload["text"].startswith("I found no confident answer") and len(payload["blocks"]) == 1
+    text = "Ben Wallace said Britain supplies anti-tank weapons."
+    closest = ScoredPassage(Passage("d1:4", "d1", "Doc 1", 4, text, 0, len(text)), 0.3)
+    payload = reply_payload(ChatReply(Rewrite("q", "q"), QAResult("q", (), (closest,))))
+    said = json.dumps(payload["blocks"])
+    assert "closest passage says" in said and "Britain supplies" in said and "paragraph 5" in said
+    assert "not an answer" in said and "closest passage" in payload["text"]

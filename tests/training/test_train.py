@@ -92,3 +92,14 @@ def test_answerability_head_trains_jointly_and_resumes(tmp_path, tiny_model_dir)
     head = make_head(model, final)  # loads the saved head
     assert torch.equal(head.weight, torch.load(final / HEAD_FILE)["weight"])
     assert not torch.equal(head.weight, at_3)  # resumed with the head in the optimizer: it kept learning
+
+
+def test_auc_is_the_chance_a_positive_outranks_a_negative():
+    import numpy as np
+
+    from training.separation import auc
+
+    assert auc(np.array([3.0, 2.0, 1.0, 0.0]), np.array([True, True, False, False])) == 1.0
+    assert auc(np.array([0.0, 1.0, 2.0, 3.0]), np.array([True, True, False, False])) == 0.0
+    assert auc(np.array([1.0, 1.0, 1.0, 1.0]), np.array([True, False, True, False])) == 0.5
+    assert auc(np.array([2.0, -np.inf, 1.0]), np.array([True, True, False])) == 0.5

@@ -36,12 +36,21 @@ function renderAssistant(node, m) {
   node.className = "msg assistant" + (m.no_answer ? " no-answer" : "");
   const cites = m.citations || [];
   const answer = el("div", "answer");
+  let closest = null;
   if (m.no_answer || !cites.length) {
     answer.textContent = (m.content || "").split("\n")[0];
+    if (m.closest) {  // never empty-handed: the closest passage, labelled as not an answer
+      closest = el("div", "source closest");
+      const where = el("div", "where");
+      where.append(document.createTextNode("The closest passage says — "), el("b", "", m.closest.title),
+        document.createTextNode(` · paragraph ${m.closest.paragraph + 1} · not an answer`));
+      closest.append(where, el("p", "", m.closest.text));
+    }
   } else {
     answer.append(document.createTextNode(cites[0].text), el("span", "marker", "[1]"));
   }
   node.append(answer);
+  if (closest) node.append(closest);
   if (cites.length > 1) {
     node.append(el("div", "others", "Other possible answers: " + cites.slice(1).map(c => `${c.text} [${c.index}]`).join("; ")));
   }
@@ -51,7 +60,7 @@ function renderAssistant(node, m) {
     const src = el("div", "source");
     const where = el("div", "where");
     where.append(document.createTextNode(`[${c.index}] `), el("b", "", c.citation.title),
-      document.createTextNode(` · paragraph ${c.citation.paragraph} · score ${c.score.toFixed(2)}`));
+      document.createTextNode(` · paragraph ${c.citation.paragraph + 1} · score ${c.score.toFixed(2)}`));
     src.append(where, paragraph(c));
     node.append(src);
   }
@@ -141,7 +150,7 @@ async function ask(question) {
     }
     const m = {role: "assistant", content: text, asked: question,
                question: final ? final.question : question, no_answer: final ? final.no_answer : !text,
-               citations: final ? final.citations : []};
+               citations: final ? final.citations : [], closest: final ? final.closest : null};
     history.push(m); save();
     renderAssistant(node, m);
   } catch (err) {

@@ -1,0 +1,61 @@
+"""Documents over HTTP: every route validates a document the same way, and a write touches that document only."""
+
+import json
+
+import pytest
+
+from service.application import Application
+from service.documents import DocumentError, article, parse_upload
+from service.settings import Settings
+from tests.conftest import FakeEmbedder, FirstWordReader, make_stored
+
+
+@pytest.mark.parametrize("record, why", [
+    ({"id": "u1", "text": "Dam cost.", "url": {"a": 1}}, "url must be a string"),
+    ({"id": "u1", "text": "Dam cost.", "published": 5}, "published must be a string"),
+    ({"id": "a/b", "text": "Dam cost."}, None),  # allowed by the pattern (no control characters)...
+    ({"id": "x" * 10_000, "text": "Dam cost."}, "1-128 characters"),
+    ({"id": "bad\u0001id", "text": "Dam cost."}, "1-128 characters"),
+    ({"id": 5, "text": "Dam cost."}, None),  # ...and ids are read as strings, as in corpus files
+])
+def test_jsonl_records_are_checked_like_json_articles(record, why):
+    raw = (json.dumps(record) + "\n").encode()
+    if why is None:
+        assert parse_upload("u.jsonl", raw)
+    else:
+        with pytest.raises(DocumentError, match=why):
+            parse_upload("u.jsonl", raw)
+
+
+def test_lone_surrogates_are_replaced_and_offsets_still_slice():
+    split = article("Line one \ud800 here.\n\nLine two.", "Title \udfff")
+    assert "\ud800" not in split.document.text and "\udfff" not in split.document.title
+    assert [split.document.text[s:e] for s, e in split.spans] == ["Line one \ufffd here.", "Line two."]
+
+
+def test_markdown_upload_leaves_headings_out_as_qa_index_does():
+    md = b"# Harbour news\n\nThe lighthouse opened.\n\n## More\n\nThe mayor spoke."
+    [split] = parse_upload("news.md", md)
+    assert split.document.title == "Harbour news"
+    assert [split.document.text[s:e] for s, e in split.spans] == ["The lighthouse opened.", "The mayor spoke."]
+
+
+def test_put_replace_and_delete_touch_one_document(three_passages, tmp_path):
+    index, _ = make_stored(three_passages, FakeEmbedder(), tmp_path)
+    app = Application(Settings().with_(index={"index_dir": tmp_path}), index, FakeEmbedder(), FirstWordReader())
+    before = {p.id for p, _ in index.all_passages()}
+    [info] = app.documents.put([article("The ferry leaves at noon.\n\nIt returns at six.", "Ferry", "ferry")], False)
+    assert info.paragraphs == 2 and app.documents.stored("ferry")
+    with pytest.raises(DocumentError) as exists:
+        app.documents.put([article("Again.", "Ferry", "ferry")], False)
+    assert exists.value.kind == "conflict"
+    with pytest.raises(DocumentError) as corpus_doc:
+        app.documents.delete("d0")  # from a corpus file, not this API
+    assert corpus_doc.value.kind == "conflict" and "d0" in str(corpus_doc.value) and str(tmp_path) not in str(corpus_doc.value)
+    app.documents.put([article("The ferry leaves at one.", "Ferry", "ferry")], True)
+    assert [p.text for p in app.index.passages_of("ferry")] == ["The ferry leaves at one."]
+    app.documents.delete("ferry")
+    assert {p.id for p, _ in app.index.all_passages()} == before
+    with pytest.raises(DocumentError) as gone:
+        app.documents.get("ferry")
+    assert gone.value.kind == "not_found"

@@ -2,6 +2,7 @@
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
+PORT ?= 8000
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
@@ -15,12 +16,17 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev,train,report]'
 	touch $@
 
+# The tests also drive a real Ray cluster: the 'cluster' extra, for them only (the service itself stays lean).
+$(BIN)/.installed-cluster: $(BIN)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[cluster]'
+	touch $@
+
 install: $(BIN)/.installed
 
 serve: $(BIN)/.installed
-	$(BIN)/qa serve --host 127.0.0.1 --port 8000
+	$(BIN)/qa serve --host 127.0.0.1 --port $(PORT)
 
-test: $(BIN)/.installed
+test: $(BIN)/.installed-cluster
 	$(BIN)/python -m pytest
 
 bench: $(BIN)/.installed

@@ -114,12 +114,6 @@ def create_app(settings: Settings | None = None, loader: Loader | None = _defaul
                                 content=OpenAIError(exc.status_code, detail, type_=kind).body())
         return JSONResponse(status_code=exc.status_code, content={"message": detail, "detail": detail}, headers=headers)
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        # A bug, not the client's fault: logged with its traceback, answered without details.
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return JSONResponse(status_code=500, content={"message": "internal error; it has been logged"})
-
     for module in (ask, documents, feedback, health, metrics_route, docs, openai_router, web_router):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -71,8 +71,16 @@ def require_read_key(request: Request, settings: Annotated[Settings, Depends(get
     _check(request, settings, write=False)
 
 
+def require_feedback_key(request: Request, settings: Annotated[Settings, Depends(get_settings)]) -> None:
+    """Feedback writes to disk: with keys set it needs one, as every write does. Without keys it stays open
+    to the chat page's readers (its size is capped by the body limit and its rate by the per-client limit)."""
+    if settings.server.key_list:
+        _check(request, settings, write=True)
+
+
 ServiceDep = Annotated[Application, Depends(get_service)]
 StateDep = Annotated[ServiceState, Depends(get_state)]
 WriteKey = Annotated[None, Depends(require_write_key)]
 ReadKey = Annotated[None, Depends(require_read_key)]
+FeedbackKey = Annotated[None, Depends(require_feedback_key)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -30,9 +30,10 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
-async def _reply(send, status: int, message: str, path: str, headers: dict[str, str] | None = None) -> None:
+async def _reply(send, status: int, message: str, path: str, headers: dict[str, str] | None = None,
+                 kind: str | None = None) -> None:
     if path.startswith(OPENAI_PATHS):
-        kind = "rate_limit_exceeded" if status == 429 else "invalid_request_error"
+        kind = kind or ("rate_limit_exceeded" if status == 429 else "invalid_request_error")
         body = OpenAIError(status, message, type_=kind).body()
     else:
         body = {"message": message, "detail": message}
@@ -84,7 +85,7 @@ class Operations:
 
         async def send_with_id(message):
             if message["type"] == "http.response.start":
-                status_box["status"] = message["status"]
+                status_box["status"], status_box["started"] = message["status"], True
                 message = {**message, "headers": [*message.get("headers", []), (b"x-request-id", rid.encode())]}
             await send(message)
 
@@ -100,7 +101,16 @@ class Operations:
                 if body is None:
                     return
                 receive = _replay(body, receive)
-            await self.app(scope, receive, send_with_id)
+            try:
+                await self.app(scope, receive, send_with_id)
+            except Exception:
+                # A bug, not the client's fault: logged with its traceback and this request's id, answered
+                # without details, and the connection closed cleanly (the client opens a fresh one).
+                access_log.exception("unhandled error on %s %s", method, path[:200], extra={"request_id": rid})
+                if status_box.get("started"):
+                    raise
+                await _reply(send_with_id, 500, "internal error; it has been logged", path,
+                             {"Connection": "close"}, kind="server_error")
         finally:
             seconds = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", None) or "unmatched"

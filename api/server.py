@@ -49,3 +49,13 @@ class HeaderDeadlineProtocol(H11Protocol):
 
 def protocol(header_timeout: float) -> type[HeaderDeadlineProtocol]:
     return type("HeaderDeadline", (HeaderDeadlineProtocol,), {"header_timeout": header_timeout})
+
+
+def uvicorn_options(server) -> dict:
+    """How ``qa serve`` runs uvicorn (``server``: the settings' server group). Forwarded headers
+    (X-Forwarded-For) are trusted only from the proxies in QA_TRUSTED_PROXIES; uvicorn's own default
+    trusts loopback, which let any local client pick its own rate-limit bucket."""
+    trusted = server.trusted_proxies.strip()
+    return {"limit_concurrency": server.max_connections, "timeout_keep_alive": server.keep_alive_s,
+            "http": protocol(server.header_timeout_s), "proxy_headers": bool(trusted),
+            "forwarded_allow_ips": trusted or None, "log_config": None, "access_log": False}

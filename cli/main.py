@@ -149,7 +149,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from api.app import create_app
     from api.logs import configure_logging
-    from api.server import protocol
+    from api.server import uvicorn_options
 
     settings = _settings()
     # Build (or refresh) the index and load the models before the server starts, so it is ready at once.
@@ -159,9 +159,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     host = settings.server.host if args.host is None else args.host
     port = settings.server.port if args.port is None else args.port  # --port 0: any free port
     server = settings.server
-    uvicorn.run(create_app(settings, loader=lambda _settings: service), host=host, port=port, log_config=None,
-                access_log=False, limit_concurrency=server.max_connections, timeout_keep_alive=server.keep_alive_s,
-                http=protocol(server.header_timeout_s))
+    uvicorn.run(create_app(settings, loader=lambda _settings: service), host=host, port=port,
+                **uvicorn_options(server))
     return 0
 
 
@@ -338,8 +337,18 @@ def cmd_train_reader(args: argparse.Namespace) -> int:
     return 0
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("newsqa")
+    except PackageNotFoundError:  # run from a checkout that was not installed
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qa", description="Extractive QA over news articles with cited span answers.")
+    parser.add_argument("--version", action="version", version=f"qa {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("index", help="add articles (.txt, .md, .jsonl files or folders) to the index, or rebuild it")

@@ -109,6 +109,9 @@ class ServerSettings(BaseSettings):
     api_keys: SecretStr | None = None
     # Also require a key for reads (ask, chat, listings).
     api_keys_for_reads: bool = False
+    # Proxies whose X-Forwarded-For is believed (comma-separated addresses, or *); empty: none, so every
+    # client is known by its own address (for rate limits and logs).
+    trusted_proxies: str = ""
     # Requests per minute per key (or per client address without one); 0 disables.
     rate_limit_per_minute: int = Field(default=600, ge=0)
     # Questions the models work on at once; up to max_queued more wait (at most queue_timeout_s); the rest

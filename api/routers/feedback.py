@@ -9,7 +9,7 @@ import time
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 
-from api.deps import ReadKey, SettingsDep
+from api.deps import FeedbackKey, SettingsDep
 from api.middleware import request_id
 from api.schemas.errors import error_responses
 from qa.atomic import append_durable
@@ -27,7 +27,7 @@ def _append(path, record: dict) -> None:
 
 @router.post("/feedback", status_code=201, response_model=FeedbackOut,
              responses=error_responses(400, 401, 413, 422, 429))
-async def feedback(body: FeedbackIn, settings: SettingsDep, _key: ReadKey) -> FeedbackOut:
+async def feedback(body: FeedbackIn, settings: SettingsDep, _key: FeedbackKey) -> FeedbackOut:
     record = {"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "request_id": request_id.get(),
               **body.model_dump()}
     await run_in_threadpool(_append, settings.index.feedback_path, record)

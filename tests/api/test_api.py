@@ -101,3 +101,21 @@ def test_ready_only_once_every_model_is_warm(three_passages):
     app = create_app(loader=lambda _settings: service)
     with TestClient(app) as client:
         assert client.get("/readyz").status_code == 200 and embedder.warm
+
+
+def test_a_bug_is_a_500_with_request_id_and_a_closed_connection(three_passages, caplog):
+    class BrokenReader(FirstWordReader):
+        def read_batch(self, questions, passages, max_answers):
+            raise RuntimeError("secret internals")
+
+    index, _ = make_stored(three_passages, FakeEmbedder())
+    service = Application(Settings(), index, FakeEmbedder(), BrokenReader())
+    app = create_app(loader=lambda _settings: service)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        r = client.post("/v1/ask", json={"question": "Who?"}, headers={"X-Request-ID": "req-500"})
+        assert r.status_code == 500 and r.headers["x-request-id"] == "req-500"
+        assert r.headers["connection"] == "close" and "internals" not in r.text
+        r = client.post("/v1/chat/completions", json={"model": "m", "messages": [{"role": "user", "content": "Who?"}]})
+        assert r.status_code == 500 and r.json()["error"]["type"] == "server_error" and "x-request-id" in r.headers
+    logged = next(rec for rec in caplog.records if rec.levelname == "ERROR")
+    assert logged.request_id == "req-500" and "secret internals" in caplog.text

@@ -206,6 +206,14 @@ def test_feedback_is_stored_and_read_back_as_gold(real_service, tmp_path):
     assert ok.status_code == fixed.status_code == vague.status_code == 201
     assert vague.json() == {"stored": True, "usable_as_gold": False}
     assert len(path.read_text(encoding="utf-8").splitlines()) == 3
+    # With keys set, feedback is a write like any other: no key, no line written.
+    with TestClient(app_for(real_service, index={"feedback_file": str(path)}, server={"api_keys": "k1"}),
+                    client=LOCAL) as client:
+        body = {"question": "Who?", "answer": "Wallace", "verdict": "up"}
+        assert client.post("/v1/feedback", json=body).status_code == 401
+        assert client.post("/v1/feedback", json=body, headers={"X-API-Key": "k1"}).status_code == 201
+    assert len(path.read_text(encoding="utf-8").splitlines()) == 4
+    path.write_text("\n".join(path.read_text(encoding="utf-8").splitlines()[:3]) + "\n", encoding="utf-8")
     gold = load_gold(path)
     assert [(g.question, g.answers) for g in gold] == [
         ("Who is the Kremlin spokesperson?", ["Dmitry Peskov"]),
@@ -229,3 +237,21 @@ def test_long_valid_questions_are_answered_not_500(real_service, question):
         assert client.post("/v1/ask", json={"question": question}).status_code == 200
         r = client.post("/v1/chat/completions", json={"model": "m", "messages": [{"role": "user", "content": question}]})
         assert r.status_code == 200 and r.json()["choices"][0]["message"]["content"]
+
+
+@pytest.mark.slow
+def test_forwarded_headers_do_not_buy_a_fresh_rate_limit_bucket(real_service):
+    import random
+
+    import httpx
+
+    from api.server import uvicorn_options
+    from tests.conftest import serving
+
+    settings = real_service.settings.with_(server={"rate_limit_per_minute": 3})
+    options = {k: v for k, v in uvicorn_options(settings.server).items() if k not in ("log_config", "access_log")}
+    with serving(create_app(settings, loader=lambda _s: real_service), **options) as url:
+        codes = [httpx.post(f"{url}/v1/ask", json={"question": "Who?"},
+                            headers={"X-Forwarded-For": f"10.0.{random.randrange(256)}.{i}"}).status_code
+                 for i in range(5)]
+    assert codes[:3] == [200, 200, 200] and codes[3:] == [429, 429]

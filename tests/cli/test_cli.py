@@ -222,3 +222,11 @@ def test_eval_refuses_a_broken_conversation_file(tmp_path):
     bad.write_text('{"id": "c1", "turns": []}\n', encoding="utf-8")
     r = run_qa("eval", str(bad), index_dir=tmp_path / "idx")
     assert r.returncode == 2 and "conv.jsonl:1" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_version_and_help_load_no_model_library(tmp_path):
+    code = ("import sys, runpy; sys.argv = ['qa', '--version']\n"
+            "try:\n    runpy.run_module('cli.main', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in ('torch', 'onnxruntime', 'transformers', 'faiss') if m in sys.modules))")
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert r.stdout.splitlines() == ["qa 0.1.0", "[]"], r.stderr

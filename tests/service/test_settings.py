@@ -36,6 +36,7 @@ EXPECTED = {
     "QA_API_KEYS": ("a,b", ["a", "b"], lambda s: s.server.key_list),
     "QA_API_KEYS_FOR_READS": ("true", True, lambda s: s.server.api_keys_for_reads),
     "QA_RATE_LIMIT_PER_MINUTE": ("7", 7, lambda s: s.server.rate_limit_per_minute),
+    "QA_TRUSTED_PROXIES": ("127.0.0.1", "127.0.0.1", lambda s: s.server.trusted_proxies),
     "QA_MAX_CONCURRENT": ("3", 3, lambda s: s.server.max_concurrent),
     "QA_MAX_QUEUED": ("2", 2, lambda s: s.server.max_queued),
     "QA_QUEUE_TIMEOUT_S": ("1.5", 1.5, lambda s: s.server.queue_timeout_s),

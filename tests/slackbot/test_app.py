@@ -188,3 +188,24 @@ def test_failures_are_logged_and_apologised_for_without_details(fake_slack, capl
         post = fake_slack.wait_for("chat.postMessage")[0]
     assert post["text"] == SORRY and "internals" not in json.dumps(post)
     assert "secret internals" in caplog.text
+
+
+@pytest.mark.parametrize("stamp", ["abc", "", "1e3", "1.5", "nan"])
+def test_bad_timestamps_are_401_before_any_signature_check(slack, stamp):
+    body = event_body(mention("Who?"), "Ev-stamp")
+    r = slack.post("/slack/events", content=body, headers={"content-type": "application/json",
+                                                          "X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": "v0=x"})
+    assert r.status_code == 401
+
+
+@pytest.mark.parametrize("body", [b"{not json", b"[1, 2]", b"\xff\xfe", b"payload=%7Bbroken", b"a=1&&&b"])
+def test_garbage_bodies_are_400_not_500(slack, body):
+    r = slack.post("/slack/events", content=body, headers={"content-type": "application/json",
+                                                          **signed(body.decode("latin-1"))})
+    assert r.status_code == 400
+
+
+def test_long_challenges_are_not_echoed(slack):
+    body = json.dumps({"token": "x", "challenge": "c" * 60_000, "type": "url_verification"})
+    r = slack.post("/slack/events", content=body, headers={"content-type": "application/json", **signed(body)})
+    assert r.status_code == 400 and len(r.content) < 200

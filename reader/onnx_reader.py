@@ -20,6 +20,11 @@ class OnnxReader(SpanReader):
         self._session = None
         self._inputs: set[str] = set()
 
+    def _load_tokenizer(self):
+        from reader.tokenizer import PairTokenizer
+
+        return PairTokenizer(self.model_path)  # no transformers, so no PyTorch, on the serving path
+
     def _load_model(self) -> None:
         import onnxruntime as ort
 

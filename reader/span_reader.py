@@ -44,12 +44,10 @@ class SpanReader:
             if self._loaded:
                 return
             go_offline()
-            from transformers import AutoTokenizer
-
             path = Path(self.model_path)
             where = "directory" if path.is_dir() else "model id (not in the local cache; nothing is downloaded)"
             try:
-                self._tokenizer = AutoTokenizer.from_pretrained(self.model_path, use_fast=True, local_files_only=True)
+                self._tokenizer = self._load_tokenizer()
                 self._load_model()
             except OSError as exc:
                 raise FileNotFoundError(f"cannot load QA model {self.model_path!r} from local {where}: {exc}") from exc
@@ -58,6 +56,13 @@ class SpanReader:
             if self.calibration is None:
                 self.calibration = Calibration.load(path) if path.is_dir() else Calibration()
             self._loaded = True
+
+    def _load_tokenizer(self):
+        """The fast tokenizer of the model directory (transformers' by default; the ONNX reader reads the same
+        tokenizer.json without importing transformers)."""
+        from transformers import AutoTokenizer
+
+        return AutoTokenizer.from_pretrained(self.model_path, use_fast=True, local_files_only=True)
 
     def _load_model(self) -> None:
         raise NotImplementedError

@@ -26,6 +26,13 @@ def test_ask_on_a_fresh_clone_builds_the_default_index_as_serve_does(tmp_path):
     r = run_qa("ask", "What is the boiling point of mercury?", index_dir=tmp_path / "idx")
     assert r.returncode == 0 and r.stdout.startswith("No confident answer")
     assert "The closest passage (" in r.stdout  # never empty-handed, and honest about it
+    # Asking loads neither PyTorch nor transformers: ONNX Runtime and the tokenizers library only.
+    code = ("import sys, runpy; sys.argv = ['qa', 'ask', 'Who is the Kremlin spokesperson?']\n"
+            "try:\n    runpy.run_module('cli.main', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+            "print('loaded:', sorted(m for m in ('torch', 'transformers', 'sentence_transformers') if m in sys.modules))")
+    env = {**os.environ, "QA_INDEX_DIR": str(tmp_path / "idx")}
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert "Peskov" in r.stdout and r.stdout.splitlines()[-1] == "loaded: []", r.stderr
 
 
 def test_ask_rejects_empty_question(tmp_path):

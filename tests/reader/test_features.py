@@ -1,5 +1,6 @@
 """Answer token labels map back to the exact character span, in every window that holds it."""
 
+import numpy as np
 import pytest
 from transformers import AutoTokenizer
 
@@ -82,3 +83,17 @@ def test_very_long_questions_keep_their_head_and_leave_room_for_the_passage(tiny
     assert len(features) >= 1 and features.context_mask.any(axis=1).all()
     clipped = clip_questions(tokenizer, [question], 10)[0]
     assert question.startswith(clipped) and len(tokenizer(clipped, add_special_tokens=False)["input_ids"]) == 10
+
+
+@pytest.mark.slow
+def test_pair_tokenizer_gives_the_windows_of_the_transformers_tokenizer():
+    from reader.onnx_reader import DEFAULT_MODEL_DIR
+    from reader.tokenizer import PairTokenizer
+
+    hf, ours = AutoTokenizer.from_pretrained(str(DEFAULT_MODEL_DIR)), PairTokenizer(DEFAULT_MODEL_DIR)
+    contexts = ["Ben Wallace said Britain supplies anti-tank weapons to Ukraine. " * 40, "Canada deployed forces.", "Kyiv"]
+    questions = ["Who supplies weapons?", "a " * 499, "Where?"]
+    for width, stride in ((384, 128), (64, 16)):
+        a, b = featurize(hf, questions, contexts, width, stride), featurize(ours, questions, contexts, width, stride)
+        for field in ("input_ids", "attention_mask", "offsets", "context_mask", "feature_passage", "token_type_ids"):
+            assert np.array_equal(getattr(a, field), getattr(b, field)), field

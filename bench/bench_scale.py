@@ -200,7 +200,7 @@ def store_documents(texts: list[str], vectors: np.ndarray, per_doc: int = 10):
 
     for d in range(0, len(texts), per_doc):
         parts = texts[d : d + per_doc]
-        text, passages, pos = "", [], 0
+        text, passages = "", []
         doc_id = f"doc{d // per_doc}"
         for i, part in enumerate(parts):
             if i:

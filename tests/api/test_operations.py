@@ -3,7 +3,6 @@
 import json
 import shutil
 import threading
-import time
 
 import pytest
 from fastapi.testclient import TestClient

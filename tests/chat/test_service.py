@@ -5,7 +5,7 @@ from chat.turns import NO_ANSWER, Message, answer_in, turns_of
 from chat.rewrite import Turn
 from chat.service import ChatService
 from qa.pipeline import QAPipeline
-from qa.types import Answer, ScoredPassage
+from qa.types import Answer
 from tests.conftest import FakeEmbedder, ListRetriever
 
 

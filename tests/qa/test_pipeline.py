@@ -3,7 +3,7 @@
 import pytest
 
 from qa.pipeline import CitationError, QAPipeline
-from qa.types import Answer, ScoredPassage
+from qa.types import Answer
 from tests.conftest import FakeEmbedder, FixedReader, ListRetriever
 
 

@@ -63,6 +63,7 @@ class Application:
         self.metrics = QuestionMetrics(registry)
         self.metrics.track_index(lambda: (self.index.passage_count(), self.index.document_count()))
         self._swap_lock = threading.Lock()
+        self._follow_lock = threading.Lock()
         self._index = index
         self._pipeline = self._pipeline_for(index)
         self.documents = DocumentStore(embedder, self)
@@ -87,15 +88,18 @@ class Application:
         """Serve the version another process made current (a full rebuild by ``qa index --replace`` next to
         running replicas); writes in place need nothing of this, the store picks them up itself."""
         now = time.monotonic()
-        if now - self._followed < every_s:
-            return
-        self._followed = now
-        name = store.current_version(self.settings.index.index_dir)
-        if name is not None and name != self._index.version.name:
-            try:
-                self.swap_index(store.load(self.settings.index.index_dir))
-            except store.IndexError_:
-                pass  # keep serving what we have; the next look may find it complete
+        if now - self._followed < every_s or not self._follow_lock.acquire(blocking=False):
+            return  # looked at recently, or another thread is looking now
+        try:
+            self._followed = now
+            directory = self._index.directory  # the folder this index was loaded from
+            name = store.current_version(directory)
+            if name is not None and name != self._index.version.name:
+                self.swap_index(store.load(directory))
+        except store.IndexError_:
+            pass  # keep serving what we have; the next look may find the new version complete
+        finally:
+            self._follow_lock.release()
 
     def swap_index(self, index: StoredIndex) -> None:
         """Serve ``index`` from now on; questions already running finish on the pipeline they started with."""

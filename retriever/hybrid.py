@@ -2,7 +2,7 @@
 embedding model blurs ("Which German foreign minister ...") still find their paragraph.
 
 Neither side scores every passage: the candidates are the dense top ``candidates`` and the BM25 top
-``candidates`` (FTS5's inverted index), and only that pool is scored on both sides.
+``candidates`` (tantivy's inverted index), and only that pool is scored on both sides.
 """
 
 from __future__ import annotations

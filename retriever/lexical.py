@@ -7,7 +7,6 @@ Adding twice is harmless: ``add`` deletes the row first, which makes replaying a
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +34,6 @@ class LexicalIndex:
         self.path.mkdir(parents=True, exist_ok=True)
         self._schema = _schema()
         self._index = tantivy.Index(self._schema, path=str(self.path), reuse=not create)
-        self._lock = threading.Lock()
         self._writer = None
 
     # -- writes (under the store's write lock) ---------------------------------------------------

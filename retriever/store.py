@@ -12,7 +12,7 @@ rebuild writes a new version aside and swaps ``CURRENT`` with ``os.replace``; ev
 * tantivy and FAISS are derived, each with the last passage row and tombstone it has applied; whatever
   SQLite committed beyond that is replayed (idempotently) on load, so a crash between the commit and the
   derived indexes loses nothing.
-* The FAISS index is derived. The snapshot covers passage rows up to ``max_row`` and deletions up to
+* FAISS is loaded from a snapshot that covers passage rows up to ``max_row`` and deletions up to
   ``max_tomb``; on load, rows and deletions committed since are replayed from SQLite (seconds, not a
   rebuild), and ``compact()`` writes a new snapshot when the replay grows long.
 * Below ``EXACT_MAX`` passages the snapshot is exact (``IndexFlatIP``); above it, IVF-Flat, whose recall

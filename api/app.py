@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.deps import ServiceState
+from api.deps import QuestionTimeout, ServiceState
 from api.metrics import Metrics
 from api.middleware import Operations
 from api.openai_compat import router as openai_router
@@ -23,7 +23,7 @@ from api.routers import ask, docs, documents, feedback, health
 from api.routers import metrics as metrics_route
 from api.web import STATIC_DIR
 from api.web import router as web_router
-from api.schemas.errors import error_detail, error_message
+from api.schemas.errors import error_detail, error_message, location
 from qa.limits import clean_text
 from service.application import Application
 from service.gate import Busy
@@ -85,7 +85,7 @@ def create_app(settings: Settings | None = None, loader: Loader | None = _defaul
         message = "request body is not valid JSON (UTF-8)" if undecodable else error_message(errors)
         if _openai(request):
             # OpenAI answers malformed requests with 400 and its error object.
-            loc = next((".".join(str(p) for p in e.get("loc", ()) if p != "body") for e in errors), None)
+            loc = next((".".join(str(p) for p in location(e.get("loc", ()))) for e in errors), None)
             return JSONResponse(status_code=400, content=OpenAIError(400, message, (loc or None) and loc[:100]).body())
         return JSONResponse(status_code=status, content={"message": message, "detail": error_detail(errors)})
 
@@ -100,6 +100,12 @@ def create_app(settings: Settings | None = None, loader: Loader | None = _defaul
             return JSONResponse(status_code=503, headers=headers,
                                 content=OpenAIError(503, str(exc), type_="server_error").body())
         return JSONResponse(status_code=503, content={"message": str(exc), "detail": str(exc)}, headers=headers)
+
+    @app.exception_handler(QuestionTimeout)
+    async def _timeout(request: Request, exc: QuestionTimeout) -> JSONResponse:
+        if _openai(request):
+            return JSONResponse(status_code=504, content=OpenAIError(504, str(exc), type_="server_error").body())
+        return JSONResponse(status_code=504, content={"message": str(exc), "detail": str(exc)})
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hmac
 from typing import Annotated
 
+import anyio
+import anyio.to_thread
 from fastapi import Depends, HTTPException, Request
 
 from service.application import Application
@@ -29,6 +31,26 @@ def get_service(state: Annotated[ServiceState, Depends(get_state)]) -> Applicati
     if state.service is None:
         raise HTTPException(status_code=503, detail=state.error or "service not ready", headers={"Retry-After": "5"})
     return state.service
+
+
+class QuestionTimeout(Exception):
+    """A question ran past ``QA_QUESTION_TIMEOUT_S`` (answered 504)."""
+
+    def __init__(self, seconds: float):
+        super().__init__(f"the question was not answered within {seconds:g} s; try again, or ask with a smaller top_k")
+
+
+async def within_deadline(service: Application, fn, *args):
+    """``fn(*args)`` in a worker thread, given up (``QuestionTimeout``) after the question timeout.
+
+    The thread is abandoned rather than waited for: the client gets its 504 at once, and the worker ends
+    on its own soon after (work per question is bounded), keeping its gate slot until then."""
+    timeout = service.settings.server.question_timeout_s
+    try:
+        with anyio.fail_after(timeout):
+            return await anyio.to_thread.run_sync(lambda: fn(*args), abandon_on_cancel=True)
+    except TimeoutError:
+        raise QuestionTimeout(timeout) from None
 
 
 def get_settings(request: Request) -> Settings:

@@ -13,6 +13,7 @@ import time
 import uuid
 
 from api.deps import key_matches, presented_key
+from qa.atomic import is_storage_full
 from api.metrics import Metrics
 from api.openai_compat.errors import OPENAI_PATHS, OpenAIError
 from service.settings import Settings
@@ -103,7 +104,14 @@ class Operations:
                 receive = _replay(body, receive)
             try:
                 await self.app(scope, receive, send_with_id)
-            except Exception:
+            except Exception as exc:
+                if is_storage_full(exc) and not status_box.get("started"):
+                    # Not a bug: the disk (or quota) is full. Said plainly, and nothing was acknowledged.
+                    access_log.error("storage full on %s %s: %s", method, path[:200], exc, extra={"request_id": rid})
+                    await _reply(send_with_id, 507, "storage full: no space left where the service writes; the "
+                                 "request was not completed (free some space and send it again)", path,
+                                 {"Connection": "close"}, kind="server_error")
+                    return
                 # A bug, not the client's fault: logged with its traceback and this request's id, answered
                 # without details, and the connection closed cleanly (the client opens a fresh one).
                 access_log.exception("unhandled error on %s %s", method, path[:200], extra={"request_id": rid})

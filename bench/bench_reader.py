@@ -40,7 +40,7 @@ def main() -> int:
 
     settings = Settings()
     if not args.skip_squad:
-        reader = reader_from(settings)
+        reader = reader_from(settings, setting="gold")
         reader.warm_up()
         v2 = [g for g in load_gold(args.squad_dir / "dev-v2.0-public.json.gz") if g.title in REPORT]
         print(line(f"SQuAD 2.0 dev, reader-only, {len(REPORT)} report articles", evaluate_reader(reader, v2)))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from chat.rewrite import Turn
 from chat.service import ChatService
-from evaluation.evaluate import GoldFormatError
+from evaluation.evaluate import GoldFormatError, OnRow
 from qa.metrics import GoldItem, score_row, summarize
 from qa.text import normalize_answer
 
@@ -57,7 +57,8 @@ def load_conversations(path: Path) -> list[Conversation]:
     return out
 
 
-def evaluate_conversations(chat: ChatService, conversations: list[Conversation], top_k: int | None = None) -> dict:
+def evaluate_conversations(chat: ChatService, conversations: list[Conversation], top_k: int | None = None,
+                           on_row: OnRow | None = None) -> dict:
     """Each conversation asked turn by turn; the history holds the answers the system gave, as in real use."""
     rows, latencies = [], []
     for conv in conversations:
@@ -71,6 +72,8 @@ def evaluate_conversations(chat: ChatService, conversations: list[Conversation],
                        top.score if top else None)
             row.update(turn=n + 1, asked=reply.rewrite.question, standalone=gold.standalone)
             rows.append(row)
+            if on_row is not None:
+                on_row(row, latencies[-1])
             history.append(Turn(gold.question, (top.text,) if top else ()))
     first = [r for r in rows if r["turn"] == 1]
     follow = [r for r in rows if r["turn"] > 1]

@@ -30,7 +30,7 @@ def _quote(context: str, start: int, end: int) -> str:
 def _source_line(n: Numbered) -> str:
     c = n.answer.citation
     # Paragraphs are numbered from 1 wherever a person reads them (the API's field counts from 0).
-    return (f"[{n.index}] {c.title}, paragraph {c.paragraph + 1} (score {n.answer.score:.2f}): "
+    return (f"[{n.index}] {c.title}, {c.place()} (score {n.answer.score:.2f}): "
             f"\u201c{_quote(n.passage.text, c.start, c.end)}\u201d")
 
 
@@ -41,7 +41,7 @@ def closest_line(result: QAResult, width: int = 300) -> str | None:
         return None
     p = closest.passage
     text = p.text if len(p.text) <= width else p.text[: p.text.rfind(" ", 0, width) or width] + "…"
-    return f"The closest passage ({p.title}, paragraph {p.paragraph + 1}) says: \u201c{text}\u201d"
+    return f"The closest passage ({p.title}, {p.place()}) says: \u201c{text}\u201d"
 
 
 def message(reply: ChatReply) -> str:

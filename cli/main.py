@@ -49,6 +49,10 @@ def cmd_index(args: argparse.Namespace) -> int:
         return _fail(f"no such file or directory: {', '.join(missing)}; the index was left as it was")
     previous = None
     try:
+        store.check_folder(settings.index.index_dir)
+    except store.IndexCorrupt as exc:
+        return _fail(str(exc))
+    try:
         previous = store.load(settings.index.index_dir)
     except store.IndexMissing:
         pass
@@ -111,6 +115,48 @@ def _marked(text: str, start: int, end: int) -> str:
     return f"{text[:start]}[[{text[start:end]}]]{text[end:]}"
 
 
+def _running_server(settings) -> str | None:
+    """The local ``qa serve`` on the configured port, when one answers ready within a moment (else None)."""
+    import urllib.request
+
+    host = settings.server.host
+    host = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
+    url = f"http://{'[' + host + ']' if ':' in host else host}:{settings.server.port}"
+    try:
+        with urllib.request.urlopen(f"{url}/readyz", timeout=0.5) as response:
+            ready = json.loads(response.read().decode("utf-8", "replace")).get("status") == "ready"
+    except (OSError, ValueError, AttributeError):
+        return None
+    return url if ready else None
+
+
+def _ask_server(url: str, question: str, top_k: int | None, max_answers: int | None):
+    """The question asked of a running server (POST /v1/ask), as the same QAResult a local ask gives."""
+    import urllib.error
+    import urllib.request
+
+    from qa.types import QAResult
+
+    body = {"question": question, **({"top_k": top_k} if top_k is not None else {}),
+            **({"max_answers": max_answers} if max_answers is not None else {})}
+    headers = {"Content-Type": "application/json"}
+    keys = _settings().server.key_list
+    if keys:  # a server that wants keys for reads gets this machine's first one
+        headers["X-API-Key"] = keys[0]
+    request = urllib.request.Request(f"{url.rstrip('/')}/v1/ask", json.dumps(body).encode(), headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            return QAResult.from_dict(json.loads(response.read().decode("utf-8")))
+    except urllib.error.HTTPError as exc:
+        try:
+            message = json.loads(exc.read().decode("utf-8", "replace")).get("message", exc.reason)
+        except ValueError:
+            message = exc.reason
+        raise RuntimeError(f"the server at {url} refused the question ({exc.code}): {message}") from None
+    except (OSError, ValueError, KeyError) as exc:
+        raise RuntimeError(f"cannot ask the server at {url}: {exc}") from None
+
+
 def cmd_ask(args: argparse.Namespace) -> int:
     from qa.limits import MAX_ANSWERS_MAX, TOP_K_MAX, check_question
 
@@ -122,8 +168,15 @@ def cmd_ask(args: argparse.Namespace) -> int:
     for name, value, top in (("--top-k", args.top_k, TOP_K_MAX), ("--max-answers", args.max_answers, MAX_ANSWERS_MAX)):
         if value is not None and not 1 <= value <= top:
             return _fail(f"{name} must be between 1 and {top} (got {value})")
-    service = _load(build_if_missing=True)
-    result = service.ask(question, args.top_k, args.max_answers, channel="cli")
+    server = None if args.local else (args.server or _running_server(_settings()))
+    if server is not None:
+        try:
+            result = _ask_server(server, question, args.top_k, args.max_answers)
+        except RuntimeError as exc:
+            return _fail(str(exc))
+    else:
+        service = _load(build_if_missing=True)
+        result = service.ask(question, args.top_k, args.max_answers, channel="cli")
     if args.json:
         print(json.dumps(result.to_dict(with_context=True), indent=2, ensure_ascii=False))
         return 0
@@ -138,10 +191,30 @@ def cmd_ask(args: argparse.Namespace) -> int:
     for rank, a in enumerate(result.answers, start=1):
         c = a.citation
         print(f"{rank}. {a.text}   (score {a.score:.2f})")
-        print(f"   source: {c.title} [doc {c.doc_id}, paragraph {c.paragraph + 1}, chars {c.start}-{c.end}]")
+        print(f"   source: {c.title} [doc {c.doc_id}, {c.place()}, chars {c.start}-{c.end}]")
         if rank == 1 or args.verbose:
             print(f"   {_marked(result.passage_of(a).text, c.start, c.end)}")
     return 0
+
+
+def _port_taken(host: str, port: int) -> str | None:
+    """Why ``qa serve`` could not listen on host:port (in use, no such address), or None when it can."""
+    import socket
+
+    if port == 0:
+        return None
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+    family, _, _, _, address = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            return f"cannot listen on {host}:{port}: {exc.strerror or exc} (another server there? try --port)"
+    return None
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -152,12 +225,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from api.server import uvicorn_options
 
     settings = _settings()
+    host = settings.server.host if args.host is None else args.host
+    port = settings.server.port if args.port is None else args.port  # --port 0: any free port
+    busy = _port_taken(host, port)
+    if busy is not None:  # said at once, not after loading the models
+        return _fail(busy)
     # Build (or refresh) the index and load the models before the server starts, so it is ready at once.
     service = _load(build_if_missing=True, refresh=True)
     configure_logging()
     # Our middleware logs every request (JSON, with its id); uvicorn bounds connections and idle keep-alives.
-    host = settings.server.host if args.host is None else args.host
-    port = settings.server.port if args.port is None else args.port  # --port 0: any free port
     server = settings.server
     uvicorn.run(create_app(settings, loader=lambda _settings: service), host=host, port=port,
                 **uvicorn_options(server))
@@ -196,7 +272,16 @@ def _eval_conversations(args: argparse.Namespace) -> int:
         conversations = load_conversations(Path(args.gold))
     except (OSError, GoldFormatError) as exc:
         return _fail(str(exc))
-    report = evaluate_conversations(_load(build_if_missing=True).conversations(), conversations, top_k=args.top_k)
+    from cli.progress import EvalRecorder
+
+    recorder = EvalRecorder(sum(len(c.turns) for c in conversations), "turns", args.rows)
+    try:
+        report = evaluate_conversations(_load(build_if_missing=True).conversations(), conversations, top_k=args.top_k,
+                                        on_row=recorder)
+    except KeyboardInterrupt:
+        return _interrupted(recorder, args)
+    finally:
+        recorder.close()
     if args.verbose:
         _print_rows(report["rows"])
     print(f"conversations    {report['conversations']}, {report['total']} turns")
@@ -213,12 +298,46 @@ def _eval_conversations(args: argparse.Namespace) -> int:
     return 0
 
 
+def _interrupted(recorder, args: argparse.Namespace) -> int:
+    """An eval stopped early: figures for the questions done (and --json with them), exit 130."""
+    from qa.metrics import summarize
+
+    recorder.close()
+    done = len(recorder.rows)
+    print(f"interrupted after {done} of {recorder.total}: figures for those {done}", file=sys.stderr)
+    if not done:
+        return 130
+    report = summarize(recorder.rows, recorder.latencies, recall_ks=(1, 5) if "first_hit" in recorder.rows[0] else ())
+    report["interrupted"] = {"done": done, "total": recorder.total}
+    _print_figures(report)
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        print(f"wrote {args.json} (partial)")
+    return 130
+
+
+def _terminate_as_interrupt() -> None:
+    """SIGTERM (a job scheduler, `kill`) ends an eval as Ctrl-C does: with the figures of the part done."""
+    import signal
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     import tempfile
+    from importlib.util import find_spec
 
     from chat.evaluate import is_conversation_file
+    from cli.progress import EvalRecorder
     from evaluation.evaluate import GoldFormatError, evaluate, evaluate_reader, load_gold, squad_corpus_jsonl
 
+    # What the options need is checked before any work: a report needs the 'report' extra.
+    if args.report and find_spec("matplotlib") is None:
+        return _fail("--report needs the 'report' extra: pip install -e '.[report]'")
+    _terminate_as_interrupt()
     if is_conversation_file(Path(args.gold)):
         return _eval_conversations(args)
     try:
@@ -235,15 +354,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return _fail("--reader-only needs each question's paragraph: give a SQuAD JSON file")
     settings = _settings()
     always: list[dict] | None = None
+    recorder = EvalRecorder(len(gold), "questions", args.rows)
     try:
         if args.reader_only:
             from service.application import reader_from
 
-            reader = reader_from(settings)
+            reader = reader_from(settings, setting="gold")
             reader.warm_up()
-            report = evaluate_reader(reader, gold)
+            report = evaluate_reader(reader, gold, on_row=recorder)
             if args.report:
-                always = evaluate_reader(_never_abstaining(settings), gold)["rows"]
+                always = evaluate_reader(_never_abstaining(settings, setting="gold"), gold)["rows"]
         elif squad:
             # The open setting: the file's own paragraphs are the corpus, in a throwaway index.
             from service.application import Application
@@ -252,18 +372,22 @@ def cmd_eval(args: argparse.Namespace) -> int:
                 corpus = squad_corpus_jsonl(gold, Path(tmp) / "articles.jsonl")
                 service = Application.load(settings.with_(index={"index_dir": Path(tmp) / "index", "corpus": [corpus]}),
                                        build_if_missing=True, log=lambda msg: print(msg, file=sys.stderr))
-                report = evaluate(service.pipeline(), gold, top_k=args.top_k)
+                report = evaluate(service.pipeline(), gold, top_k=args.top_k, on_row=recorder)
                 reader = service.reader
                 if args.report:
                     always = _always_rows(service, settings, gold, args.top_k)
         else:
             service = _load(build_if_missing=True)
-            report = evaluate(service.pipeline(), gold, top_k=args.top_k)
+            report = evaluate(service.pipeline(), gold, top_k=args.top_k, on_row=recorder)
             reader = service.reader
             if args.report:
                 always = _always_rows(service, settings, gold, args.top_k)
     except (FileNotFoundError, ValueError) as exc:
         return _fail(str(exc))
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the figures of the part done, not nothing
+        return _interrupted(recorder, args)
+    finally:
+        recorder.close()
     if args.verbose:
         _print_rows(report["rows"])
     _print_figures(report)
@@ -281,11 +405,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def _never_abstaining(settings):
+def _never_abstaining(settings, setting: str = "open"):
     """The same reader answering everything (score ≥ 0), for the report's calibration plot and threshold sweep."""
     from service.application import reader_from
 
-    reader = reader_from(settings, min_score=0.0)
+    reader = reader_from(settings, min_score=0.0, setting=setting)
     reader.warm_up()
     return reader
 
@@ -365,6 +489,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-answers", type=int, default=None, help="1-10; default QA_MAX_ANSWERS")
     p.add_argument("--json", action="store_true", help="print the full result as JSON")
     p.add_argument("-v", "--verbose", action="store_true", help="show the cited paragraph of every answer")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--server", metavar="URL", default=None,
+                       help="ask a running qa serve (e.g. http://127.0.0.1:8000); by default one on QA_HOST:QA_PORT "
+                            "is used when it answers ready, else the models load here")
+    where.add_argument("--local", action="store_true", help="load the models here even if a server is running")
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("serve", help="build the index if missing or stale, then serve the HTTP API")
@@ -385,6 +514,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--article", action="append", metavar="TITLE", help="only this SQuAD article (repeatable)")
     p.add_argument("--top-k", type=int, default=None, help="passages to retrieve (default QA_TOP_K, at least 5)")
     p.add_argument("--json", metavar="PATH", help="also write the figures (official SQuAD keys) and per-question rows")
+    p.add_argument("--rows", metavar="PATH", help="write each question's row (JSON lines) as soon as it is scored, so "
+                   "a killed run leaves what it had")
     p.add_argument("--report", metavar="DIR", help="also write DIR/report.html: EM/F1 by question type, HasAns vs "
                    "NoAns, calibration, the no-answer threshold sweep, latency and the worst misses (needs matplotlib)")
     p.add_argument("-v", "--verbose", action="store_true", help="print every question with its prediction")

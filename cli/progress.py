@@ -21,6 +21,7 @@ class Progress:
     def __call__(self, done: int, total: int) -> None:
         if self._first is None:
             self._first = done  # what was already there (a resumed job) does not count in the rate
+            self._started = time.monotonic()  # nor does the time spent loading before the first item
         self._last = (done, total)
         if self.stream.isatty():
             if self._bar is None:
@@ -47,3 +48,31 @@ class Progress:
         if self._bar is not None:
             self._bar.close()
             self._bar = None
+
+
+class EvalRecorder:
+    """What a long ``qa eval`` has done so far: progress as it goes, each row written (and flushed) as it comes,
+    so that a killed run leaves its rows, and an interrupted one can still print figures for the part done."""
+
+    def __init__(self, total: int, unit: str, rows_path: str | None = None, stream: TextIO = sys.stderr):
+        self.total = total
+        self.progress = Progress("eval", unit, stream)
+        self.rows: list[dict] = []
+        self.latencies: list[float] = []
+        self._out = open(rows_path, "w", encoding="utf-8") if rows_path else None  # noqa: SIM115 (closed in close)
+
+    def __call__(self, row: dict, latency_ms: float) -> None:
+        self.rows.append(row)
+        self.latencies.append(latency_ms)
+        if self._out is not None:
+            import json
+
+            self._out.write(json.dumps({**row, "latency_ms": round(latency_ms, 2)}, ensure_ascii=False) + "\n")
+            self._out.flush()
+        self.progress(len(self.rows), self.total)
+
+    def close(self) -> None:
+        self.progress.close()
+        if self._out is not None:
+            self._out.close()
+            self._out = None

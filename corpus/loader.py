@@ -8,15 +8,19 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from qa.limits import MAX_PASSAGE_CHARS
 from qa.types import Document, Passage
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".jsonl")
+SUPPORTED_SUFFIXES = (".txt", ".md", ".jsonl", ".pdf")
 DEFAULT_CORPUS_DIR = Path(__file__).resolve().parent / "default"
 # Bump when splitting rules change so that existing indexes are seen as stale.
-SPLITTER_VERSION = "1"
+SPLITTER_VERSION = "2"
 
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 _MD_HEADING = re.compile(r"^#{1,6}\s+(.*)$")
+# Where a long paragraph may be cut: after a sentence's end and its spaces, else at any space.
+_SENTENCE_END = re.compile(r"[.!?。！？][\"'”’)\]]?(\s+)")
+_SPACE = re.compile(r"(\s+)")
 
 
 @dataclass
@@ -67,10 +71,26 @@ def _markdown_spans(text: str) -> tuple[str | None, list[tuple[int, int]]]:
     return title, spans
 
 
+# A first line this short, without a sentence's end, is a headline.
+TITLE_MAX_CHARS = 120
+
+
+def _text_spans(text: str) -> tuple[str | None, list[tuple[int, int]]]:
+    """Paragraph spans of a text file; a short first line without a final period is its title, not a paragraph."""
+    spans = paragraph_spans(text)
+    if len(spans) > 1:
+        start, end = spans[0]
+        first = text[start:end]
+        if "\n" not in first and len(first) <= TITLE_MAX_CHARS and not first.endswith((".", "!", "?", ":", ";", ",")):
+            return first.strip(), spans[1:]
+    return None, spans
+
+
 @dataclass(frozen=True)
 class SplitDocument:
     document: Document
     spans: tuple[tuple[int, int], ...]
+    pages: tuple[int, ...] | None = None  # each span's 1-based page (PDF); None for text documents
 
 
 def split_text(doc: Document) -> SplitDocument:
@@ -78,14 +98,42 @@ def split_text(doc: Document) -> SplitDocument:
     return SplitDocument(doc, tuple(paragraph_spans(doc.text)))
 
 
+def bounded_spans(text: str, start: int, end: int, max_chars: int = MAX_PASSAGE_CHARS) -> list[tuple[int, int]]:
+    """``text[start:end]`` cut into spans of at most ``max_chars``: at sentence ends where it can, else at
+    spaces, else (a run without spaces) hard. Spans are exact slices, without the spaces between them."""
+    spans = []
+    while end - start > max_chars:
+        limit = start + max_chars
+        cut = None
+        for pattern in (_SENTENCE_END, _SPACE):
+            # The last break inside the limit, past the first third (so that parts do not get tiny).
+            for m in pattern.finditer(text, start + max_chars // 3, limit + 1):
+                if m.start(1) <= limit:
+                    cut = m
+            if cut is not None:
+                break
+        piece_end, next_start = (cut.start(1), cut.end(1)) if cut is not None else (limit, limit)
+        spans.append((start, piece_end))
+        start = next_start
+    if end > start:
+        spans.append((start, end))
+    return spans
+
+
 def passages_of(split: SplitDocument) -> list[Passage]:
-    """The document's passages; a paragraph whose exact text came earlier in the same document is kept once."""
+    """The document's passages; a paragraph whose exact text came earlier in the same document is kept once.
+
+    A paragraph longer than ``MAX_PASSAGE_CHARS`` becomes several passages with the same paragraph number
+    (ids ``doc:N``, ``doc:N.1``, ``doc:N.2`` ...), each an exact slice of the document."""
     doc, seen, out = split.document, set(), []
     for index, (start, end) in enumerate(split.spans):
-        text = doc.text[start:end]
-        if text not in seen:
-            seen.add(text)
-            out.append(Passage(f"{doc.id}:{index}", doc.id, doc.title, index, text, start, end))
+        for part, (a, b) in enumerate(bounded_spans(doc.text, start, end)):
+            text = doc.text[a:b]
+            if text not in seen:
+                seen.add(text)
+                pid = f"{doc.id}:{index}" if part == 0 else f"{doc.id}:{index}.{part}"
+                page = split.pages[index] if split.pages is not None else None
+                out.append(Passage(pid, doc.id, doc.title, index, text, a, b, page))
     return out
 
 
@@ -98,15 +146,40 @@ def load_splits(paths: list[Path | str]) -> tuple[list[SplitDocument], list[str]
 
 
 
+def _load_pdf(path: Path, result: LoadResult) -> list[SplitDocument]:
+    from corpus.pdf import PdfError, read_pdf
+
+    try:
+        pdf = read_pdf(path.read_bytes())
+    except OSError as exc:
+        result.errors.append(f"{path}: cannot read ({exc.__class__.__name__}: {exc})")
+        return []
+    except PdfError as exc:
+        result.errors.append(f"{path}: {exc}")
+        return []
+    doc = Document(content_id(pdf.text), pdf.title or title_from_filename(path), pdf.text, source=str(path))
+    return [SplitDocument(doc, pdf.spans, pdf.pages)]
+
+
 def _load_file(path: Path, result: LoadResult) -> list[SplitDocument]:
     suffix = path.suffix.lower()
+    if suffix == ".pdf":
+        return _load_pdf(path, result)
+    from corpus.pdf import is_pdf
+
     try:
-        raw = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
+        if is_pdf(data):  # a PDF under a text name: its syntax is not an article
+            result.errors.append(f"{path}: a PDF named {suffix}; name it .pdf to index its text")
+            return []
+        raw = data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         result.errors.append(f"{path}: cannot read ({exc.__class__.__name__}: {exc})")
         return []
     if suffix == ".txt":
-        return [split_text(Document(content_id(raw), title_from_filename(path), raw, source=str(path)))]
+        title, spans = _text_spans(raw)
+        doc = Document(content_id(raw), title or title_from_filename(path), raw, source=str(path))
+        return [SplitDocument(doc, tuple(spans))]
     if suffix == ".md":
         title, spans = _markdown_spans(raw)
         doc = Document(content_id(raw), title or title_from_filename(path), raw, source=str(path))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Callable
 
 from qa.metrics import GoldItem, score_row, summarize
 from qa.pipeline import QAPipeline
@@ -16,6 +17,10 @@ from reader.squad import SquadFormatError, is_squad_file, load_squad
 
 class GoldFormatError(ValueError):
     pass
+
+
+# Called with each scored row and its latency (ms) as soon as it is known: progress, rows written as they come.
+OnRow = Callable[[dict, float], None]
 
 
 def feedback_gold(rec: dict, lineno: int) -> GoldItem | None:
@@ -87,7 +92,7 @@ def squad_corpus_jsonl(gold: list[GoldItem], path: Path) -> Path:
     return path
 
 
-def evaluate(pipeline: QAPipeline, gold: list[GoldItem], top_k: int | None = None) -> dict:
+def evaluate(pipeline: QAPipeline, gold: list[GoldItem], top_k: int | None = None, on_row: OnRow | None = None) -> dict:
     """The open setting: each question through retrieval and reading."""
     top_k = max(pipeline.top_k if top_k is None else top_k, 5)
     rows, latencies = [], []
@@ -109,10 +114,12 @@ def evaluate(pipeline: QAPipeline, gold: list[GoldItem], top_k: int | None = Non
         ]
         row["first_hit"] = ranks[0] if ranks else None
         rows.append(row)
+        if on_row is not None:
+            on_row(row, latencies[-1])
     return summarize(rows, latencies, recall_ks=(1, 5) if top_k == 5 else (1, 5, top_k))
 
 
-def evaluate_reader(reader: Reader, gold: list[GoldItem], batch_size: int = 16) -> dict:
+def evaluate_reader(reader: Reader, gold: list[GoldItem], batch_size: int = 16, on_row: OnRow | None = None) -> dict:
     """SQuAD's standard setting: the reader gets each question's own paragraph.
 
     Latency is per question, measured over batches of ``batch_size`` questions.
@@ -132,4 +139,6 @@ def evaluate_reader(reader: Reader, gold: list[GoldItem], batch_size: int = 16) 
             if answers:
                 row.update(context=item.context, start=answers[0].start, end=answers[0].end, title=item.title)
             rows.append(row)
+            if on_row is not None:
+                on_row(row, latencies[len(rows) - 1])
     return summarize(rows, latencies)

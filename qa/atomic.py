@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import threading
 from pathlib import Path
 from typing import Callable
+
+
+def is_storage_full(exc: BaseException) -> bool:
+    """Whether a write failed for want of space (the disk or a quota), as the OS or SQLite reports it."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    # sqlite3.OperationalError / DatabaseError "database or disk is full" (SQLITE_FULL), without importing sqlite3.
+    return type(exc).__module__ == "sqlite3" and "disk is full" in str(exc)
 
 
 def fsync_dir(path: Path) -> None:

@@ -16,7 +16,8 @@ def cite(answer: Answer, passages: dict[str, Passage]) -> CitedAnswer:
     passage = passages[answer.passage_id]
     if passage.text[answer.start : answer.end] != answer.text or not answer.text:
         raise CitationError(f"answer {answer.text!r} is not passage {passage.id}[{answer.start}:{answer.end}]")
-    citation = Citation(passage.doc_id, passage.title, passage.paragraph, answer.start, answer.end)
+    citation = Citation(passage.doc_id, passage.title, passage.paragraph, answer.start, answer.end,
+                        passage.doc_start + answer.start, passage.doc_start + answer.end, passage.page)
     return CitedAnswer(answer.text, float(min(max(answer.score, 0.0), 1.0)), passage.id, citation)
 
 

@@ -21,9 +21,15 @@ class Document:
     source: str | None = None
 
 
+def place(paragraph: int, page: int | None) -> str:
+    """A 0-based paragraph (and a PDF's page) as people read them."""
+    return f"paragraph {paragraph + 1}" if page is None else f"page {page}, paragraph {paragraph + 1}"
+
+
 @dataclass(frozen=True)
 class Passage:
-    """One paragraph of a document; ``text == document.text[doc_start:doc_end]``."""
+    """One paragraph of a document, or one part of a paragraph longer than ``MAX_PASSAGE_CHARS``;
+    ``text == document.text[doc_start:doc_end]``."""
 
     id: str
     doc_id: str
@@ -32,10 +38,20 @@ class Passage:
     text: str
     doc_start: int
     doc_end: int
+    page: int | None = None  # 1-based page of a PDF the passage starts on; None for other documents
 
+    def place(self) -> str:
+        """Where it is, as people count: "paragraph 3", or "page 2, paragraph 3" in a PDF."""
+        return place(self.paragraph, self.page)
 
     def to_dict(self) -> dict:
-        return {"id": self.id, "doc_id": self.doc_id, "title": self.title, "paragraph": self.paragraph, "text": self.text}
+        return {"id": self.id, "doc_id": self.doc_id, "title": self.title, "paragraph": self.paragraph, "text": self.text,
+                "doc_start": self.doc_start, "doc_end": self.doc_end, "page": self.page}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Passage":
+        return cls(d["id"], d["doc_id"], d["title"], d["paragraph"], d["text"], d["doc_start"], d["doc_end"],
+                   d.get("page"))
 
 
 @dataclass(frozen=True)
@@ -45,6 +61,10 @@ class ScoredPassage:
 
     def to_dict(self) -> dict:
         return {**self.passage.to_dict(), "score": round(self.score, 4)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ScoredPassage":
+        return cls(Passage.from_dict(d), float(d["score"]))
 
 
 @dataclass(frozen=True)
@@ -60,17 +80,29 @@ class Answer:
 
 @dataclass(frozen=True)
 class Citation:
-    """Where an answer comes from: ``start``/``end`` are character offsets into the paragraph's text."""
+    """Where an answer comes from: ``start``/``end`` are character offsets into the passage's text (the
+    paragraph, or its part), ``doc_start``/``doc_end`` the same characters in the whole document's text."""
 
     doc_id: str
     title: str
     paragraph: int
     start: int
     end: int
+    doc_start: int
+    doc_end: int
+    page: int | None = None  # 1-based PDF page of the passage; None for other documents
+
+    def place(self) -> str:
+        return place(self.paragraph, self.page)
 
     def to_dict(self) -> dict:
         return {"doc_id": self.doc_id, "title": self.title, "paragraph": self.paragraph, "start": self.start,
-                "end": self.end}
+                "end": self.end, "doc_start": self.doc_start, "doc_end": self.doc_end, "page": self.page}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Citation":
+        return cls(d["doc_id"], d["title"], d["paragraph"], d["start"], d["end"], d["doc_start"], d["doc_end"],
+                   d.get("page"))
 
 
 @dataclass(frozen=True)
@@ -87,6 +119,10 @@ class CitedAnswer:
         if passage is not None:
             out["context"] = passage.text
         return out
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "CitedAnswer":
+        return cls(d["text"], float(d["score"]), d["passage_id"], Citation.from_dict(d["citation"]))
 
 
 @dataclass(frozen=True)
@@ -116,6 +152,12 @@ class QAResult:
             "passages": [sp.to_dict() for sp in self.passages],
             "timings_ms": dict(self.timings_ms),
         }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "QAResult":
+        """The result as ``to_dict`` (and so ``POST /v1/ask``) gives it: what ``qa ask`` reads from a server."""
+        return cls(d["question"], tuple(CitedAnswer.from_dict(a) for a in d["answers"]),
+                   tuple(ScoredPassage.from_dict(p) for p in d["passages"]), dict(d.get("timings_ms") or {}))
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +17,7 @@ class SpanCandidate:
     end_char: int
     prob: float  # p_start * p_end within its window (softmax over the window's context + [CLS])
     margin: float  # (start + end logit of the span) - (start + end logit of [CLS]) in the same window
+    logit: float = 0.0  # start + end logit of the span, raw: comparable across windows once normalised together
 
 
 def _log_softmax(x: np.ndarray) -> np.ndarray:
@@ -66,8 +67,28 @@ def decode_spans(
                 continue
             margin = lp - float(null_lp)
             if key not in best or margin > best[key].margin:
-                best[key] = SpanCandidate(key[0], key[1], key[2], math.exp(lp), margin)
+                raw = float(start_logits[f, i] + end_logits[f, j])
+                best[key] = SpanCandidate(key[0], key[1], key[2], math.exp(lp), margin, raw)
     return sorted(best.values(), key=lambda c: (-c.margin, c.passage_index, c.start_char))[:n_best]
+
+
+def fused_margins(candidates: list[SpanCandidate], passage_scores: list[float], share_weight: float,
+                  retriever_weight: float) -> np.ndarray:
+    """Each candidate's margin with the open setting's two other signals added (Multi-passage BERT, BERTserini).
+
+    ``share``: the span's probability among every candidate span of the question, all retrieved
+    passages and windows normalised together (a window's own softmax cannot tell a strong passage
+    from a weak one). ``passage_scores``: the retriever's score of each passage, fused with a weight.
+    With both weights 0 this is the margin itself.
+    """
+    if not candidates:
+        return np.zeros(0)
+    margin = np.array([c.margin for c in candidates], dtype=np.float64)
+    logit = np.array([c.logit for c in candidates], dtype=np.float64)
+    top = logit.max()
+    log_share = logit - top - np.log(np.exp(logit - top).sum())
+    retriever = np.array([passage_scores[c.passage_index] for c in candidates], dtype=np.float64)
+    return margin + share_weight * log_share + retriever_weight * retriever
 
 
 @dataclass(frozen=True)
@@ -78,12 +99,25 @@ class Calibration:
     ``sigmoid(slope * margin + intercept)``: the estimated probability that the answer is right
     (fitted on held-out questions, answerable and not). Without a fit (``slope`` None) the
     score is the span's probability within its window.
+
+    In the open setting the margin is first fused (``fuse``) with the span's share across the
+    question's passages and the retriever's score, with the two weights tuned beside the threshold.
     """
 
     threshold: float = 0.0
     slope: float | None = None
     intercept: float = 0.0
     tuned_on: str | None = None
+    share_weight: float = 0.0
+    retriever_weight: float = 0.0
+
+    def fuse(self, candidates: list[SpanCandidate], passage_scores: list[float]) -> list[SpanCandidate]:
+        """The candidates with fused margins, best first (unchanged when both weights are 0)."""
+        if not self.share_weight and not self.retriever_weight:
+            return candidates
+        fused = fused_margins(candidates, passage_scores, self.share_weight, self.retriever_weight)
+        out = [replace(c, margin=float(m)) for c, m in zip(candidates, fused)]
+        return sorted(out, key=lambda c: (-c.margin, c.passage_index, c.start_char))
 
     def score(self, candidate: SpanCandidate) -> float:
         return candidate.prob if self.slope is None else self.margin_score(candidate.margin)
@@ -100,13 +134,20 @@ class Calibration:
         return [c for c in candidates if self.score(c) >= min_score]
 
     @classmethod
-    def load(cls, model_dir: Path) -> "Calibration":
-        """``calibration.json`` beside the model, or the uncalibrated default when there is none."""
+    def load(cls, model_dir: Path, setting: str = "gold") -> "Calibration":
+        """``calibration.json`` beside the model, or the uncalibrated default when there is none.
+
+        ``setting``: "gold" (each question given its own paragraph: the top level of the file) or
+        "open" (passages from a retriever: the file's ``open`` section, the gold one where it has none).
+        """
         path = Path(model_dir) / "calibration.json"
         if not path.is_file():
             return cls()
         data = json.loads(path.read_text(encoding="utf-8"))
-        return cls(float(data["threshold"]), data.get("slope"), float(data.get("intercept", 0.0)), data.get("tuned_on"))
+        if setting == "open" and isinstance(data.get("open"), dict):
+            data = data["open"]
+        return cls(float(data["threshold"]), data.get("slope"), float(data.get("intercept", 0.0)), data.get("tuned_on"),
+                   float(data.get("share_weight", 0.0)), float(data.get("retriever_weight", 0.0)))
 
     def to_dict(self) -> dict:
         return asdict(self)

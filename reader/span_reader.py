@@ -24,7 +24,8 @@ _PAD_LOGIT = -1e4
 
 class SpanReader:
     def __init__(self, model_path: str, max_seq_len: int = MAX_SEQ_LEN, doc_stride: int = DOC_STRIDE, max_answer_tokens: int = 30,
-                 batch_size: int = 16, min_score: float | None = None, calibration: Calibration | None = None):
+                 batch_size: int = 16, min_score: float | None = None, calibration: Calibration | None = None,
+                 setting: str = "open"):
         self.model_path = str(model_path)
         self.max_seq_len = max_seq_len
         self.doc_stride = doc_stride
@@ -34,6 +35,11 @@ class SpanReader:
         self.min_score = min_score
         # None: read calibration.json beside the model at warm-up (uncalibrated if there is none).
         self.calibration = calibration
+        # Which operating point calibration.json gives: "open" (retrieved passages, the service) or "gold"
+        # (each question with its own paragraph: SQuAD's reader-only setting).
+        if setting not in ("open", "gold"):
+            raise ValueError(f"reader setting must be 'open' or 'gold', not {setting!r}")
+        self.setting = setting
         self._tokenizer = None
         self._loaded = False
         self._lock = threading.Lock()
@@ -54,7 +60,7 @@ class SpanReader:
             if not self._tokenizer.is_fast:
                 raise ValueError(f"{self.model_path}: a fast tokenizer is required for character offsets")
             if self.calibration is None:
-                self.calibration = Calibration.load(path) if path.is_dir() else Calibration()
+                self.calibration = Calibration.load(path, self.setting) if path.is_dir() else Calibration()
             self._loaded = True
 
     def _load_tokenizer(self):
@@ -113,6 +119,7 @@ class SpanReader:
         texts = [[sp.passage.text for sp in scored] for scored in passages]
         results = []
         for scored, candidates in zip(passages, self.candidates_batch(questions, texts)):
+            candidates = self.calibration.fuse(candidates, [sp.score for sp in scored])
             answers = []
             for c in self.calibration.answers(candidates, self.min_score):
                 p = scored[c.passage_index].passage

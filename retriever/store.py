@@ -63,7 +63,7 @@ CREATE TABLE IF NOT EXISTS documents (
 CREATE TABLE IF NOT EXISTS passages (
     row INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL, doc_id TEXT NOT NULL, title TEXT NOT NULL,
     paragraph INTEGER NOT NULL, text TEXT NOT NULL, doc_start INTEGER NOT NULL, doc_end INTEGER NOT NULL,
-    vector BLOB NOT NULL);
+    vector BLOB NOT NULL, page INTEGER);
 CREATE INDEX IF NOT EXISTS passages_doc ON passages(doc_id);
 CREATE TABLE IF NOT EXISTS tombstones (seq INTEGER PRIMARY KEY AUTOINCREMENT, row INTEGER NOT NULL);
 """
@@ -258,7 +258,7 @@ class StoredIndex:
 
     def passages_of(self, doc_id: str) -> list[Passage]:
         return [Passage(*r) for r in self._db().execute(
-            "SELECT id, doc_id, title, paragraph, text, doc_start, doc_end FROM passages WHERE doc_id = ? ORDER BY row",
+            "SELECT id, doc_id, title, paragraph, text, doc_start, doc_end, page FROM passages WHERE doc_id = ? ORDER BY row",
             (doc_id,))]
 
     def passages_at(self, rows: Iterable[int]) -> dict[int, Passage]:
@@ -268,14 +268,14 @@ class StoredIndex:
             return {}
         marks = ",".join("?" * len(rows))
         return {r[0]: Passage(*r[1:]) for r in self._db().execute(
-            f"SELECT row, id, doc_id, title, paragraph, text, doc_start, doc_end FROM passages WHERE row IN ({marks})",
+            f"SELECT row, id, doc_id, title, paragraph, text, doc_start, doc_end, page FROM passages WHERE row IN ({marks})",
             rows)}
 
     def all_passages(self) -> Iterator[tuple[Passage, np.ndarray]]:
         """Every passage with its vector, in row order (rebuilds reuse vectors of unchanged text)."""
         for r in self._db().execute(
-                "SELECT id, doc_id, title, paragraph, text, doc_start, doc_end, vector FROM passages ORDER BY row"):
-            yield Passage(*r[:7]), np.frombuffer(r[7], dtype=np.float32)
+                "SELECT id, doc_id, title, paragraph, text, doc_start, doc_end, page, vector FROM passages ORDER BY row"):
+            yield Passage(*r[:8]), np.frombuffer(r[8], dtype=np.float32)
 
     def search(self, queries: np.ndarray, top_k: int) -> tuple[np.ndarray, np.ndarray]:
         """Dense search: (scores, rows), best first."""
@@ -315,7 +315,9 @@ class StoredIndex:
             yield conn
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            # SQLite rolls back by itself on some errors (a full disk): then there is nothing left to undo.
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise
 
     def _catch_up_words(self) -> None:
@@ -435,9 +437,9 @@ def _insert(conn: sqlite3.Connection, doc: NewDocument) -> Iterator[tuple[int, n
                  (d.id, d.title, d.url, d.published, d.source, len(doc.passages), doc.text))
     vectors = np.ascontiguousarray(doc.vectors, dtype=np.float32).reshape(len(doc.passages), -1)
     for p, v in zip(doc.passages, vectors):
-        cur = conn.execute("INSERT INTO passages(id, doc_id, title, paragraph, text, doc_start, doc_end, vector) "
-                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                           (p.id, p.doc_id, p.title, p.paragraph, p.text, p.doc_start, p.doc_end, v.tobytes()))
+        cur = conn.execute("INSERT INTO passages(id, doc_id, title, paragraph, text, doc_start, doc_end, vector, page) "
+                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           (p.id, p.doc_id, p.title, p.paragraph, p.text, p.doc_start, p.doc_end, v.tobytes(), p.page))
         yield cur.lastrowid, v
 
 
@@ -532,8 +534,30 @@ def current_version(directory: Path) -> str | None:
         return None
 
 
+def check_folder(directory: Path) -> None:
+    """An index folder that exists as something else (a file) cannot be read or built: say so plainly."""
+    if directory.exists() and not directory.is_dir():
+        raise IndexCorrupt(f"the index folder {directory} is a file, not a folder; point QA_INDEX_DIR at a folder "
+                           "(or move that file away)")
+
+
+def _add_page_column(path: Path) -> None:
+    """Stores written before passages had page numbers (PDF) get the column, empty: a cheap, one-time change."""
+    conn = _connect(path)
+    try:
+        if "page" not in {r[1] for r in conn.execute("PRAGMA table_info(passages)")}:
+            try:
+                conn.execute("ALTER TABLE passages ADD COLUMN page INTEGER")
+            except sqlite3.OperationalError as exc:  # another process added it first
+                if "duplicate column" not in str(exc):
+                    raise
+    finally:
+        conn.close()
+
+
 def load(directory: Path) -> StoredIndex:
     directory = Path(directory)
+    check_folder(directory)
     pointer = directory / "CURRENT"
     if not pointer.exists():
         raise IndexMissing(f"no index at {directory}; build it with: {REBUILD_HINT}")
@@ -548,7 +572,8 @@ def load(directory: Path) -> StoredIndex:
             manifest = Manifest(**json.loads(meta["manifest"]))
             snap = json.loads(meta["snapshot"])
             if not isinstance(manifest.dim, int) or not isinstance(manifest.sources, list):
-                raise ValueError("manifest has a mistyped field")
+                raise ValueError(f"the manifest in {version / 'store.sqlite'} has a mistyped field: dim must be an "
+                                 "integer and sources a list")
             index = tune(faiss.read_index(str(version / f"{snap['file']}.faiss")))
             rows = np.load(version / f"{snap['file']}.rows.npy")
             if index.ntotal != len(rows) or (index.ntotal and index.d != manifest.dim):
@@ -563,6 +588,7 @@ def load(directory: Path) -> StoredIndex:
             conn.close()
     except (sqlite3.Error, OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         raise _corrupt(directory, str(exc)[:300]) from exc
+    _add_page_column(version / "store.sqlite")
     stored = StoredIndex(directory, version, manifest, DenseIndex(index, rows), int(snap["max_row"]),
                          int(snap["max_tomb"]))
     stored.refresh(force=True)  # replay what was committed after the snapshot

@@ -30,12 +30,16 @@ from service.metrics import QuestionMetrics
 from service.settings import Settings
 
 
-def reader_from(settings: Settings, min_score: float | None = None) -> Reader:
-    """The reader the settings ask for (``min_score`` overrides the operating point, e.g. 0 = never abstain)."""
+def reader_from(settings: Settings, min_score: float | None = None, setting: str = "open") -> Reader:
+    """The reader the settings ask for (``min_score`` overrides the operating point, e.g. 0 = never abstain).
+
+    ``setting``: "open" (passages from the retriever: the service) or "gold" (each question with its own
+    paragraph, as ``qa eval --reader-only``): each has its own tuned operating point.
+    """
     r = settings.reader
     return make_reader(r.kind, r.model, device=settings.models.device, max_seq_len=r.max_seq_len,
                        doc_stride=r.doc_stride, max_answer_tokens=r.max_answer_tokens, batch_size=r.batch_size,
-                       min_score=r.min_answer_score if min_score is None else min_score)
+                       min_score=r.min_answer_score if min_score is None else min_score, setting=setting)
 
 
 def embedder_from(settings: Settings) -> Embedder:
@@ -66,7 +70,7 @@ class Application:
         self._follow_lock = threading.Lock()
         self._index = index
         self._pipeline = self._pipeline_for(index)
-        self.documents = DocumentStore(embedder, self)
+        self.documents = DocumentStore(embedder, self, server.max_upload_documents, server.max_write_passages)
         self._followed = time.monotonic()
 
     def _pipeline_for(self, index: StoredIndex) -> QAPipeline:

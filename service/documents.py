@@ -10,6 +10,7 @@ from dataclasses import replace as replace_
 from pathlib import Path
 from typing import Literal, Protocol
 
+from corpus.pdf import is_pdf
 from corpus.loader import SUPPORTED_SUFFIXES, SplitDocument, content_id, load_splits, passages_of, split_text
 from service.indexing import API_SOURCE, embed_texts, new_document
 from qa.limits import ID_PATTERN, MAX_ID_CHARS, clean_text, has_text
@@ -20,7 +21,7 @@ from retriever.store import StoredIndex
 UPLOAD_SUFFIXES = SUPPORTED_SUFFIXES + (".html", ".htm")
 
 
-ErrorKind = Literal["invalid", "not_found", "conflict", "unsupported"]
+ErrorKind = Literal["invalid", "not_found", "conflict", "unsupported", "too_large"]
 
 
 class DocumentError(ValueError):
@@ -80,15 +81,23 @@ _BY_MEDIA_TYPE = {"text/html": ".html", "text/markdown": ".md", "application/jso
                   "application/x-ndjson": ".jsonl", "text/plain": ".txt"}
 
 
-def parse_upload(name: str, raw: bytes, media_type: str | None = None) -> list[SplitDocument]:
+def parse_upload(name: str, raw: bytes, media_type: str | None = None,
+                 max_html_bytes: int | None = None) -> list[SplitDocument]:
     """Documents from an uploaded file: .txt, .md, .jsonl as the corpus loader reads them, .html via trafilatura.
 
     The kind comes from the file name, else from the part's media type; an unknown kind is read as plain
-    text if it is UTF-8, and refused (415) if it is not.
+    text if it is UTF-8, and refused (415) if it is not. HTML over ``max_html_bytes`` is refused unparsed.
     """
     name = Path(name or "upload.txt").name
     suffix = Path(name).suffix.lower()
-    if not has_text(raw.decode("utf-8", errors="replace")):
+    # The bytes must be what the name says: PDF syntax is never indexed as text, nor text read as a PDF.
+    if is_pdf(raw) and suffix in UPLOAD_SUFFIXES and suffix != ".pdf":
+        raise DocumentError(f"{name}: this is a PDF, named {suffix}; send it as .pdf", kind="unsupported")
+    if suffix == ".pdf" and not is_pdf(raw):
+        raise DocumentError(f"{name}: named .pdf but not a PDF (it does not start with %PDF-)", kind="unsupported")
+    if suffix not in UPLOAD_SUFFIXES and is_pdf(raw):
+        suffix, name = ".pdf", f"{Path(name).stem or 'upload'}.pdf"
+    if suffix != ".pdf" and not has_text(raw.decode("utf-8", errors="replace")):
         raise DocumentError(f"{name}: no text")
     if suffix not in UPLOAD_SUFFIXES:
         suffix = _BY_MEDIA_TYPE.get((media_type or "").split(";")[0].strip().lower(), ".txt")
@@ -98,6 +107,9 @@ def parse_upload(name: str, raw: bytes, media_type: str | None = None) -> list[S
             raise DocumentError(f"{name}: not a text file (send UTF-8 {', '.join(UPLOAD_SUFFIXES)})", kind="unsupported") from None
         name = f"{Path(name).stem or 'upload'}{suffix}"
     if suffix in (".html", ".htm"):
+        if max_html_bytes is not None and len(raw) > max_html_bytes:
+            raise DocumentError(f"{name}: HTML uploads are at most {max_html_bytes:,} bytes (got {len(raw):,}); "
+                                "send the article's text as .txt, .md or JSON", kind="too_large")
         return _html_document(raw, name)
     with tempfile.TemporaryDirectory(prefix="qa-upload-") as tmp:
         path = Path(tmp) / "upload"
@@ -112,7 +124,7 @@ def parse_upload(name: str, raw: bytes, media_type: str | None = None) -> list[S
     for split in splits:
         d = split.document
         checked = article(d.text, d.title, d.id, d.url, d.published).document
-        docs.append(SplitDocument(checked, split.spans))
+        docs.append(SplitDocument(checked, split.spans, split.pages))
     docs = [d for d in docs if d.spans]
     if not docs:
         raise DocumentError(f"{name}: no paragraphs found")
@@ -123,8 +135,11 @@ class DocumentStore:
     """Documents added, replaced and deleted over HTTP: each write touches that document's passages only, is
     durable when it returns, and is answered from by the next question (the store writes in place)."""
 
-    def __init__(self, embedder: Embedder, served: ServedIndex):
+    def __init__(self, embedder: Embedder, served: ServedIndex, max_documents: int | None = None,
+                 max_passages: int | None = None):
         self.embedder, self.served = embedder, served
+        # Bounds on one write (None: none): more is refused before anything is embedded or locked.
+        self.max_documents, self.max_passages = max_documents, max_passages
         self._lock = threading.Lock()
 
     def stored(self, doc_id: str) -> bool:
@@ -141,6 +156,14 @@ class DocumentStore:
 
     def put(self, docs: list[SplitDocument], replace: bool) -> list[DocumentInfo]:
         """Add (or, with ``replace``, add or replace) these documents."""
+        if self.max_documents is not None and len(docs) > self.max_documents:
+            raise DocumentError(f"{len(docs):,} documents in one request; at most {self.max_documents:,} "
+                                "(split the file, or index large collections with `qa index`)", kind="too_large")
+        pieces = [(replace_(split.document, source=API_SOURCE), passages_of(split)) for split in docs]
+        count = sum(len(passages) for _, passages in pieces)
+        if self.max_passages is not None and count > self.max_passages:
+            raise DocumentError(f"{count:,} passages to index in one request; at most {self.max_passages:,} "
+                                "(split the file, or index large collections with `qa index`)", kind="too_large")
         with self._lock:
             index = self.served.index
             for split in docs:
@@ -151,7 +174,6 @@ class DocumentStore:
                 if known is not None and not replace:
                     raise DocumentError(f"document {known.id!r} exists; PUT /v1/documents/{{id}} replaces it",
                                         kind="conflict")
-            pieces = [(replace_(split.document, source=API_SOURCE), passages_of(split)) for split in docs]
             empty = next((d.id for d, passages in pieces if not passages), None)
             if empty is not None:
                 raise DocumentError(f"document {empty!r} has no paragraphs to index")

@@ -152,6 +152,7 @@ def build_index(
 
     ``computed``: vectors already made elsewhere for this corpus (a Ray cluster), by the same model."""
     started = time.perf_counter()
+    store.check_folder(Path(index_dir))
     sources = [str(Path(s).resolve()) for s in sources]
     corpus = corpus or load_corpus(sources)
     kept = _kept_api_documents(previous, corpus)

@@ -119,9 +119,17 @@ class ServerSettings(BaseSettings):
     max_concurrent: int = Field(default=4, ge=1, le=256)
     max_queued: int = Field(default=8, ge=0, le=4096)
     queue_timeout_s: float = Field(default=2.0, gt=0, le=60)
+    # A question not answered within this gets 504 (its work is bounded by passage length and top_k, so the
+    # worker finishes soon after and frees its slot; the client is not kept waiting).
+    question_timeout_s: float = Field(default=30.0, gt=0, le=600)
     # Request bodies: JSON endpoints and document uploads; a body slower than body_timeout_s gets 408.
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    # Work one write may ask for (more gets 413; bulk imports belong to `qa index`): HTML parsed (trafilatura
+    # takes seconds a megabyte), documents in one upload, and passages embedded for one request.
+    max_html_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    max_upload_documents: int = Field(default=1000, ge=1)
+    max_write_passages: int = Field(default=2000, ge=1)
     body_timeout_s: float = Field(default=15.0, gt=0, le=600)
     # Open connections uvicorn serves at once (more get 503) and its keep-alive idle timeout.
     max_connections: int = Field(default=256, ge=8)

@@ -9,10 +9,10 @@ import uuid
 from typing import AsyncIterator
 
 from fastapi import APIRouter
-from fastapi.concurrency import run_in_threadpool
+
 from fastapi.responses import StreamingResponse
 
-from api.deps import ReadKey, ServiceDep
+from api.deps import ReadKey, ServiceDep, within_deadline
 from api.openai_compat.errors import OpenAIError
 from api.openai_compat.schemas import ChatCompletion, ChatCompletionRequest, ChatMessage, ErrorResponse, ModelCard, ModelList
 from qa.limits import QUESTION_MAX_CHARS, check_question
@@ -28,7 +28,8 @@ ERRORS = {400: {"model": ErrorResponse, "description": "Invalid request (OpenAI 
           408: {"model": ErrorResponse, "description": "Request body too slow"},
           413: {"model": ErrorResponse, "description": "Request body too large"},
           429: {"model": ErrorResponse, "description": "Rate limited (Retry-After)"},
-          503: {"model": ErrorResponse, "description": "Not loaded yet, or busy (Retry-After)"}}
+          503: {"model": ErrorResponse, "description": "Not loaded yet, or busy (Retry-After)"},
+          504: {"model": ErrorResponse, "description": "Not answered within QA_QUESTION_TIMEOUT_S"}}
 
 NEEDS_QUESTION = "Ask me a question about the indexed articles."
 def conversation(messages: list[ChatMessage]) -> tuple[list[Turn], str]:
@@ -75,7 +76,7 @@ async def chat_completions(body: ChatCompletionRequest, service: ServiceDep, _ke
         # as the assistant, as chat UIs expect, rather than fail the whole conversation.
         reply, text = None, f"{NEEDS_QUESTION} ({exc})" if raw.strip() else NEEDS_QUESTION
     else:
-        reply = await run_in_threadpool(service.chat, history, question, None, None, "openai")
+        reply = await within_deadline(service, service.chat, history, question, None, None, "openai")
         text = message(reply)
     limit = body.max_completion_tokens if body.max_completion_tokens is not None else body.max_tokens
     content, finish = _cut(text, limit)

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from fastapi.concurrency import run_in_threadpool
 
-from api.deps import ReadKey, ServiceDep
+from api.deps import ReadKey, ServiceDep, within_deadline
 from api.schemas.ask import AskRequest, AskResponse
 from api.schemas.errors import error_responses
 
 router = APIRouter(prefix="/v1", tags=["ask"])
 
 
-@router.post("/ask", response_model=AskResponse, responses=error_responses(400, 401, 408, 413, 422, 429, 503))
+@router.post("/ask", response_model=AskResponse, responses=error_responses(400, 401, 408, 413, 422, 429, 503, 504))
 async def ask(body: AskRequest, service: ServiceDep, _key: ReadKey) -> AskResponse:
     # The models are CPU-bound and blocking: off the event loop; the application's gate bounds how many at once.
-    result = await run_in_threadpool(service.ask, body.question, body.top_k, body.max_answers, "api")
+    result = await within_deadline(service, service.ask, body.question, body.top_k, body.max_answers, "api")
     return AskResponse(**result.to_dict())

@@ -26,7 +26,7 @@ _UPLOAD_BODY = {"requestBody": {"required": True, "content": {
 
 
 # What each kind of refusal is over HTTP.
-STATUS = {"invalid": 422, "not_found": 404, "conflict": 409, "unsupported": 415}
+STATUS = {"invalid": 422, "not_found": 404, "conflict": 409, "unsupported": 415, "too_large": 413}
 
 
 def _out(d: DocumentInfo) -> DocumentOut:
@@ -70,10 +70,13 @@ async def add_documents(request: Request, service: ServiceDep, _key: WriteKey) -
             upload = form.get("file")
             if upload is None:
                 raise DocumentError("multipart body needs a 'file' part")
+            html_cap = service.settings.server.max_html_bytes
+            # Parsing takes seconds for large files: off the event loop, so other requests go on meanwhile.
             if isinstance(upload, str):  # a text field rather than a file: plain text
-                docs = parse_upload("upload.txt", upload.encode("utf-8", "replace"))
+                docs = await run_in_threadpool(parse_upload, "upload.txt", upload.encode("utf-8", "replace"))
             else:
-                docs = parse_upload(upload.filename or "", await upload.read(), upload.content_type)
+                docs = await run_in_threadpool(parse_upload, upload.filename or "", await upload.read(),
+                                               upload.content_type, html_cap)
         elif kind in ("application/json", ""):
             body = await _article(request)
             docs = [article(body.text, body.title, body.id, body.url, body.published)]

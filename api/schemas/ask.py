@@ -20,8 +20,12 @@ class CitationOut(BaseModel):
     doc_id: str
     title: str
     paragraph: int = Field(..., description="0-based paragraph index within the document.")
-    start: int = Field(..., description="Start character offset within the paragraph text.")
-    end: int = Field(..., description="End character offset (exclusive) within the paragraph text.")
+    start: int = Field(..., description="Start character offset within the passage text (the paragraph, or its part "
+                                        "when the paragraph is longer than 3,000 characters).")
+    end: int = Field(..., description="End character offset (exclusive) within the passage text.")
+    doc_start: int = Field(..., description="The answer's start character offset within the whole document's text.")
+    doc_end: int = Field(..., description="The answer's end character offset (exclusive) within the document's text.")
+    page: int | None = Field(None, description="1-based page of a PDF document; null for other documents.")
 
 
 class AnswerOut(BaseModel):
@@ -38,6 +42,9 @@ class PassageOut(BaseModel):
     title: str
     paragraph: int
     text: str
+    doc_start: int = Field(..., description="Where the passage starts in its document's text.")
+    doc_end: int = Field(..., description="Where it ends (exclusive): text == document_text[doc_start:doc_end].")
+    page: int | None = Field(None, description="1-based page of a PDF document; null for other documents.")
     score: float
 
 

@@ -2,24 +2,37 @@
 
 from __future__ import annotations
 
+import re
+
 from pydantic import BaseModel
 
 from qa.limits import clean_text
+
+# Field names and list indexes; pydantic also puts union members in a location ("function-after[functools.partial(
+# <function max_length_validator at 0x…>…)]", "list[ContentPart]"): internals, never shown.
+_FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")
+
+
+def location(loc) -> list:
+    """The parts of a pydantic error location a client can act on: field names and indexes."""
+    return [p for p in loc if p != "body" and (isinstance(p, int) or (isinstance(p, str) and _FIELD.fullmatch(p)))]
 
 
 def error_message(errors: list[dict]) -> str:
     """One line from pydantic errors, e.g. "top_k: Input should be less than or equal to 50"; no input echoed."""
     parts = []
     for e in errors[:5]:
-        where = ".".join(str(p) for p in e.get("loc", ()) if p != "body") or "body"
-        parts.append(f"{where}: {clean_text(str(e.get('msg', '')))[:200]}")
+        where = ".".join(str(p) for p in location(e.get("loc", ()))) or "body"
+        part = f"{where}: {clean_text(str(e.get('msg', '')))[:200]}"
+        if part not in parts:
+            parts.append(part)
     more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
     return "; ".join(parts) + more
 
 
 def error_detail(errors: list[dict]) -> list[dict]:
     """pydantic errors without the offending input (it may be huge, non-finite or unencodable)."""
-    return [{"loc": [clean_text(str(p))[:100] if isinstance(p, str) else p for p in e.get("loc", ())][:10],
+    return [{"loc": [clean_text(p)[:100] if isinstance(p, str) else p for p in location(e.get("loc", ()))][:10],
              "msg": clean_text(str(e.get("msg", "")))[:200], "type": str(e.get("type", ""))} for e in errors[:20]]
 
 

@@ -40,6 +40,7 @@ def test_hostile_bodies_get_short_4xx_never_5xx(real_service, path):
         b'{"question": null}', b'{"question": "   "}', b'{"question": "hi", "verdict": "\\ud800"}',
         b'{"model": "\\ud800", "messages": [{"role": "user", "content": "\\ud800"}]}',
         b'{"model": "m", "messages": [{"role": "user", "content": [{"type": "text", "text": 5}]}]}',
+        b'{"model": "m", "messages": [{"role": "user", "content": 5}]}',
         b'{"model": "m", "messages": "' + b"y" * 60_000 + b'"}',
     ]
     with TestClient(app_for(real_service), client=LOCAL) as client:
@@ -48,6 +49,7 @@ def test_hostile_bodies_get_short_4xx_never_5xx(real_service, path):
             assert r.status_code < 500, (body[:60], r.text)
             assert len(r.content) < 3000, (body[:60], len(r.content))  # never echoes large input
             json.loads(r.text)  # and always encodable JSON
+            assert "function" not in r.text and " at 0x" not in r.text, r.text  # no validator internals
 
 
 @pytest.mark.slow
@@ -254,3 +256,111 @@ def test_forwarded_headers_do_not_buy_a_fresh_rate_limit_bucket(real_service):
                             headers={"X-Forwarded-For": f"10.0.{random.randrange(256)}.{i}"}).status_code
                  for i in range(5)]
     assert codes[:3] == [200, 200, 200] and codes[3:] == [429, 429]
+
+
+@pytest.fixture(scope="module")
+def limited_service(tmp_path_factory, real_service):
+    """A service with its own index and tight bounds on the work one request may ask for."""
+    root = tmp_path_factory.mktemp("limited")
+    shutil.copytree(real_service.settings.index.index_dir, root / "index")
+    settings = Settings().with_(index={"index_dir": root / "index"},
+                                server={"max_write_passages": 6, "max_upload_documents": 2, "max_html_bytes": 4096,
+                                        "question_timeout_s": 0.001})
+    return Application.load(settings, log=lambda m: None)
+
+
+@pytest.mark.slow
+def test_writes_that_ask_for_too_much_work_get_413_and_store_nothing(limited_service):
+    before = {d.id for d in limited_service.index.documents()}
+    with TestClient(create_app(limited_service.settings, loader=lambda _s: limited_service), client=LOCAL) as client:
+        many_records = "".join(json.dumps({"id": f"r{i}", "text": f"Record {i} says the dam cost {i} dollars."}) + "\n"
+                               for i in range(3))
+        r = client.post("/v1/documents", files={"file": ("three.jsonl", many_records.encode())})
+        assert r.status_code == 413 and "3 documents" in r.json()["message"] and "qa index" in r.json()["message"]
+        long_text = "\n\n".join(f"Paragraph {i} reports that the dam cost {i} million dollars." for i in range(7))
+        r = client.post("/v1/documents", json={"id": "long", "text": long_text})
+        assert r.status_code == 413 and "7 passages" in r.json()["message"]
+        one_huge_paragraph = " ".join(f"Sentence {i} is about the dam." for i in range(2000))  # ~60 KB, one paragraph
+        r = client.post("/v1/documents", files={"file": ("huge.txt", one_huge_paragraph.encode())})
+        assert r.status_code == 413 and "passages" in r.json()["message"]  # cut into bounded passages, then counted
+        html = "<html><body><article>" + "<p>The dam cost a lot of money.</p>" * 200 + "</article></body></html>"
+        r = client.post("/v1/documents", files={"file": ("big.html", html.encode())})
+        assert r.status_code == 413 and "HTML uploads are at most 4,096 bytes" in r.json()["message"]
+        two = "".join(json.dumps({"id": f"ok{i}", "text": f"Record {i} says the dam cost {i} dollars."}) + "\n"
+                      for i in range(2))
+        assert client.post("/v1/documents", files={"file": ("two.jsonl", two.encode())}).status_code == 201
+    assert {d.id for d in limited_service.index.documents()} == before | {"ok0", "ok1"}
+
+
+@pytest.mark.slow
+def test_a_question_past_its_deadline_gets_504_in_each_api_shape(limited_service):
+    with TestClient(create_app(limited_service.settings, loader=lambda _s: limited_service), client=LOCAL) as client:
+        r = client.post("/v1/ask", json={"question": "How much did the dam cost?"})
+        assert r.status_code == 504 and "not answered within 0.001 s" in r.json()["message"]
+        r = client.post("/v1/chat/completions", json={"model": "news-qa", "messages": [
+            {"role": "user", "content": "How much did the dam cost?"}]})
+        assert r.status_code == 504 and r.json()["error"]["type"] == "server_error"
+        assert client.get("/readyz").status_code == 200  # the server goes on
+
+
+@pytest.fixture
+def full_disk(tmp_path):
+    """A small filesystem of its own (tmpfs; needs root, as CI has), to be filled up by the test."""
+    import subprocess
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(disk)], capture_output=True).returncode:
+        pytest.skip("cannot mount a small filesystem here (not root)")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+@pytest.mark.slow
+def test_a_full_disk_is_507_storage_full_and_questions_go_on(full_disk, real_service):
+    shutil.copytree(real_service.settings.index.index_dir, full_disk / "index")
+    service = Application.load(Settings().with_(index={"index_dir": full_disk / "index"}), log=lambda m: None)
+    with open(full_disk / "filler", "wb") as fh:  # take every byte left
+        try:
+            while True:
+                fh.write(b"\0" * 65536)
+                fh.flush()
+        except OSError:
+            pass
+    with TestClient(create_app(service.settings, loader=lambda _s: service), client=LOCAL,
+                    raise_server_exceptions=False) as client:
+        text = "\n\n".join(f"Paragraph {i}: the new dam on the river cost {i} million euros in all." for i in range(40))
+        r = client.post("/v1/documents", json={"id": "full", "text": text})
+        assert r.status_code == 507 and r.json()["message"].startswith("storage full"), r.text
+        assert "x-request-id" in r.headers and "/" not in r.json()["message"]  # no server paths
+        r = client.post("/v1/feedback", json={"question": "q", "answer": "a", "verdict": "up"})
+        assert r.status_code == 507
+        assert client.post("/v1/ask", json={"question": "What did Baerbock say about weapons?"}).status_code == 200
+        (full_disk / "filler").unlink()
+        assert client.post("/v1/documents", json={"id": "full", "text": text}).status_code == 201
+
+
+@pytest.mark.slow
+def test_pdf_upload_is_answered_with_its_page_and_mismatched_bytes_are_415(own_service):
+    from tests.conftest import make_pdf
+
+    pdf = make_pdf([["Report on the Harbour Dam", "The new harbour dam was finished in March after four years of",
+                     "construction work. It cost 3.2 billion euros.",
+                     "Engineers expect the dam to protect the old town from storm floods", "for a century."],
+                    ["The harbour dam was designed by the Dutch engineer Anneke Visser, who", "led the project."]])
+    with TestClient(app_for(own_service), client=LOCAL) as client:
+        r = client.post("/v1/documents", files={"file": ("dam.pdf", pdf, "application/pdf")})
+        assert r.status_code == 201, r.text
+        doc = r.json()["documents"][0]
+        assert doc["title"] == "Report on the Harbour Dam" and doc["paragraphs"] == 3
+        answer = client.post("/v1/ask", json={"question": "Who designed the harbour dam?"}).json()["answers"][0]
+        assert answer["text"] == "Anneke Visser" and answer["citation"]["page"] == 2
+        assert client.post("/v1/documents", files={"file": ("dam.txt", pdf)}).status_code == 415
+        r = client.post("/v1/documents", files={"file": ("notes.pdf", b"plain words, no PDF")})
+        assert r.status_code == 415 and "not a PDF" in r.json()["message"]
+        r = client.post("/v1/documents", files={"file": ("broken.pdf", b"%PDF-1.4\n" + b"\x00garbage" * 50)})
+        assert r.status_code == 422 and "PDF" in r.json()["message"] and "Traceback" not in r.text
+        passages = client.get(f"/v1/documents/{doc['id']}").json()["paragraphs_text"]
+        assert all("%PDF" not in p["text"] and "endobj" not in p["text"] for p in passages)

@@ -237,3 +237,79 @@ def test_version_and_help_load_no_model_library(tmp_path):
             "print(sorted(m for m in ('torch', 'onnxruntime', 'transformers', 'faiss') if m in sys.modules))")
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert r.stdout.splitlines() == ["qa 0.1.0", "[]"], r.stderr
+
+
+@pytest.mark.slow
+def test_ask_uses_a_running_server_found_on_the_configured_port_or_named(tmp_path, live_server):
+    port = live_server.rsplit(":", 1)[1]
+    env = {**os.environ, "QA_PORT": port}
+    nowhere = tmp_path / "no-index-here"
+
+    def ask(*args):
+        return subprocess.run([sys.executable, "-m", "cli.main", "ask", "Who is the Kremlin spokesperson?", *args],
+                              cwd=ROOT, env={**env, "QA_INDEX_DIR": str(nowhere)}, capture_output=True, text=True,
+                              timeout=120)
+
+    found = ask()  # the server on QA_PORT answers: nothing loads or builds here
+    assert found.returncode == 0 and "[[Dmitry Peskov]]" in found.stdout, found.stderr
+    assert "no index" not in found.stderr and not nowhere.exists()
+    named = ask("--server", live_server, "--json")
+    assert named.returncode == 0, named.stderr
+    result = json.loads(named.stdout)
+    assert result["answers"][0]["text"] == "Dmitry Peskov" and result["answers"][0]["context"]
+    down = ask("--server", "http://127.0.0.1:9")  # nothing listens there
+    assert down.returncode == 2 and down.stderr.startswith("error: cannot ask the server at http://127.0.0.1:9")
+    assert len(down.stderr.strip().splitlines()) == 1
+    local = ask("--local")  # asked here even though a server is up
+    assert local.returncode == 0 and "no index" in local.stderr and "[[Dmitry Peskov]]" in local.stdout
+
+
+@pytest.mark.slow
+def test_eval_shows_progress_writes_rows_as_it_goes_and_a_stopped_run_keeps_its_figures(tmp_path, real_service):
+    import signal
+    import time
+
+    gold = [json.loads(line) for line in DEV_GOLD.read_text().splitlines() if line.strip()]
+    many = tmp_path / "many.jsonl"
+    many.write_text("".join(json.dumps({**g, "id": f"{g['id']}-{n}"}) + "\n" for n in range(20) for g in gold))
+    rows = tmp_path / "rows.jsonl"
+    env = {**os.environ, "QA_INDEX_DIR": str(real_service.settings.index.index_dir)}
+    proc = subprocess.Popen([sys.executable, "-m", "cli.main", "eval", str(many), "--rows", str(rows), "--json",
+                             str(tmp_path / "fig.json")], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and (not rows.exists() or len(rows.read_text().splitlines()) < 5):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    done = len(rows.read_text().splitlines())
+    assert 5 <= done < 20 * len(gold)
+    assert f"of {20 * len(gold)}: figures for those" in err and "eval: " in err and "questions/s" in err
+    assert "exact / F1" in out
+    figures = json.loads((tmp_path / "fig.json").read_text())
+    assert figures["interrupted"]["done"] >= done and figures["total"] == figures["interrupted"]["done"]
+
+
+def test_eval_report_without_its_extra_is_refused_before_any_work(tmp_path):
+    code = ("import sys, importlib.util as u; real = u.find_spec\n"
+            "u.find_spec = lambda name, *a: None if name == 'matplotlib' else real(name, *a)\n"
+            "sys.argv = ['qa', 'eval', sys.argv[1], '--report', sys.argv[2]]\n"
+            "import runpy; runpy.run_module('cli.main', run_name='__main__')")
+    env = {**os.environ, "QA_INDEX_DIR": str(tmp_path / "idx")}
+    r = subprocess.run([sys.executable, "-c", code, str(DEV_GOLD), str(tmp_path / "rep")], cwd=ROOT, env=env,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "needs the 'report' extra" in r.stderr
+    assert not (tmp_path / "idx").exists()  # nothing was built or asked first
+
+
+def test_serve_on_a_busy_port_is_refused_at_once_before_loading_anything(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        r = run_qa("serve", "--port", str(port), index_dir=tmp_path / "idx", timeout=60)
+    assert r.returncode == 2 and f"cannot listen on 127.0.0.1:{port}" in r.stderr and "--port" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "idx").exists()

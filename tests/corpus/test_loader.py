@@ -3,6 +3,8 @@
 import json
 
 from corpus.loader import DEFAULT_CORPUS_DIR, content_id, load_corpus, paragraph_spans
+from qa.limits import MAX_PASSAGE_CHARS
+from tests.conftest import make_pdf
 
 
 def test_lines_are_paragraphs_when_there_are_no_blank_lines():
@@ -78,3 +80,56 @@ def test_default_corpus_is_bundled():
     corpus = load_corpus([DEFAULT_CORPUS_DIR])
     assert len(corpus.documents) == 1 and not corpus.errors
     assert any("Baerbock" in p.text for p in corpus.passages)
+
+
+def test_a_long_paragraph_becomes_bounded_passages_at_sentence_ends_with_exact_offsets(tmp_path):
+    sentences = [f"Sentence number {i} says something about the dam and its cost." for i in range(200)]
+    long_paragraph = " ".join(sentences)
+    run_of_letters = ("abcdefghijklmnopqrstuvwxyz" * 300)[:7000]
+    text = "Short first paragraph.\n\n" + long_paragraph + "\n\n" + run_of_letters
+    (tmp_path / "long.txt").write_text(text, encoding="utf-8")
+    corpus = load_corpus([tmp_path])
+    doc = corpus.documents[0]
+    assert all(len(p.text) <= MAX_PASSAGE_CHARS for p in corpus.passages)
+    for p in corpus.passages:
+        assert doc.text[p.doc_start : p.doc_end] == p.text  # every passage an exact slice of the document
+    parts = [p for p in corpus.passages if p.paragraph == 1]
+    assert len(parts) > 1 and all(p.text.endswith(".") for p in parts)  # cut after sentences, not inside
+    assert [p.id for p in parts][:2] == [f"{doc.id}:1", f"{doc.id}:1.1"]
+    assert " ".join(p.text for p in parts) == long_paragraph  # nothing lost but the spaces between parts
+    run = [p for p in corpus.passages if p.paragraph == 2]
+    assert "".join(p.text for p in run) == run_of_letters  # no space anywhere: cut hard, still bounded
+
+
+def test_a_pdf_is_read_as_paragraphs_with_their_pages_and_a_pdf_named_txt_is_refused(tmp_path):
+    pdf = make_pdf([["The Harbour Dam Report", "The new harbour dam was finished in March after four years of",
+                     "construction. It cost 3.2 billion euros, the ministry said on", "Tuesday.",
+                     "Engineers expect the dam to protect the old town from storm floods", "for a century."],
+                    ["Critics said the cost had doubled since the first plan in 2015, and", "asked for an inquiry."]])
+    (tmp_path / "dam-report.pdf").write_bytes(pdf)
+    corpus = load_corpus([tmp_path])
+    assert not corpus.errors
+    doc = corpus.documents[0]
+    assert doc.title == "The Harbour Dam Report"  # the headline, not a paragraph
+    assert [p.page for p in corpus.passages] == [1, 1, 2]
+    assert corpus.passages[0].text.startswith("The new harbour dam was finished in March after four years of construction.")
+    assert "%PDF" not in doc.text and all(doc.text[p.doc_start:p.doc_end] == p.text for p in corpus.passages)
+    (tmp_path / "dam-report.pdf").unlink()
+    (tmp_path / "disguised.txt").write_bytes(pdf)
+    (tmp_path / "fake.pdf").write_text("just text, not a PDF")
+    corpus = load_corpus([tmp_path])
+    assert corpus.passages == []
+    assert any("disguised.txt: a PDF named .txt" in e for e in corpus.errors)
+    assert any("fake.pdf: not a PDF" in e for e in corpus.errors)
+
+
+def test_a_text_files_short_first_line_without_a_period_is_its_title(tmp_path):
+    (tmp_path / "dam_report.txt").write_text("Harbour dam opens after four years\n\nThe dam cost 3.2 billion euros.\n\n"
+                                            "It protects the old town.", encoding="utf-8")
+    (tmp_path / "plain.txt").write_text("The dam cost 3.2 billion euros.\n\nIt protects the old town.", encoding="utf-8")
+    corpus = load_corpus([tmp_path])
+    titles = {d.source.rsplit("/", 1)[1]: d.title for d in corpus.documents}
+    assert titles == {"dam_report.txt": "Harbour dam opens after four years", "plain.txt": "Plain"}
+    first = [p for p in corpus.passages if p.title == "Harbour dam opens after four years"]
+    assert [p.text for p in first] == ["The dam cost 3.2 billion euros.", "It protects the old town."]
+    assert first[0].paragraph == 0

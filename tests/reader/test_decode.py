@@ -1,11 +1,12 @@
 """Span decoding from made-up logits (pure numpy), and the calibration that scores spans."""
 
+import json
 import math
 
 import numpy as np
 import pytest
 
-from reader.decode import Calibration, SpanCandidate, decode_spans
+from reader.decode import Calibration, SpanCandidate, decode_spans, fused_margins
 
 # One window of 6 tokens: [CLS] q [SEP] c1 c2 c3; the passage tokens are 3..5.
 OFFSETS = np.array([[[0, 0], [0, 0], [0, 0], [0, 5], [6, 11], [12, 17]]])
@@ -97,3 +98,34 @@ def test_min_score_replaces_the_threshold_as_operating_point():
     assert cal.answers([weak]) == []
     assert cal.answers([weak], min_score=0.7) == [weak]
     assert cal.answers([weak], min_score=0.8) == []
+
+
+def test_raw_logit_of_a_span_is_kept_for_normalising_across_windows():
+    s, e = _logits(4, 5, null=1.0)
+    best = decode_spans(s, e, OFFSETS, CONTEXT, PASSAGE)[0]
+    assert best.logit == pytest.approx(10.0)  # 5 + 5, not relative to its window
+    assert best.margin == pytest.approx(8.0)
+
+
+def test_fusion_normalises_spans_across_passages_and_adds_the_retriever_score():
+    # Two passages whose windows give the same margin: the raw logits and the retriever tell them apart.
+    strong = SpanCandidate(0, 0, 4, 0.5, 3.0, logit=9.0)
+    weak = SpanCandidate(1, 0, 4, 0.5, 3.0, logit=2.0)
+    shares = fused_margins([strong, weak], [0.0, 0.0], share_weight=1.0, retriever_weight=0.0) - 3.0
+    assert np.exp(shares).sum() == pytest.approx(1.0)  # log-shares of one distribution over both passages
+    assert shares[0] > shares[1]
+    by_retriever = fused_margins([strong, weak], [0.2, 0.9], share_weight=0.0, retriever_weight=10.0)
+    assert by_retriever.tolist() == pytest.approx([5.0, 12.0])
+    cal = Calibration(threshold=6.0, retriever_weight=10.0)
+    assert [c.passage_index for c in cal.answers(cal.fuse([strong, weak], [0.2, 0.9]))] == [1]
+    assert Calibration(threshold=6.0).fuse([strong, weak], [0.2, 0.9]) == [strong, weak]  # no weights: unchanged
+
+
+def test_open_and_gold_operating_points_load_from_one_file(tmp_path):
+    gold = Calibration(threshold=1.0, slope=0.5, intercept=0.0, tuned_on="gold")
+    open_ = Calibration(threshold=2.5, slope=0.4, intercept=-1.0, tuned_on="open", share_weight=0.5, retriever_weight=4.0)
+    (tmp_path / "calibration.json").write_text(json.dumps({**gold.to_dict(), "open": open_.to_dict()}))
+    assert Calibration.load(tmp_path) == gold
+    assert Calibration.load(tmp_path, "open") == open_
+    (tmp_path / "calibration.json").write_text(json.dumps(gold.to_dict()))
+    assert Calibration.load(tmp_path, "open") == gold  # no open section: the gold one

@@ -144,7 +144,8 @@ def test_missing_index_names_the_command(tmp_path):
         store.load(tmp_path / "nothing")
 
 
-@pytest.mark.parametrize("damage", ["sqlite", "faiss", "pointer", "offsets", "dim"])
+@pytest.mark.parametrize("damage", ["sqlite", "faiss", "pointer", "offsets", "dim", "sources", "pointer-folder",
+                                    "pointer-bytes"])
 def test_corrupt_index_names_the_command(tmp_path, three_passages, fake_embedder, damage):
     stored, _ = _stored(three_passages, fake_embedder, tmp_path)
     version = stored.version
@@ -157,14 +158,32 @@ def test_corrupt_index_names_the_command(tmp_path, three_passages, fake_embedder
         next(version.glob("dense-*.faiss")).write_bytes(b"garbage")
     elif damage == "pointer":
         (tmp_path / "CURRENT").write_text("v-does-not-exist", encoding="utf-8")
+    elif damage == "pointer-folder":
+        (tmp_path / "CURRENT").unlink()
+        (tmp_path / "CURRENT").mkdir()
+    elif damage == "pointer-bytes":
+        (tmp_path / "CURRENT").write_bytes(b"v-\xff\n")
     else:
         db = sqlite3.connect(version / "store.sqlite")
         if damage == "offsets":
             db.execute("UPDATE passages SET doc_start = doc_end, doc_end = doc_start WHERE row = 1")
         else:
             manifest = json.loads(db.execute("SELECT value FROM meta WHERE key = 'manifest'").fetchone()[0])
-            db.execute("UPDATE meta SET value = ? WHERE key = 'manifest'", (json.dumps({**manifest, "dim": "x"}),))
+            field = {"dim": {"dim": "x"}, "sources": {"sources": 5}}[damage]
+            db.execute("UPDATE meta SET value = ? WHERE key = 'manifest'", (json.dumps({**manifest, **field}),))
         db.commit()
         db.close()
-    with pytest.raises(IndexCorrupt, match="qa index"):
+    with pytest.raises(IndexCorrupt, match="qa index") as raised:
         store.load(tmp_path)
+    message = str(raised.value)
+    assert "\n" not in message and str(tmp_path) in message  # one line, naming where
+    if damage in ("pointer", "pointer-folder", "pointer-bytes"):
+        assert str(tmp_path / "CURRENT") in message
+    if damage in ("dim", "sources"):
+        assert "store.sqlite" in message and "mistyped" in message
+
+
+def test_an_index_folder_that_is_a_file_is_named_not_a_traceback(tmp_path):
+    (tmp_path / "index").write_text("not a folder")
+    with pytest.raises(IndexCorrupt, match="is a file, not a folder; point QA_INDEX_DIR at a folder"):
+        store.load(tmp_path / "index")

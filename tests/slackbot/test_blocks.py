@@ -11,7 +11,7 @@ from slackbot.blocks import MAX_BLOCKS, MAX_SECTION_CHARS, quote_in_context, rep
 def reply_with(span: str, context: str, n: int = 1, asked: str = "q") -> ChatReply:
     start = context.index(span)
     passages = tuple(ScoredPassage(Passage(f"p{i}", "d", "Title <b>", i, context, 0, len(context)), 1.0) for i in range(n))
-    answers = tuple(CitedAnswer(span, 0.5, f"p{i}", Citation("d", "Title <b>", i, start, start + len(span))) for i in range(n))
+    answers = tuple(CitedAnswer(span, 0.5, f"p{i}", Citation("d", "Title <b>", i, start, start + len(span), start, start + len(span))) for i in range(n))
     return ChatReply(Rewrite("q", asked), QAResult(asked, answers, passages))
 
 

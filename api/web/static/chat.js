@@ -15,6 +15,12 @@ function load() {
 }
 function save() { localStorage.setItem(STORE, JSON.stringify(history)); }
 
+// "paragraph 3", or "page 2, paragraph 3" for a PDF (paragraphs come 0-based from the API).
+function place(c) {
+  const paragraph = `paragraph ${c.paragraph + 1}`;
+  return c.page == null ? paragraph : `page ${c.page}, ${paragraph}`;
+}
+
 function el(tag, cls, text) {
   const node = document.createElement(tag);
   if (cls) node.className = cls;
@@ -43,7 +49,7 @@ function renderAssistant(node, m) {
       closest = el("div", "source closest");
       const where = el("div", "where");
       where.append(document.createTextNode("The closest passage says — "), el("b", "", m.closest.title),
-        document.createTextNode(` · paragraph ${m.closest.paragraph + 1} · not an answer`));
+        document.createTextNode(` · ${place(m.closest)} · not an answer`));
       closest.append(where, el("p", "", m.closest.text));
     }
   } else {
@@ -60,7 +66,7 @@ function renderAssistant(node, m) {
     const src = el("div", "source");
     const where = el("div", "where");
     where.append(document.createTextNode(`[${c.index}] `), el("b", "", c.citation.title),
-      document.createTextNode(` · paragraph ${c.citation.paragraph + 1} · score ${c.score.toFixed(2)}`));
+      document.createTextNode(` · ${place(c.citation)} · score ${c.score.toFixed(2)}`));
     src.append(where, paragraph(c));
     node.append(src);
   }

@@ -1,0 +1,208 @@
+"""The open setting's operating point: SQuAD dev questions asked through the whole pipeline against an archive.
+
+Three steps, each a subcommand, so the slow ones run once:
+
+    python -m training.open_setting corpus runs/open/articles.jsonl --distractors 19000
+    QA_INDEX_DIR=runs/open/index qa index --replace runs/open/articles.jsonl
+    python -m training.open_setting collect runs/open/index runs/open/candidates.jsonl.gz
+    python -m training.open_setting tune runs/open/candidates.jsonl.gz --write reader/models/minilm-newsqa
+
+``corpus``: the tune articles, the clean SQuAD 1.1 dev articles (the report articles among them) and
+whole SQuAD train articles as distractors. ``collect``: each question's retrieved passages and its span
+candidates with their raw logits. ``tune``: the share and retriever weights and the threshold that
+maximise SQuAD 2.0 F1 on the TUNE articles' questions only, then the score calibration; it prints the
+figures of the REPORT articles and the clean SQuAD 1.1 articles (answerable only) under the old and the new
+operating point, and writes the ``open`` section of the model's calibration.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+
+from qa.metrics import score_prediction
+from reader.decode import Calibration, SpanCandidate, fused_margins
+from reader.squad import load_squad
+from training.calibrate import CORRECT_F1, fit_platt
+from training.splits import REPORT, SQUAD1_EXCLUDED, TUNE
+
+SQUAD = Path(__file__).resolve().parents[2] / "shared" / "data" / "squad"
+SHARE_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0)
+RETRIEVER_WEIGHTS = (0.0, 1.0, 2.0, 4.0, 8.0, 16.0)
+
+
+def _articles(path: Path, keep) -> dict[str, list[str]]:
+    articles: dict[str, list[str]] = {}
+    for e in load_squad(path):
+        if keep(e.title):
+            paragraphs = articles.setdefault(e.title, [])
+            if e.context not in paragraphs:
+                paragraphs.append(e.context)
+    return articles
+
+
+def write_corpus(out: Path, distractors: int, squad: Path = SQUAD, seed: int = 0) -> dict:
+    """The archive: dev articles asked about, plus whole train articles until ``distractors`` paragraphs."""
+    dev = _articles(squad / "dev-v1.1-public.json.gz", lambda t: t not in SQUAD1_EXCLUDED or t in TUNE)
+    train = _articles(squad / "train-v1.1.json.gz", lambda t: True)
+    names = sorted(train)
+    random.Random(seed).shuffle(names)
+    chosen, count = {}, 0
+    for name in names:
+        if count >= distractors:
+            break
+        chosen[name] = train[name]
+        count += len(train[name])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out, "w", encoding="utf-8") as fh:
+        for title, paragraphs in {**dev, **chosen}.items():
+            text = "\n\n".join(" ".join(p.split()) for p in paragraphs)
+            fh.write(json.dumps({"id": title, "title": title.replace("_", " "), "text": text}, ensure_ascii=False) + "\n")
+    return {"dev_articles": len(dev), "dev_paragraphs": sum(map(len, dev.values())), "train_articles": len(chosen),
+            "train_paragraphs": count}
+
+
+def _questions(squad: Path) -> list[tuple[str, object]]:
+    v2 = [("tune", e) for e in load_squad(squad / "dev-v2.0-public.json.gz") if e.title in TUNE]
+    v2 += [("report", e) for e in load_squad(squad / "dev-v2.0-public.json.gz") if e.title in REPORT]
+    v1 = [("squad1", e) for e in load_squad(squad / "dev-v1.1-public.json.gz") if e.title not in SQUAD1_EXCLUDED]
+    return v2 + v1
+
+
+def collect(index_dir: Path, out: Path, squad: Path = SQUAD, top_k: int = 5, limit: int | None = None) -> int:
+    """Every question's retrieval and span candidates (before any calibration), one JSON line each."""
+    from service.application import Application
+    from service.settings import Settings
+
+    settings = Settings().with_(index={"index_dir": Path(index_dir)})
+    service = Application.load(settings, build_if_missing=False, refresh=False)
+    pipeline = service.pipeline()
+    reader = service.reader
+    questions = _questions(squad)[:limit]
+    started = time.perf_counter()
+    with gzip.open(out, "wt", encoding="utf-8") as fh:
+        for n, (split, e) in enumerate(questions, start=1):
+            q = e.question
+            retrieved = pipeline.retriever.retrieve(q, pipeline.embedder.encode([q])[0], top_k)
+            cands = reader.candidates_batch([q], [[sp.passage.text for sp in retrieved]])[0]
+            fh.write(json.dumps({
+                "split": split, "id": e.id, "title": e.title, "answers": [a for a, _ in e.answers],
+                "scores": [sp.score for sp in retrieved], "docs": [sp.passage.doc_id for sp in retrieved],
+                "passages": [sp.passage.text for sp in retrieved],
+                "candidates": [[c.passage_index, c.start_char, c.end_char, c.prob, c.margin, c.logit] for c in cands],
+            }, ensure_ascii=False) + "\n")
+            if n % 200 == 0:
+                rate = n / (time.perf_counter() - started)
+                print(f"collect: {n}/{len(questions)} questions, {rate:.1f}/s", flush=True)
+    return len(questions)
+
+
+def _load(path: Path) -> list[dict]:
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        rows = [json.loads(line) for line in fh]
+    for r in rows:
+        r["cands"] = [SpanCandidate(int(c[0]), int(c[1]), int(c[2]), c[3], c[4], c[5]) for c in r["candidates"]]
+        r["texts"] = [r["passages"][c.passage_index][c.start_char : c.end_char] for c in r["cands"]]
+    return rows
+
+
+def _best(rows: list[dict], share_weight: float, retriever_weight: float):
+    """Per question: the best fused margin, and that span's EM and F1 (0 where it has no gold answer)."""
+    margin, em, f1 = [], [], []
+    for r in rows:
+        if not r["cands"]:
+            margin.append(-np.inf), em.append(0.0), f1.append(0.0)
+            continue
+        fused = fused_margins(r["cands"], r["scores"], share_weight, retriever_weight)
+        b = int(np.argmax(fused))
+        e, f = score_prediction(r["texts"][b], r["answers"]) if r["answers"] else (0.0, 0.0)
+        margin.append(float(fused[b])), em.append(e), f1.append(f)
+    has = np.array([bool(r["answers"]) for r in rows])
+    return np.array(margin), np.array(em), np.array(f1), has
+
+
+def _figures(margin, em, f1, has, threshold: float) -> dict:
+    answer = margin > threshold
+    em_q = np.where(answer, em, ~has).astype(float) * 100
+    f1_q = np.where(answer, f1, ~has).astype(float) * 100
+    out = {"questions": int(len(has)), "exact": round(float(em_q.mean()), 2), "f1": round(float(f1_q.mean()), 2)}
+    if has.any():
+        out["HasAns_f1"] = round(float(f1_q[has].mean()), 2)
+    if (~has).any():
+        out["NoAns_f1"] = round(float(f1_q[~has].mean()), 2)
+    out["answered"] = round(float(answer.mean()) * 100, 1)
+    return out
+
+
+def _threshold(margin, f1, has) -> float:
+    finite = np.sort(np.unique(margin[np.isfinite(margin)]))
+    cuts = np.concatenate([[finite[0] - 1.0], (finite[:-1] + finite[1:]) / 2, [finite[-1] + 1.0]])
+    totals = [np.where(margin > t, f1, ~has).sum() for t in cuts]
+    return float(cuts[int(np.argmax(totals))])
+
+
+def tune(path: Path, write: Path | None = None) -> dict:
+    rows = _load(path)
+    by = {s: [r for r in rows if r["split"] == s] for s in ("tune", "report", "squad1")}
+    grid = []
+    for a in SHARE_WEIGHTS:
+        for b in RETRIEVER_WEIGHTS:
+            m, em, f1, has = _best(by["tune"], a, b)
+            t = _threshold(m, f1, has)
+            grid.append((_figures(m, em, f1, has, t)["f1"], a, b, t))
+    best_f1, a, b, t = max(grid, key=lambda g: (g[0], -g[1], -g[2]))
+    m, em, f1, has = _best(by["tune"], a, b)
+    slope, intercept = fit_platt(m, f1 >= CORRECT_F1)
+    open_cal = Calibration(t, slope, intercept, f"open setting: dev-v2.0-public {', '.join(TUNE)} asked against "
+                           f"{path.name}'s archive", a, b)
+    gold = Calibration.load(write) if write else None
+    result = {"chosen": {"share_weight": a, "retriever_weight": b, "threshold": round(t, 4), "tune_f1": best_f1},
+              "grid": [{"f1": g[0], "share_weight": g[1], "retriever_weight": g[2]} for g in grid]}
+    for split, part in by.items():
+        if not part:
+            continue
+        m, em, f1, has = _best(part, a, b)
+        result[f"{split}_open"] = _figures(m, em, f1, has, t)
+        if gold is not None:
+            m0, em0, f10, has0 = _best(part, 0.0, 0.0)
+            result[f"{split}_gold_threshold"] = _figures(m0, em0, f10, has0, gold.threshold)
+    if write is not None:
+        cal_path = Path(write) / "calibration.json"
+        data = json.loads(cal_path.read_text(encoding="utf-8"))
+        data["open"] = open_cal.to_dict()
+        from qa.atomic import write_atomic
+
+        write_atomic(cal_path, json.dumps(data, indent=2) + "\n")
+    return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("corpus", help="write the archive's articles (JSONL)")
+    p.add_argument("out", type=Path)
+    p.add_argument("--distractors", type=int, default=19000, help="SQuAD train paragraphs to add (whole articles)")
+    p = sub.add_parser("collect", help="retrieve and read every question once")
+    p.add_argument("index_dir", type=Path)
+    p.add_argument("out", type=Path)
+    p.add_argument("--limit", type=int, default=None)
+    p = sub.add_parser("tune", help="choose the weights and threshold on the tune articles; report the others")
+    p.add_argument("candidates", type=Path)
+    p.add_argument("--write", type=Path, default=None, help="model directory whose calibration.json gets 'open'")
+    args = parser.parse_args(argv)
+    if args.command == "corpus":
+        print(write_corpus(args.out, args.distractors))
+    elif args.command == "collect":
+        print(f"{collect(args.index_dir, args.out, limit=args.limit)} questions")
+    else:
+        print(json.dumps(tune(args.candidates, args.write), indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -5,11 +5,14 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from collections import OrderedDict
 from typing import Callable
 
 from slack_bolt import App, BoltResponse
+from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackClientError
 
 from chat.rewrite import Turn
 from chat.turns import Message, turns_of
@@ -47,6 +50,60 @@ class SeenEvents:
             return True
 
 
+class BotIdentity:
+    """Who the bot token is (``auth.test``), asked once at start in the background and never on a request's path.
+
+    Bolt's default asks Slack on every request until it once succeeds, so with Slack slow or down every event
+    waited on it and got a 500. Here events are acknowledged at once whatever the Web API does; while the
+    identity is unknown it is asked again at most every ``retry_s`` seconds, in the background.
+    """
+
+    def __init__(self, client: WebClient, retry_s: float = 60.0):
+        self.client, self.retry_s = client, retry_s
+        self.user_id: str | None = None
+        self.bot_id: str | None = None
+        self.team_id: str | None = None
+        self._asked = -float("inf")
+        self._lock = threading.Lock()
+
+    def verify(self) -> bool:
+        """Ask ``auth.test`` now; a failure is a log line (the next try comes later)."""
+        try:
+            result = self.client.auth_test()
+        except Exception as exc:  # noqa: BLE001 - Slack unreachable, slow or refusing: said, not raised
+            log.warning("slack auth.test failed (%s); answering anyway, will try again in %.0f s",
+                        type(exc).__name__, self.retry_s)
+            return False
+        self.user_id, self.bot_id, self.team_id = result.get("user_id"), result.get("bot_id"), result.get("team_id")
+        log.info("slack token verified for bot user %s", self.user_id)
+        return True
+
+    def verify_soon(self) -> None:
+        """Start a background ``auth.test`` unless one ran lately or the identity is known."""
+        with self._lock:
+            now = time.monotonic()
+            if self.user_id is not None or now - self._asked < self.retry_s:
+                return
+            self._asked = now
+        threading.Thread(target=self.verify, name="slack-auth-test", daemon=True).start()
+
+    def authorize(self, enterprise_id, team_id, user_id) -> AuthorizeResult:
+        """Bolt's ``authorize``: the one workspace's token, with whatever identity is known by now."""
+        self.verify_soon()
+        return AuthorizeResult(enterprise_id=enterprise_id, team_id=team_id or self.team_id,
+                               bot_token=self.client.token, bot_user_id=self.user_id, bot_id=self.bot_id)
+
+
+class _NoForgedBodies(logging.Filter):
+    """Bolt logs a request that fails the signature check with its whole body: keep the line, drop the body."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if message.startswith("Invalid request signature"):
+            record.msg, record.args = "Invalid request signature detected (body not logged)", ()
+        return True
+
+
 def _turns(messages: list[dict], bot_user_id: str | None, before_ts: str) -> list[Turn]:
     """Earlier (question, answer) turns of a thread or DM: people's messages ask, this bot's answer."""
     said: list[Message] = []
@@ -64,10 +121,16 @@ def _turns(messages: list[dict], bot_user_id: str | None, before_ts: str) -> lis
 def build_app(signing_secret: str, bot_token: str, get_app: Callable[[], Application],
               api_url: str | None = None) -> App:
     """``get_app`` is called per question, so the Bolt app can be built before the models are loaded."""
-    client = WebClient(token=bot_token, base_url=api_url) if api_url else WebClient(token=bot_token)
-    app = App(signing_secret=signing_secret, token=bot_token, client=client, logger=log,
-              token_verification_enabled=False, process_before_response=False,
-              raise_error_for_unhandled_request=False)
+    # A slow Web API holds up only the reply it is sending, never the acknowledgement.
+    client = WebClient(token=bot_token, base_url=api_url, timeout=10) if api_url else WebClient(token=bot_token, timeout=10)
+    identity = BotIdentity(client)
+    identity.verify_soon()
+    logging.getLogger("slack_bolt.RequestVerification").addFilter(_NoForgedBodies())
+    def authorize(enterprise_id, team_id, user_id):  # Bolt passes arguments by these names
+        return identity.authorize(enterprise_id, team_id, user_id)
+
+    app = App(signing_secret=signing_secret, authorize=authorize, client=client, logger=log,
+              process_before_response=False, raise_error_for_unhandled_request=False)
     seen = SeenEvents()
 
     @app.middleware
@@ -134,8 +197,12 @@ def build_app(signing_secret: str, bot_token: str, get_app: Callable[[], Applica
 
     @app.error
     def on_error(error, body, respond=None, say=None):
-        # Logged with its traceback; the user sees a short apology, never the details.
-        log.exception("slack handler failed: %s", type(error).__name__, exc_info=error)
+        # Slack's Web API failing (down, slow, refusing) is one log line; anything else is a bug, logged with its
+        # traceback. The user sees a short apology (if Slack takes it), never the details.
+        if isinstance(error, (SlackClientError, OSError)):
+            log.warning("slack web api failed while answering: %s: %s", type(error).__name__, str(error)[:200])
+        else:
+            log.exception("slack handler failed: %s", type(error).__name__, exc_info=error)
         try:
             event = body.get("event") or {}
             if respond is not None and body.get("command"):

@@ -20,7 +20,9 @@ BOT_USER = "UBOT"
 class FakeSlack:
     """Records every call; answers auth.test, chat.postMessage, conversations.* and response URLs."""
 
-    def __init__(self):
+    def __init__(self, delay_s: float = 0.0, status: int = 200):
+        # A slow or failing Slack: every call waits delay_s, then answers with this HTTP status.
+        self.delay_s, self.status = delay_s, status
         self.calls: list[tuple[str, dict]] = []
         self.history: list[dict] = []
         self.cond = threading.Condition()
@@ -41,6 +43,12 @@ class FakeSlack:
                 with fake.cond:
                     fake.calls.append((path, body))
                     fake.cond.notify_all()
+                time.sleep(fake.delay_s)
+                if fake.status != 200:
+                    self.send_response(fake.status)
+                    self.send_header("content-length", "0")
+                    self.end_headers()
+                    return
                 reply = {"ok": True}
                 if path.endswith("auth.test"):
                     reply.update(user_id=BOT_USER, bot_id="BBOT", team_id="T1", user="newsqa")

@@ -209,3 +209,44 @@ def test_long_challenges_are_not_echoed(slack):
     body = json.dumps({"token": "x", "challenge": "c" * 60_000, "type": "url_verification"})
     r = slack.post("/slack/events", content=body, headers={"content-type": "application/json", **signed(body)})
     assert r.status_code == 400 and len(r.content) < 200
+
+
+@pytest.mark.parametrize("trouble", ["slow", "failing", "unreachable"])
+def test_events_are_acknowledged_at_once_whatever_slacks_web_api_does(real_service, caplog, trouble):
+    from tests.slackbot.conftest import FakeSlack
+
+    fake = FakeSlack(delay_s=5.0) if trouble == "slow" else FakeSlack(status=500) if trouble == "failing" else None
+    api_url = fake.url + "/api/" if fake else "http://127.0.0.1:9/api/"  # nothing listens on port 9
+    settings = real_service.settings.with_(slack={"signing_secret": SECRET, "bot_token": TOKEN, "api_url": api_url})
+    caplog.set_level(logging.INFO)
+    try:
+        with TestClient(create_app(settings, loader=lambda _s: real_service), raise_server_exceptions=False) as client:
+            for n in range(3):
+                started = time.monotonic()
+                r = post_event(client, mention("Who is the Kremlin spokesperson?", ts=f"170000000{n}.000100"),
+                               f"Ev-{trouble}-{n}")
+                # Slack's own limit is 3 s; the fake's 5 s delay shows whether the ack waited for the Web API.
+                assert r.status_code == 200 and time.monotonic() - started < 3.0, (r.status_code, r.text)
+                body = "command=%2Fask&text=&response_url=http%3A%2F%2F127.0.0.1%3A9%2Fr&user_id=U1&channel_id=C1"
+                started = time.monotonic()
+                r = client.post("/slack/events", content=body, headers={
+                    "content-type": "application/x-www-form-urlencoded", **signed(body)})
+                assert r.status_code == 200 and time.monotonic() - started < 3.0
+            if fake is not None:
+                # auth.test is asked once at start (and again at most once a minute while it fails), never per event.
+                assert len(fake.posts("auth.test")) <= 1
+                time.sleep(0.5)
+    finally:
+        if fake is not None:
+            fake.server.shutdown()
+    assert not any(r.levelno >= logging.ERROR and "Traceback" in (r.exc_text or "") and "500" in r.getMessage()
+                   for r in caplog.records)
+
+
+def test_forged_requests_are_refused_and_logged_without_their_body(slack, caplog):
+    caplog.set_level(logging.INFO)
+    secret_words = "confidential-payload-words"
+    r = post_event(slack, mention(secret_words), "Ev-forged", secret="not-the-secret")
+    assert r.status_code == 401
+    assert any("Invalid request signature" in rec.getMessage() for rec in caplog.records)
+    assert not any(secret_words in rec.getMessage() for rec in caplog.records)

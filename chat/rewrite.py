@@ -95,7 +95,8 @@ class Mention:
         if self.person:
             return "person"
         bare = self.text.removeprefix("the ")
-        return "country" if self.demonym or bare in DEMONYMS or self.text in DEMONYMS else "thing"
+        known = bare in DEMONYMS or self.text in DEMONYMS or f"the {bare}" in DEMONYMS  # "United Kingdom" too
+        return "country" if self.demonym or known else "thing"
 
 
 def _clean(run: str) -> str:
@@ -155,6 +156,25 @@ def _answer_mention(turn: Turn) -> Mention | None:
 # --- the rules ------------------------------------------------------------------------------------
 
 PERSON_PRONOUNS = {"he": "subj", "she": "subj", "him": "obj", "his": "poss", "her": "her", "himself": "obj", "herself": "obj"}
+PRONOUN_GENDER = {"he": "male", "him": "male", "his": "male", "himself": "male",
+                  "she": "female", "her": "female", "herself": "female"}
+
+
+def name_gender(name: str) -> str | None:
+    """"male" or "female" when the first name says so clearly (gender-guesser's name lists), else None."""
+    first = name.removeprefix("the ").split()[0] if name.strip() else ""
+    if not first[:1].isupper():
+        return None
+    global _DETECTOR
+    if _DETECTOR is None:
+        import gender_guesser.detector as detector  # 0.2 s, only when a he/she needs its person
+
+        _DETECTOR = detector.Detector(case_sensitive=False)
+    guess = _DETECTOR.get_gender(first)
+    return {"male": "male", "mostly_male": "male", "female": "female", "mostly_female": "female"}.get(guess)
+
+
+_DETECTOR = None
 THING_PRONOUNS = {"it": "subj", "its": "poss", "they": "subj", "them": "obj", "their": "poss"}
 # After "her" these words mean it is an object ("about her"), not a possessive ("her country").
 _NOT_NOUNS = frozenset("about to for with in on at by from and or say said , ? . !".split())
@@ -163,6 +183,10 @@ _PLACE_QUESTION = re.compile(
     r"^\s*(?:which|what|where)\b(?:\s+(?:country|countries|nation|state|city|town|region|place|organi[sz]ation|"
     r"agency|newspaper|paper|company|party|group|alliance|ministry|union)\b|\s)", re.I)
 _COPULAR = re.compile(r"^((?:who|what|where|when|which)\s+(?:is|are|was|were))\s+.+\?$", re.I)
+# A question whose wh-phrase is its subject: "Which country has started supplying ...?", "Who is leading ...?".
+_SUBJECT_SLOT = re.compile(r"^\s*(?:who|which\s+\w+|what\s+(?:country|countries|nation|state|city|organi[sz]ation|"
+                           r"agency|newspaper|company|party|group))\s+(is|are|was|were|has|have|had|will|would|can|"
+                           r"could|should|might)\s+(.+?)\s*\?\s*$", re.I)
 _WH = ("what", "who", "whom", "when", "where", "which", "why", "how")
 _AUX = frozenset("is are was were do does did has have had will would can could should may might".split())
 
@@ -218,6 +242,12 @@ class RuleRewriter:
         if not new:
             return None
         target = new[0]
+        slot = _SUBJECT_SLOT.match(previous.question)
+        answered = _answer_mention(previous)
+        if slot and answered is not None and answered.kind == target.kind and not copular:
+            # "Which country has started supplying Ukraine ...?" (the U.K.) + "And Canada?": Canada takes the
+            # answer's place, as a yes/no question, not the place of another name in the question.
+            return f"{slot.group(1).capitalize()} {target.text} {slot.group(2)}?"
         olds = [m for m in mentions(previous.question) if m.text.lower() != target.text.lower()]
         # Replace a mention of the same kind: country for country, person for person, place for place.
         same = [o for o in olds if o.kind == target.kind]
@@ -257,7 +287,7 @@ class RuleRewriter:
         lowered = [t.lower() for t in tokens]
         if not any(t in PERSON_PRONOUNS or t in THING_PRONOUNS for t in lowered):
             return question
-        person = self._antecedent(recent, person=True)
+        people = {g: self._antecedent(recent, person=True, gender=g) for g in (None, "male", "female")}
         thing = self._antecedent(recent, person=False)
         out = []
         thing_group = None  # "they ... it": one antecedent is not both
@@ -273,6 +303,8 @@ class RuleRewriter:
             if any(m.person for m in before) and low in PERSON_PRONOUNS or any(not m.person for m in before) and low in THING_PRONOUNS:
                 out.append(tok)
                 continue
+            # A person of the pronoun's gender if one was named, else the latest person (a name may say nothing).
+            person = people[PRONOUN_GENDER.get(low)] or people[None]
             if low in PERSON_PRONOUNS and person is not None:
                 role, name = PERSON_PRONOUNS[low], person.text
             elif low in THING_PRONOUNS and thing is not None:
@@ -294,8 +326,11 @@ class RuleRewriter:
         return "".join(out)
 
     @staticmethod
-    def _antecedent(recent: list[Turn], person: bool) -> Mention | None:
-        """The latest name of the wanted kind: the answer first, then the question's names in order."""
+    def _antecedent(recent: list[Turn], person: bool, gender: str | None = None) -> Mention | None:
+        """The latest name of the wanted kind: the answer first, then the question's names in order.
+
+        With ``gender`` ("she"), a person whose first name says the other gender is passed over ("Who did Melanie
+        Joly meet?" Denys Shmygal; "What did she discuss?" is Joly); names that say nothing are kept."""
         for turn in reversed(recent):
             candidates = []
             answer = _answer_mention(turn)
@@ -303,6 +338,6 @@ class RuleRewriter:
                 candidates.append(answer)
             candidates.extend(m for m in mentions(turn.question) if not m.demonym)
             for m in candidates:
-                if m.person == person:
+                if m.person == person and (gender is None or name_gender(m.text) in (None, gender)):
                     return m
         return None

@@ -19,7 +19,7 @@ def test_first_question_and_self_contained_follow_up_pass_through():
 
 @pytest.mark.parametrize("question, expected", [
     ("What did he announce?", "What did Tomas Brandt announce?"),
-    ("Whom did she meet?", "Whom did Tomas Brandt meet?"),          # pronouns carry no gender here
+    ("Whom did she meet?", "Whom did Tomas Brandt meet?"),          # no woman named: the only person
     ("What is his party?", "What is Tomas Brandt's party?"),
     ("What did the mayor say about him?", "What did the mayor say about Tomas Brandt?"),
 ])
@@ -98,3 +98,20 @@ def test_what_else_chains_exclude_everything_already_said():
     history = [("What did Okafor say?", ["it needs dredging"]), ("What did Okafor say?", ["the pier is too short"])]
     r = ask(history, "What else did she say?")
     assert r.question == "What did Okafor say?" and r.exclude == ("it needs dredging", "the pier is too short")
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("What did she discuss in Kyiv?", "What did Melanie Joly discuss in Kyiv?"),  # not the man who answered
+    ("What did he say?", "What did Denys Shmygal say?"),
+    ("Which country's foreign minister is she?", "Which country's foreign minister is Melanie Joly?"),
+])
+def test_he_and_she_find_the_person_of_their_gender(question, expected):
+    assert ask([("Who did Melanie Joly meet?", ["Denys Shmygal"])], question).question == expected
+
+
+def test_and_x_after_a_which_country_question_takes_the_answers_place():
+    history = [("Which country has started supplying Ukraine with anti-tank weapons?", ["the United Kingdom"])]
+    assert ask(history, "And Canada?").question == "Has Canada started supplying Ukraine with anti-tank weapons?"
+    # A name in another role is still swapped for one of its kind.
+    assert ask([("Who is Germany's foreign minister?", ["Annalena Baerbock"])], "And Canada?").question == \
+        "Who is Canada's foreign minister?"

@@ -27,6 +27,7 @@ serve: $(BIN)/.installed
 	$(BIN)/qa serve --host 127.0.0.1 --port $(PORT)
 
 test: $(BIN)/.installed-cluster
+	@command -v chromedriver >/dev/null || echo "note: chromium/chromedriver are not installed, so the chat page's browser test will be SKIPPED (apt-get install chromium chromium-driver; .ci/run installs them)"
 	$(BIN)/python -m pytest
 
 bench: $(BIN)/.installed

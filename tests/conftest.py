@@ -238,3 +238,11 @@ def make_pdf(pages: list[list[str]], title: str | None = None) -> bytes:
     trailer = b"<< /Size %d /Root 1 0 R" % (len(objects) + 1) + (b" /Info %d 0 R" % info if info else b"") + b" >>"
     out += b"trailer\n" + trailer + b"\nstartxref\n%d\n%%%%EOF\n" % xref
     return bytes(out)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say it loudly at the end when the chat page's browser test did not run (no chromium here)."""
+    skipped = [r for r in terminalreporter.stats.get("skipped", []) if "chromium" in str(getattr(r, "longrepr", ""))]
+    if skipped:
+        terminalreporter.write_sep("!", "the chat page's browser test was SKIPPED: chromium/chromedriver not installed "
+                                        "(apt-get install chromium chromium-driver; .ci/run installs them)", yellow=True)

@@ -119,3 +119,11 @@ def test_a_bug_is_a_500_with_request_id_and_a_closed_connection(three_passages, 
         assert r.status_code == 500 and r.json()["error"]["type"] == "server_error" and "x-request-id" in r.headers
     logged = next(rec for rec in caplog.records if rec.levelname == "ERROR")
     assert logged.request_id == "req-500" and "secret internals" in caplog.text
+
+
+def test_the_page_and_its_icon_are_served_from_here(client):
+    page = client.get("/")
+    assert page.status_code == 200 and 'href="/favicon.ico"' in page.text
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
+    assert icon.text.lstrip().startswith("<svg")

@@ -75,23 +75,44 @@ function renderAssistant(node, m) {
 // Thumbs up / down on an answer goes to /v1/feedback, which `qa eval` reads as gold.
 function feedbackBar(m) {
   const bar = el("div", "feedback");
-  const send = async (verdict) => {
+  const send = async (verdict, right) => {
     const body = {question: m.question || m.asked, answer: m.no_answer ? "" : (m.citations[0] || {}).text || "", verdict};
     if (verdict === "down") {
-      const right = window.prompt("What is the right answer? (copy it from the article; leave empty if the articles do not say)");
-      if (right === null) return;
-      if (right.trim()) body.correct_answer = right.trim(); else body.unanswerable = true;
+      if (right) body.correct_answer = right; else body.unanswerable = true;
     }
     const r = await fetch("/v1/feedback", {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)});
     bar.textContent = r.ok ? "Thanks for the feedback." : "Feedback could not be saved.";
-    m.feedback = verdict; save();
+    if (r.ok) { m.feedback = verdict; save(); }
   };
   if (m.feedback) { bar.textContent = "Thanks for the feedback."; return bar; }
   const up = el("button", "up", "✓ right"), down = el("button", "down", "✗ wrong");
   up.title = "Right answer"; down.title = "Wrong answer";
   up.type = down.type = "button";
   up.addEventListener("click", () => send("up"));
-  down.addEventListener("click", () => send("down"));
+  // "Wrong" opens a small form under the answer (no browser prompt): the right answer, or none at all.
+  down.addEventListener("click", () => {
+    if (bar.querySelector("form")) return;
+    const form = el("form", "correction");
+    const field = el("input");
+    Object.assign(field, {type: "text", maxLength: 1000, placeholder: "The right answer, copied from the article"});
+    field.setAttribute("aria-label", "The right answer");
+    const none = el("label", "none");
+    const check = Object.assign(el("input"), {type: "checkbox"});
+    none.append(check, document.createTextNode(" the articles do not say"));
+    const submit = Object.assign(el("button", "", "Send"), {type: "submit"});
+    const cancel = Object.assign(el("button", "", "Cancel"), {type: "button"});
+    cancel.addEventListener("click", () => form.remove());
+    check.addEventListener("change", () => { field.disabled = check.checked; });
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const right = check.checked ? "" : field.value.trim();
+      if (!right && !check.checked) { field.focus(); return; }
+      send("down", right);
+    });
+    form.append(field, none, submit, cancel);
+    bar.append(form);
+    field.focus();
+  });
   bar.append(up, down);
   return bar;
 }
@@ -115,7 +136,13 @@ async function ask(question) {
   const user = {role: "user", content: question};
   history.push(user); save(); addMessage(user);
   const node = el("div", "msg assistant streaming");
+  // Until the first words arrive: a typing indicator, not an empty bubble.
+  const typing = el("span", "typing");
+  typing.setAttribute("aria-label", "Looking through the articles");
+  typing.append(el("i"), el("i"), el("i"));
+  node.append(typing);
   log.append(node);
+  node.scrollIntoView({block: "end"});
   // Assistant messages carry back the answers they gave, so the server never re-reads them from text.
   const messages = history.map(m => m.role === "assistant"
     ? {role: m.role, content: m.content, answers: (m.citations || []).map(c => c.text)}

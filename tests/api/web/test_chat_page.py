@@ -82,7 +82,23 @@ def test_conversation_with_citations_follow_up_and_reload(browser, live_server, 
     record = json.loads(feedback_file.read_text(encoding="utf-8").splitlines()[-1])
     assert record["verdict"] == "up" and record["answer"] == name and record["question"] == "Who is the German chancellor?"
 
-    third = _ask(browser, "Who won the 2022 football World Cup?", 3)
+    # "Wrong" opens a form under the answer (no browser prompt); what is typed there is the gold answer.
+    second.find_element(By.CSS_SELECTOR, ".feedback .down").click()
+    field = second.find_element(By.CSS_SELECTOR, ".feedback form.correction input[type=text]")
+    field.send_keys("Ukraine\n")
+    WebDriverWait(browser, 10).until(lambda b: "Thanks" in second.find_element(By.CSS_SELECTOR, ".feedback").text)
+    record = json.loads(feedback_file.read_text(encoding="utf-8").splitlines()[-1])
+    assert record["verdict"] == "down" and record["correct_answer"] == "Ukraine"
+
+    # While the answer is on its way, a typing indicator shows (not an empty bubble).
+    waiting = browser.execute_script(
+        "document.getElementById('q').value = 'Who won the 2022 football World Cup?';"
+        "document.getElementById('ask').requestSubmit();"
+        "return !!document.querySelector('#log .msg.assistant.streaming .typing');")
+    assert waiting
+    WebDriverWait(browser, 60).until(
+        lambda b: len(b.find_elements(By.CSS_SELECTOR, "#log .msg.assistant:not(.streaming)")) >= 3)
+    third = browser.find_elements(By.CSS_SELECTOR, "#log .msg.assistant:not(.streaming)")[2]
     assert "no-answer" in third.get_attribute("class") and not third.find_elements(By.CSS_SELECTOR, "mark")
 
     browser.refresh()

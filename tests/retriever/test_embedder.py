@@ -34,3 +34,13 @@ def test_int8_onnx_embedder_is_close_to_fp32_and_batch_invariant():
     # A text's vector does not depend on what it is embedded with (so a Ray build equals a local one).
     assert np.array_equal(onnx.encode(texts[1:2])[0], vectors[1])
     assert np.array_equal(onnx.encode(list(reversed(texts)))[::-1], vectors)
+
+
+def test_many_texts_run_on_every_core_and_give_the_same_vectors_as_one_at_a_time():
+    from retriever.onnx_embedder import OnnxEmbedder
+
+    texts = [f"Paragraph {i}: " + "the harbour dam cost more than planned " * (1 + i % 7) for i in range(24)]
+    alone = OnnxEmbedder(workers=1)
+    side_by_side = OnnxEmbedder(workers=3)
+    assert np.array_equal(alone.encode(texts), side_by_side.encode(texts))
+    assert np.array_equal(alone.encode(texts[:1]), side_by_side.encode(texts[:1]))  # one text: the usual session

@@ -116,18 +116,23 @@ def _marked(text: str, start: int, end: int) -> str:
 
 
 def _running_server(settings) -> str | None:
-    """The local ``qa serve`` on the configured port, when one answers ready within a moment (else None)."""
+    """The local ``qa serve`` on the configured port, when one answers ready within a moment and serves the
+    index this command is configured for (the same version in QA_INDEX_DIR/CURRENT); else None."""
     import urllib.request
 
+    try:
+        local = (settings.index.index_dir / "CURRENT").read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return None  # no index here yet: a server elsewhere serves something else
     host = settings.server.host
     host = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
     url = f"http://{'[' + host + ']' if ':' in host else host}:{settings.server.port}"
     try:
         with urllib.request.urlopen(f"{url}/readyz", timeout=0.5) as response:
-            ready = json.loads(response.read().decode("utf-8", "replace")).get("status") == "ready"
+            health = json.loads(response.read().decode("utf-8", "replace"))
     except (OSError, ValueError, AttributeError):
         return None
-    return url if ready else None
+    return url if health.get("status") == "ready" and health.get("index_version") == local else None
 
 
 def _ask_server(url: str, question: str, top_k: int | None, max_answers: int | None):

@@ -20,4 +20,4 @@ def healthz() -> Health:
 def readyz(state: StateDep):
     if state.service is None:
         return JSONResponse(status_code=503, content=Health(status="not ready", detail=state.error).model_dump())
-    return Health(status="ready")
+    return Health(status="ready", index_version=state.service.index.version.name)

@@ -21,7 +21,7 @@ class CitationOut(BaseModel):
     title: str
     paragraph: int = Field(..., description="0-based paragraph index within the document.")
     start: int = Field(..., description="Start character offset within the passage text (the paragraph, or its part "
-                                        "when the paragraph is longer than 3,000 characters).")
+                                        "when the paragraph is longer than 1,500 characters).")
     end: int = Field(..., description="End character offset (exclusive) within the passage text.")
     doc_start: int = Field(..., description="The answer's start character offset within the whole document's text.")
     doc_end: int = Field(..., description="The answer's end character offset (exclusive) within the document's text.")

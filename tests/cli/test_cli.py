@@ -216,9 +216,9 @@ def test_eval_scores_conversations_turn_by_turn(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "first turns" in r.stdout and "follow-ups" in r.stdout and "turn 2:" in r.stdout
     figures = json.loads(out.read_text())
-    assert figures["conversations"] == 17 and figures["total"] == 50
-    assert figures["first_turns"]["total"] == 17 and figures["follow_ups"]["total"] == 33
-    assert sum(t["total"] for t in figures["by_turn"].values()) == 50
+    assert figures["conversations"] == 20 and figures["total"] == 57
+    assert figures["first_turns"]["total"] == 20 and figures["follow_ups"]["total"] == 37
+    assert sum(t["total"] for t in figures["by_turn"].values()) == 57
     follow = [row for row in figures["rows"] if row["turn"] > 1]
     assert any(row["asked"] != row["question"] for row in follow)  # follow-ups were rewritten
     assert all(row["asked"] == row["question"] for row in figures["rows"] if row["turn"] == 1)
@@ -240,19 +240,28 @@ def test_version_and_help_load_no_model_library(tmp_path):
 
 
 @pytest.mark.slow
-def test_ask_uses_a_running_server_found_on_the_configured_port_or_named(tmp_path, live_server):
+def test_ask_uses_a_running_server_found_on_the_configured_port_or_named(tmp_path, live_server, real_service):
+    import urllib.request
+
     port = live_server.rsplit(":", 1)[1]
-    env = {**os.environ, "QA_PORT": port}
     nowhere = tmp_path / "no-index-here"
 
-    def ask(*args):
+    def ask(*args, index_dir=nowhere):
+        env = {**os.environ, "QA_PORT": port, "QA_INDEX_DIR": str(index_dir)}
         return subprocess.run([sys.executable, "-m", "cli.main", "ask", "Who is the Kremlin spokesperson?", *args],
-                              cwd=ROOT, env={**env, "QA_INDEX_DIR": str(nowhere)}, capture_output=True, text=True,
-                              timeout=120)
+                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
 
-    found = ask()  # the server on QA_PORT answers: nothing loads or builds here
+    def served() -> float:
+        text = urllib.request.urlopen(f"{live_server}/metrics", timeout=10).read().decode()
+        return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                   if line.startswith('qa_questions_total{channel="api"'))
+
+    before = served()
+    found = ask(index_dir=real_service.settings.index.index_dir)  # the server on QA_PORT serves this index: asked
     assert found.returncode == 0 and "[[Dmitry Peskov]]" in found.stdout, found.stderr
-    assert "no index" not in found.stderr and not nowhere.exists()
+    assert served() == before + 1
+    other = ask()  # a server that serves another index is not this command's: asked here
+    assert other.returncode == 0 and "no index" in other.stderr and served() == before + 1
     named = ask("--server", live_server, "--json")
     assert named.returncode == 0, named.stderr
     result = json.loads(named.stdout)
@@ -260,8 +269,8 @@ def test_ask_uses_a_running_server_found_on_the_configured_port_or_named(tmp_pat
     down = ask("--server", "http://127.0.0.1:9")  # nothing listens there
     assert down.returncode == 2 and down.stderr.startswith("error: cannot ask the server at http://127.0.0.1:9")
     assert len(down.stderr.strip().splitlines()) == 1
-    local = ask("--local")  # asked here even though a server is up
-    assert local.returncode == 0 and "no index" in local.stderr and "[[Dmitry Peskov]]" in local.stdout
+    local = ask("--local", index_dir=real_service.settings.index.index_dir)  # asked here although the server is up
+    assert local.returncode == 0 and "[[Dmitry Peskov]]" in local.stdout and served() == before + 2
 
 
 @pytest.mark.slow

@@ -76,16 +76,21 @@ def main() -> None:
                 message = json.loads(text).get("message", "") if text.startswith("{") else ""
                 print(f"{label:<46} {status}  {seconds:7.2f} s  {rss:6.0f} MB (peak {peak:.0f})  {message[:90]}")
 
-            one_paragraph = (" ".join(f"Word{i % 997}" for i in range(1_100_000)))[: 10 * 1024 * 1024 - 4096].encode()
-            html = ("<html><body><article>" + "".join(f"<p>Paragraph {i} says the dam cost {i} euros.</p>"
-                                                      for i in range(35_000)) + "</article></body></html>").encode()
-            under_cap = html[: 2 * 1024 * 1024 - 100] + b"</p></article></body></html>"
-            run("10 MB .txt, one paragraph", lambda: upload(base, "one.txt", one_paragraph))
-            run("2.5 MB HTML, 35,000 <p>", lambda: upload(base, "many.html", html))
-            run("2 MB HTML (just under the HTML limit)", lambda: upload(base, "under.html", under_cap))
+            def one_paragraph(tag: str) -> bytes:  # 10 MB, no line break, every word different
+                return " ".join(f"w{tag}{i}" for i in range(1_200_000)).encode()[: 10 * 1024 * 1024 - 4096]
+
+            def html(paragraphs: int, pad: int) -> bytes:
+                return ("<html><body><article>" + "".join(f"<p>Paragraph {i} says the dam cost {i} euros.{' ' * pad}</p>"
+                                                          for i in range(paragraphs)) + "</article></body></html>").encode()
+
+            big, small = html(35_000, 25), html(35_000, 0)
+            run("10 MB .txt, one paragraph", lambda: upload(base, "one.txt", one_paragraph("a")))
+            run(f"{len(big) / 2**20:.1f} MB HTML, 35,000 <p>", lambda: upload(base, "many.html", big))
+            run(f"{len(small) / 2**20:.1f} MB HTML, 35,000 <p> (under the HTML limit)",
+                lambda: upload(base, "under.html", small))
             with ThreadPoolExecutor(8) as pool:
                 started = time.perf_counter()
-                statuses = [s for s, _ in pool.map(lambda n: upload(base, f"u{n}.txt", one_paragraph), range(8))]
+                statuses = [s for s, _ in pool.map(lambda n: upload(base, f"u{n}.txt", one_paragraph(str(n))), range(8))]
             rss, peak = memory_mb(server.pid)
             print(f"{'eight 10 MB uploads at once':<46} {sorted(set(statuses))}  {time.perf_counter() - started:7.2f} s  "
                   f"{rss:6.0f} MB (peak {peak:.0f})")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -239,7 +240,10 @@ def train(config: TrainConfig, log=print, entities=None) -> Path:
     stop = min(total_steps, run.max_steps) if run.max_steps is not None else total_steps
     use_amp = device.type == "cuda"
     model.train()
-    bar = tqdm(total=stop, initial=step, desc="train", unit="step", dynamic_ncols=True)
+    # A bar on a terminal; in a log (a background run) a plain line every 30 s instead of carriage returns.
+    plain = not sys.stderr.isatty()
+    bar = tqdm(total=stop, initial=step, desc="train", unit="step", dynamic_ncols=True, disable=plain)
+    said, first_step, started = time.monotonic(), step, time.monotonic()
     epoch = step // steps_per_epoch
     while step < stop:
         # The batch order of each epoch depends only on the seed and the epoch, so a resumed
@@ -265,6 +269,12 @@ def train(config: TrainConfig, log=print, entities=None) -> Path:
             loss_ema = value if loss_ema is None else 0.98 * loss_ema + 0.02 * value
             bar.update(1)
             bar.set_postfix(loss=f"{loss_ema:.3f}", lr=f"{scheduler.get_last_lr()[0]:.1e}")
+            if plain and (time.monotonic() - said >= 30 or step == stop):
+                said = time.monotonic()
+                rate = (step - first_step) / max(said - started, 1e-9)
+                eta = f", ETA {(stop - step) / rate / 60:.0f} min" if rate > 0 and step < stop else ""
+                print(f"train: step {step}/{stop} ({100 * step / stop:.0f}%), {rate * 60:.1f} steps/min{eta}, "
+                      f"loss {loss_ema:.3f}, lr {scheduler.get_last_lr()[0]:.1e}", file=sys.stderr, flush=True)
             if step % run.checkpoint_every == 0:
                 save_checkpoint()
         epoch += 1

@@ -47,10 +47,13 @@ def _config(tmp_path, init, max_steps=None, epochs=12.0):
     )
 
 
-def test_short_run_learns_and_writes_a_loadable_model(tmp_path, tiny_model_dir):
+def test_short_run_learns_and_writes_a_loadable_model(tmp_path, tiny_model_dir, capsys):
     final = train(_config(tmp_path, tiny_model_dir), log=lambda m: None, entities=fake_ner)
     info = json.loads((final / "training.json").read_text())
     assert info["steps"] == info["total_steps"] > 10
+    # Not on a terminal: plain progress lines (no carriage returns) with the rate and the loss.
+    err = capsys.readouterr().err
+    assert f"train: step {info['steps']}/{info['steps']} (100%)" in err and "steps/min" in err and "\r" not in err
     assert info["loss_ema"] < info["loss_first"]  # it learns
     assert info["no_answer_windows"] > 0  # the negatives are in the data
     AutoModelForQuestionAnswering.from_pretrained(final, local_files_only=True)

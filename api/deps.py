@@ -7,6 +7,8 @@ from typing import Annotated
 
 import anyio
 import anyio.to_thread
+
+from qa.deadline import Cancelled, Deadline
 from fastapi import Depends, HTTPException, Request
 
 from service.application import Application
@@ -40,17 +42,42 @@ class QuestionTimeout(Exception):
         super().__init__(f"the question was not answered within {seconds:g} s; try again, or ask with a smaller top_k")
 
 
-async def within_deadline(service: Application, fn, *args):
-    """``fn(*args)`` in a worker thread, given up (``QuestionTimeout``) after the question timeout.
+async def within_deadline(service: Application, request: Request, fn, *args):
+    """``fn(*args)`` in a worker thread under the question's deadline (``QA_QUESTION_TIMEOUT_S``).
 
-    The thread is abandoned rather than waited for: the client gets its 504 at once, and the worker ends
-    on its own soon after (work per question is bounded), keeping its gate slot until then."""
+    Past the deadline the client gets ``QuestionTimeout`` (504) at once, and the worker stops at its next
+    check (between the pipeline's stages and the reader's batches), freeing its gate slot. A client that
+    goes away meanwhile (checked every 0.2 s) cancels the work the same way."""
     timeout = service.settings.server.question_timeout_s
-    try:
-        with anyio.fail_after(timeout):
-            return await anyio.to_thread.run_sync(lambda: fn(*args), abandon_on_cancel=True)
-    except TimeoutError:
-        raise QuestionTimeout(timeout) from None
+    deadline = Deadline(timeout)
+
+    def work():
+        with deadline.active():
+            return fn(*args)
+
+    async def watch_client() -> None:
+        while not deadline.cancelled:
+            if await request.is_disconnected():
+                deadline.cancel()
+                return
+            await anyio.sleep(0.2)
+
+    outcome: dict = {}
+    async with anyio.create_task_group() as group:
+        group.start_soon(watch_client)
+        try:
+            with anyio.fail_after(timeout):
+                outcome["result"] = await anyio.to_thread.run_sync(work, abandon_on_cancel=True)
+        except TimeoutError:
+            outcome["timeout"] = True
+        except Cancelled:
+            outcome["stopped"] = True
+        finally:
+            deadline.cancel()  # ends the watcher; a worker still running stops at its next check
+            group.cancel_scope.cancel()
+    if "result" in outcome:
+        return outcome["result"]
+    raise QuestionTimeout(timeout)
 
 
 def get_settings(request: Request) -> Settings:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from qa import deadline
 from qa.types import Answer, Citation, CitedAnswer, Passage, QAResult
 from qa.protocols import Embedder, Reader, Retriever
 
@@ -39,8 +40,10 @@ class QAPipeline:
         marks = [time.perf_counter()]
         embeddings = self.embedder.encode(questions)
         marks.append(time.perf_counter())
+        deadline.check()
         retrieved = self.retriever.retrieve_batch(questions, embeddings, top_k)
         marks.append(time.perf_counter())
+        deadline.check()
         answers = self.reader.read_batch(questions, retrieved, max_answers)
         marks.append(time.perf_counter())
         # Per-question share of the batch time, so single questions report their real cost.

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from qa import deadline
 from qa.offline import go_offline
 from qa.types import Answer, ScoredPassage
 from reader.base import postprocess_candidates
@@ -101,6 +102,7 @@ class SpanReader:
             batches.append(order[start:end])
             start = end
         for idx in batches:
+            deadline.check()  # a question past its deadline, or abandoned by its client, stops here
             w = int(lengths[idx].max())
             tt = features.token_type_ids[idx, :w] if features.token_type_ids is not None else None
             s, e = self._forward_batch(features.input_ids[idx, :w], features.attention_mask[idx, :w], tt)

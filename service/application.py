@@ -16,6 +16,7 @@ from prometheus_client import CollectorRegistry
 
 from chat.rewrite import Rewriter, RuleRewriter, Turn
 from chat.service import ChatReply, ChatService
+from qa.deadline import Cancelled
 from qa.pipeline import QAPipeline
 from qa.protocols import Embedder, Reader
 from qa.types import QAResult
@@ -145,6 +146,9 @@ class Application:
                 yield
         except Busy:
             self.metrics.busy.labels(channel).inc()
+            raise
+        except Cancelled:
+            self.metrics.stopped.labels(channel).inc()
             raise
 
     @classmethod

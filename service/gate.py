@@ -33,6 +33,12 @@ class ModelGate:
         self._running = 0
         self._waiting = 0
 
+    @property
+    def running(self) -> int:
+        """Questions on the models now."""
+        with self._lock:
+            return self._running
+
     @contextmanager
     def slot(self) -> Iterator[None]:
         with self._lock:

@@ -25,6 +25,8 @@ class QuestionMetrics:
                                  ["outcome", "channel"], registry=r)
         self.busy = Counter("qa_questions_refused_total", "Questions refused because the models were busy",
                             ["channel"], registry=r)
+        self.stopped = Counter("qa_questions_stopped_total", "Questions whose work was stopped: past their deadline "
+                               "or abandoned by their client", ["channel"], registry=r)
         self.index_passages = Gauge("qa_index_passages", "Passages in the served index", registry=r)
         self.index_documents = Gauge("qa_index_documents", "Documents in the served index", registry=r)
         self.model_load = Gauge("qa_model_load_seconds", "Time to load models and index at start-up", registry=r)

@@ -8,7 +8,7 @@ import time
 import uuid
 from typing import AsyncIterator
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from fastapi.responses import StreamingResponse
 
@@ -67,7 +67,7 @@ def get_model(model_id: str, service: ServiceDep, _key: ReadKey) -> ModelCard:
 @router.post("/chat/completions", response_model=ChatCompletion, responses={
     **ERRORS, 200: {"content": {"text/event-stream": {}},
                     "description": "A chat.completion, or with stream=true Server-Sent Events of chat.completion.chunk"}})
-async def chat_completions(body: ChatCompletionRequest, service: ServiceDep, _key: ReadKey):
+async def chat_completions(body: ChatCompletionRequest, request: Request, service: ServiceDep, _key: ReadKey):
     history, raw = conversation(body.messages)
     try:
         question = check_question(raw)
@@ -76,7 +76,7 @@ async def chat_completions(body: ChatCompletionRequest, service: ServiceDep, _ke
         # as the assistant, as chat UIs expect, rather than fail the whole conversation.
         reply, text = None, f"{NEEDS_QUESTION} ({exc})" if raw.strip() else NEEDS_QUESTION
     else:
-        reply = await within_deadline(service, service.chat, history, question, None, None, "openai")
+        reply = await within_deadline(service, request, service.chat, history, question, None, None, "openai")
         text = message(reply)
     limit = body.max_completion_tokens if body.max_completion_tokens is not None else body.max_tokens
     content, finish = _cut(text, limit)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from api.deps import ReadKey, ServiceDep, within_deadline
 from api.schemas.ask import AskRequest, AskResponse
@@ -12,7 +12,7 @@ router = APIRouter(prefix="/v1", tags=["ask"])
 
 
 @router.post("/ask", response_model=AskResponse, responses=error_responses(400, 401, 408, 413, 422, 429, 503, 504))
-async def ask(body: AskRequest, service: ServiceDep, _key: ReadKey) -> AskResponse:
+async def ask(body: AskRequest, request: Request, service: ServiceDep, _key: ReadKey) -> AskResponse:
     # The models are CPU-bound and blocking: off the event loop; the application's gate bounds how many at once.
-    result = await within_deadline(service, service.ask, body.question, body.top_k, body.max_answers, "api")
+    result = await within_deadline(service, request, service.ask, body.question, body.top_k, body.max_answers, "api")
     return AskResponse(**result.to_dict())

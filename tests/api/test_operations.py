@@ -364,3 +364,48 @@ def test_pdf_upload_is_answered_with_its_page_and_mismatched_bytes_are_415(own_s
         assert r.status_code == 422 and "PDF" in r.json()["message"] and "Traceback" not in r.text
         passages = client.get(f"/v1/documents/{doc['id']}").json()["paragraphs_text"]
         assert all("%PDF" not in p["text"] and "endobj" not in p["text"] for p in passages)
+
+
+@pytest.mark.slow
+def test_work_stops_past_the_deadline_or_when_the_client_goes_away(tmp_path_factory, real_service):
+    import socket
+    import time
+    import urllib.request
+
+    from qa.deadline import Cancelled, Deadline
+    from tests.conftest import serving
+
+    root = tmp_path_factory.mktemp("abandon")
+    shutil.copytree(real_service.settings.index.index_dir, root / "index")
+    service = Application.load(Settings().with_(index={"index_dir": root / "index"}), log=lambda m: None)
+    # Functions first: an expired deadline stops the pipeline before the reader, and the reader between batches.
+    with Deadline(-1).active(), pytest.raises(Cancelled):
+        service.ask("Who is the Kremlin spokesperson?", channel="cli")
+    assert service.metrics.stopped.labels("cli")._value.get() == 1
+    question = "Who is the Kremlin spokesperson?"
+    passages = service.pipeline().retriever.retrieve(question, service.embedder.encode([question])[0], 5)
+    with Deadline(-1).active(), pytest.raises(Cancelled):
+        service.reader.read(question, passages, 1)
+    assert service.gate.running == 0  # the slot came back
+    # Then a client that leaves: long passages and top_k 50 make seconds of reading, stopped when it goes.
+    text = "\n\n".join(" ".join(f"Clause {p}.{s} of the harbour treaty sets out duty {s} for port {p}." for s in range(22))
+                       for p in range(60))
+    with TestClient(app_for(service), client=LOCAL) as client:
+        assert client.post("/v1/documents", files={"file": ("treaty.txt", text.encode())}).status_code == 201
+    with serving(create_app(service.settings, loader=lambda _s: service)) as url:
+        port = int(url.rsplit(":", 1)[1])
+        body = json.dumps({"question": "What duty does clause 7 of the harbour treaty set out for port 12?",
+                           "top_k": 50}).encode()
+        with socket.create_connection(("127.0.0.1", port)) as sock:
+            sock.sendall(b"POST /v1/ask HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                         b"Content-Length: %d\r\n\r\n" % len(body) + body)
+            time.sleep(0.3)
+        stopped = 0.0
+        for _ in range(100):  # counted once the worker reaches its next check and gives its slot back
+            stopped = metric(urllib.request.urlopen(f"{url}/metrics").read().decode(),
+                             'qa_questions_stopped_total{channel="api"}')
+            if stopped:
+                break
+            time.sleep(0.1)
+        assert stopped == 1.0
+        assert service.gate.running == 0

@@ -41,16 +41,20 @@ def call(method: str, url: str, body: dict | None = None, timeout: float = 30) -
 
 
 def start(env: dict, port: int) -> subprocess.Popen:
+    log = open(Path(env["QA_INDEX_DIR"]).parent / "server.log", "ab")  # noqa: SIM115 (the server's lifetime)
     server = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "--port", str(port)], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                              stdout=log, stderr=log)
     for _ in range(600):
         try:
             if call("GET", f"http://127.0.0.1:{port}/readyz", timeout=1)[0] == 200:
                 return server
         except OSError:
             pass
+        if server.poll() is not None:
+            break
         time.sleep(0.1)
-    raise RuntimeError("server did not become ready")
+    tail = (Path(env["QA_INDEX_DIR"]).parent / "server.log").read_text(errors="replace")[-2000:]
+    raise RuntimeError(f"server did not become ready:\n{tail}")
 
 
 def main() -> None:

@@ -40,6 +40,9 @@ class LexicalIndex:
     def _open_writer(self):
         if self._writer is None:
             self._writer = self._index.writer(heap_size=64_000_000, num_threads=1)
+            # Files a killed writer left half-made (a delete file whose name the next commit would reuse) go
+            # before this writer commits anything.
+            self._writer.garbage_collect_files()
         return self._writer
 
     def add(self, rows, texts) -> None:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import logging
 import os
 import shutil
 import sqlite3
@@ -46,6 +47,7 @@ from retriever.lexical import LexicalIndex
 
 FORMAT_VERSION = 2
 REBUILD_HINT = "qa index"
+log = logging.getLogger("qa.store")
 # Up to this many passages, exact search; above, an inverted-file index (IVF-Flat: k-means cells, a few cells
 # searched per question), chosen over HNSW by bench/bench_scale.py (recall against exact search, speed, memory).
 EXACT_MAX = 50_000
@@ -417,6 +419,21 @@ class StoredIndex:
             self.refresh(force=True)
             self._compact()
 
+    def _rebuild_words(self) -> None:
+        """The lexical index made again from SQLite, whole (it is derived): when replaying into it failed."""
+        conn = self._db()
+        lexical = self.version / "lexical"
+        shutil.rmtree(lexical, ignore_errors=True)
+        self.words = LexicalIndex(lexical)
+        cursor = conn.execute("SELECT row, text FROM passages ORDER BY row")
+        while chunk := cursor.fetchmany(10_000):
+            self.words.add([r for r, _ in chunk], [t for _, t in chunk])
+        self.words.commit()
+        max_row = int(conn.execute("SELECT coalesce(max(row), 0) FROM passages").fetchone()[0])
+        max_tomb = int(conn.execute("SELECT coalesce(max(seq), 0) FROM tombstones").fetchone()[0])
+        conn.execute("INSERT OR REPLACE INTO meta VALUES ('lexical', ?)",
+                     (json.dumps({"max_row": max_row, "max_tomb": max_tomb}),))
+
     def _compact(self) -> None:
         index, rows = self.dense.snapshot()
         _write_snapshot(self._db(), self.version, index, rows, self._max_row, self._max_tomb)
@@ -589,12 +606,25 @@ def load(directory: Path) -> StoredIndex:
     except (sqlite3.Error, OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         raise _corrupt(directory, str(exc)[:300]) from exc
     _add_page_column(version / "store.sqlite")
-    stored = StoredIndex(directory, version, manifest, DenseIndex(index, rows), int(snap["max_row"]),
-                         int(snap["max_tomb"]))
-    stored.refresh(force=True)  # replay what was committed after the snapshot
+    def open_stored() -> StoredIndex:
+        return StoredIndex(directory, version, manifest, DenseIndex(index, rows), int(snap["max_row"]),
+                           int(snap["max_tomb"]))
+
     try:
-        with stored._locked():
+        stored, broken = open_stored(), None
+    except Exception as exc:  # noqa: BLE001 - tantivy could not open its files: they are derived, make them again
+        shutil.rmtree(version / "lexical", ignore_errors=True)
+        stored, broken = open_stored(), exc
+    stored.refresh(force=True)  # replay what was committed after the snapshot
+    with stored._locked():
+        try:
+            if broken is not None:
+                raise broken
             stored._catch_up_words()
-    except (OSError, ValueError) as exc:
-        raise _corrupt(directory, f"lexical index: {exc}"[:300]) from exc
+        except Exception as first:  # noqa: BLE001 - tantivy's errors vary; the index is derived, so rebuild it
+            log.warning("lexical index at %s could not catch up (%s); rebuilding it from the store", version, first)
+            try:
+                stored._rebuild_words()
+            except (OSError, ValueError, sqlite3.Error) as exc:
+                raise _corrupt(directory, f"lexical index: {exc}"[:300]) from exc
     return stored

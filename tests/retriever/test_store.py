@@ -187,3 +187,22 @@ def test_an_index_folder_that_is_a_file_is_named_not_a_traceback(tmp_path):
     (tmp_path / "index").write_text("not a folder")
     with pytest.raises(IndexCorrupt, match="is a file, not a folder; point QA_INDEX_DIR at a folder"):
         store.load(tmp_path / "index")
+
+
+def test_a_lexical_index_that_cannot_catch_up_is_rebuilt_from_the_store(tmp_path, three_passages, fake_embedder):
+    # kill -9 in the middle of a tantivy commit once left a file that the next commit could not create again,
+    # and the index would not load; the words are derived from SQLite, so they are made again instead.
+    stored, _ = _stored(three_passages, fake_embedder, tmp_path)
+    version = stored.version
+    question = three_passages[0].text.split()[0]
+    before = stored.lexical(question, 3)[0].tolist()
+    stored.close()
+    db = sqlite3.connect(version / "store.sqlite")
+    db.execute("UPDATE meta SET value = ? WHERE key = 'lexical'", (json.dumps({"max_row": 0, "max_tomb": 0}),))
+    db.commit()
+    db.close()
+    for f in (version / "lexical").iterdir():
+        if f.name.endswith(".json"):
+            f.write_text("{broken")
+    again = store.load(tmp_path)
+    assert again.lexical(question, 3)[0].tolist() == before and again.passage_count() == 3

@@ -72,9 +72,14 @@ async def within_deadline(service: Application, request: Request, fn, *args):
             outcome["timeout"] = True
         except Cancelled:
             outcome["stopped"] = True
+        except Exception as exc:  # noqa: BLE001 - raised again below, outside the task group
+            # (inside it, anyio would wrap it in an ExceptionGroup that no handler knows: Busy became a 500)
+            outcome["error"] = exc
         finally:
             deadline.cancel()  # ends the watcher; a worker still running stops at its next check
             group.cancel_scope.cancel()
+    if "error" in outcome:
+        raise outcome["error"]
     if "result" in outcome:
         return outcome["result"]
     raise QuestionTimeout(timeout)

@@ -409,3 +409,23 @@ def test_work_stops_past_the_deadline_or_when_the_client_goes_away(tmp_path_fact
             time.sleep(0.1)
         assert stopped == 1.0
         assert service.gate.running == 0
+
+
+@pytest.mark.slow
+def test_a_full_gate_is_a_quick_503_with_retry_after_in_each_api_shape(own_service):
+    import contextlib
+
+    with TestClient(app_for(own_service), client=LOCAL) as client, contextlib.ExitStack() as stack:
+        # Every model slot and every queue place taken (as by other questions): the next one is refused.
+        gate = own_service.gate
+        for _ in range(gate.limit):
+            stack.enter_context(gate.slot())
+        saved_queued, gate.queued = gate.queued, 0
+        try:
+            r = client.post("/v1/ask", json={"question": "Who is the Kremlin spokesperson?"})
+            assert r.status_code == 503 and r.headers["retry-after"] and "busy" in r.json()["message"].lower()
+            r = client.post("/v1/chat/completions", json={"model": "news-qa", "messages": [
+                {"role": "user", "content": "Who is the Kremlin spokesperson?"}]})
+            assert r.status_code == 503 and r.json()["error"]["type"] == "server_error"
+        finally:
+            gate.queued = saved_queued

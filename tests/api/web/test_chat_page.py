@@ -113,3 +113,37 @@ def test_conversation_with_citations_follow_up_and_reload(browser, live_server, 
     browser.save_screenshot(str(SCREENSHOT.with_name("chat-page-phone.png")))
     browser.set_window_size(1000, 1100)
     browser.save_screenshot(str(SCREENSHOT))
+
+
+def test_a_pdf_printed_by_chromium_is_answerable_with_its_page(tmp_path, real_service):
+    """A real PDF (chromium's --print-to-pdf of an article) indexed and asked: the answer cites its page."""
+    import subprocess
+
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    chromium = _binary("chromium", "chromium-browser")
+    if not chromium:
+        if os.environ.get("QA_REQUIRE_BROWSER"):
+            pytest.fail("chromium is required (apt-get install chromium chromium-driver)")
+        pytest.skip("chromium not installed (apt-get install chromium chromium-driver)")
+    html = tmp_path / "dam.html"
+    html.write_text(
+        "<html><head><title>Harbour dam opens</title></head><body><h1>Harbour dam opens</h1>"
+        "<p>The new harbour dam in Port Ellery was finished in March after four years of construction work.</p>"
+        "<p style='page-break-before:always'>The opposition leader, Tomas Brandt, called the project "
+        "\"a lesson in how not to build\".</p></body></html>", encoding="utf-8")
+    pdf = tmp_path / "dam.pdf"
+    subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", f"--print-to-pdf={pdf}",
+                    "--no-pdf-header-footer", html.as_uri()], capture_output=True, timeout=120, check=True)
+    service = real_service
+    with TestClient(create_app(service.settings, loader=lambda _s: service), client=("127.0.0.1", 5000)) as client:
+        r = client.post("/v1/documents", files={"file": ("dam.pdf", pdf.read_bytes(), "application/pdf")})
+        assert r.status_code == 201, r.text
+        doc_id = r.json()["documents"][0]["id"]
+        answer = client.post("/v1/ask", json={"question": "Who called the harbour dam project a lesson in how not "
+                                                          "to build?"}).json()["answers"][0]
+        assert answer["text"] == "Tomas Brandt" and answer["citation"]["page"] == 2
+        assert answer["citation"]["doc_id"] == doc_id
+        assert client.delete(f"/v1/documents/{doc_id}").status_code == 204  # the shared service as it was

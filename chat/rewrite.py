@@ -175,6 +175,16 @@ def name_gender(name: str) -> str | None:
 
 
 _DETECTOR = None
+_HONORIFICS = {"mr": "male", "sir": "male", "lord": "male", "king": "male", "prince": "male", "mrs": "female",
+               "ms": "female", "miss": "female", "madam": "female", "lady": "female", "dame": "female",
+               "queen": "female", "princess": "female"}
+
+
+def mention_gender(name: str, said: str) -> str | None:
+    """A person's gender as the text tells it: an honorific before the name ("Ms. Okafor") where it was
+    said, else the first name."""
+    m = re.search(r"\b(" + "|".join(_HONORIFICS) + r")\.?\s+" + re.escape(name.split()[0]), said, re.I)
+    return _HONORIFICS[m.group(1).lower()] if m else name_gender(name)
 THING_PRONOUNS = {"it": "subj", "its": "poss", "they": "subj", "them": "obj", "their": "poss"}
 # After "her" these words mean it is an object ("about her"), not a possessive ("her country").
 _NOT_NOUNS = frozenset("about to for with in on at by from and or say said , ? . !".split())
@@ -337,7 +347,8 @@ class RuleRewriter:
             if answer is not None:
                 candidates.append(answer)
             candidates.extend(m for m in mentions(turn.question) if not m.demonym)
+            said = " ".join([turn.question, *turn.answers])
             for m in candidates:
-                if m.person == person and (gender is None or name_gender(m.text) in (None, gender)):
+                if m.person == person and (gender is None or mention_gender(m.text, said) in (None, gender)):
                     return m
         return None

@@ -115,3 +115,9 @@ def test_and_x_after_a_which_country_question_takes_the_answers_place():
     # A name in another role is still swapped for one of its kind.
     assert ask([("Who is Germany's foreign minister?", ["Annalena Baerbock"])], "And Canada?").question == \
         "Who is Canada's foreign minister?"
+
+
+def test_an_honorific_tells_the_gender_a_first_name_does_not():
+    history = [("What did Ms. Okafor tell Mr. Hale?", ["that the lighthouse opens on Monday"])]
+    assert ask(history, "What did she design?").question == "What did Okafor design?"
+    assert ask(history, "What did he say?").question == "What did Hale say?"

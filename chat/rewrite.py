@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Protocol, Sequence
+from typing import Callable, Protocol, Sequence
+
+# Texts that mention a name (the indexed passages about it): how the articles refer to that person.
+About = Callable[[str], list[str]]
 
 
 @dataclass(frozen=True)
@@ -29,7 +32,7 @@ class Rewrite:
 
 
 class Rewriter(Protocol):
-    def rewrite(self, history: Sequence[Turn], question: str) -> Rewrite: ...
+    def rewrite(self, history: Sequence[Turn], question: str, about: About | None = None) -> Rewrite: ...
 
 
 # --- what a mention is --------------------------------------------------------------------------
@@ -180,11 +183,31 @@ _HONORIFICS = {"mr": "male", "sir": "male", "lord": "male", "king": "male", "pri
                "queen": "female", "princess": "female"}
 
 
-def mention_gender(name: str, said: str) -> str | None:
+_HE = re.compile(r"\b(?:he|him|his|himself)\b", re.I)
+_SHE = re.compile(r"\b(?:she|her|hers|herself)\b", re.I)
+
+
+def text_gender(name: str, texts: list[str], reach: int = 300) -> str | None:
+    """he or she in the articles right after the name (its paragraph says who the name is), when one wins."""
+    surname = name.split()[-1]
+    he = she = 0
+    for text in texts:
+        for m in re.finditer(re.escape(surname), text):
+            after = text[m.end() : m.end() + reach]
+            he, she = he + len(_HE.findall(after)), she + len(_SHE.findall(after))
+    return "male" if he > she else "female" if she > he else None
+
+
+def mention_gender(name: str, said: str, about: About | None = None) -> str | None:
     """A person's gender as the text tells it: an honorific before the name ("Ms. Okafor") where it was
-    said, else the first name."""
+    said, else the first name, else the pronouns after the name in the articles about it (``about``)."""
     m = re.search(r"\b(" + "|".join(_HONORIFICS) + r")\.?\s+" + re.escape(name.split()[0]), said, re.I)
-    return _HONORIFICS[m.group(1).lower()] if m else name_gender(name)
+    if m:
+        return _HONORIFICS[m.group(1).lower()]
+    gender = name_gender(name)
+    if gender is None and about is not None:
+        gender = text_gender(name, about(name))
+    return gender
 THING_PRONOUNS = {"it": "subj", "its": "poss", "they": "subj", "them": "obj", "their": "poss"}
 # After "her" these words mean it is an object ("about her"), not a possessive ("her country").
 _NOT_NOUNS = frozenset("about to for with in on at by from and or say said , ? . !".split())
@@ -211,7 +234,8 @@ class RuleRewriter:
     def __init__(self, max_turns_back: int = 3):
         self.max_turns_back = max_turns_back
 
-    def rewrite(self, history: Sequence[Turn], question: str) -> Rewrite:
+    def rewrite(self, history: Sequence[Turn], question: str, about: About | None = None) -> Rewrite:
+        """``about``: the indexed texts that mention a name, for telling he from she when nothing else does."""
         original = question.strip()
         if not history:
             return Rewrite(original, original)
@@ -221,7 +245,7 @@ class RuleRewriter:
         if elided is not None:
             text = elided
         else:
-            text = self._pronouns(recent, text)
+            text = self._pronouns(recent, text, about)
         return Rewrite(original, text, exclude)
 
     # "What else did she say?" asks the same thing again minus what was already answered.
@@ -292,12 +316,13 @@ class RuleRewriter:
                 return " ".join([old[0]] + new[1:] + old[i:]) + "?"
         return None
 
-    def _pronouns(self, recent: list[Turn], question: str) -> str:
+    def _pronouns(self, recent: list[Turn], question: str, about: About | None = None) -> str:
         tokens = re.findall(r"\w+|[^\w\s]+|\s+", question)
         lowered = [t.lower() for t in tokens]
         if not any(t in PERSON_PRONOUNS or t in THING_PRONOUNS for t in lowered):
             return question
-        people = {g: self._antecedent(recent, person=True, gender=g) for g in (None, "male", "female")}
+        wanted = {PRONOUN_GENDER[t] for t in lowered if t in PRONOUN_GENDER}
+        people = {g: self._antecedent(recent, person=True, gender=g, about=about) for g in (None, *wanted)}
         thing = self._antecedent(recent, person=False)
         out = []
         thing_group = None  # "they ... it": one antecedent is not both
@@ -314,7 +339,7 @@ class RuleRewriter:
                 out.append(tok)
                 continue
             # A person of the pronoun's gender if one was named, else the latest person (a name may say nothing).
-            person = people[PRONOUN_GENDER.get(low)] or people[None]
+            person = people.get(PRONOUN_GENDER.get(low)) or people[None]
             if low in PERSON_PRONOUNS and person is not None:
                 role, name = PERSON_PRONOUNS[low], person.text
             elif low in THING_PRONOUNS and thing is not None:
@@ -336,7 +361,8 @@ class RuleRewriter:
         return "".join(out)
 
     @staticmethod
-    def _antecedent(recent: list[Turn], person: bool, gender: str | None = None) -> Mention | None:
+    def _antecedent(recent: list[Turn], person: bool, gender: str | None = None,
+                    about: About | None = None) -> Mention | None:
         """The latest name of the wanted kind: the answer first, then the question's names in order.
 
         With ``gender`` ("she"), a person whose first name says the other gender is passed over ("Who did Melanie
@@ -349,6 +375,6 @@ class RuleRewriter:
             candidates.extend(m for m in mentions(turn.question) if not m.demonym)
             said = " ".join([turn.question, *turn.answers])
             for m in candidates:
-                if m.person == person and (gender is None or mention_gender(m.text, said) in (None, gender)):
+                if m.person == person and (gender is None or mention_gender(m.text, said, about) in (None, gender)):
                     return m
         return None

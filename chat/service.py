@@ -51,18 +51,27 @@ class ChatService:
     def __init__(self, pipeline: QAPipeline, rewriter: Rewriter | None = None):
         self.pipeline = pipeline
         self.rewriter = rewriter if rewriter is not None else RuleRewriter()
+        self._about: dict[str, list[str]] = {}
+
+    def about(self, name: str) -> list[str]:
+        """The indexed passages that best match a name (asked only when a he/she needs it; remembered)."""
+        if name not in self._about:
+            found = self.pipeline.retriever.retrieve(name, self.pipeline.embedder.encode([name])[0], 3)
+            self._about[name] = [sp.passage.text for sp in found if name.split()[-1] in sp.passage.text]
+        return self._about[name]
 
     def standalone(self, turns: Sequence[Turn]) -> list[Turn]:
         """Earlier turns with their questions made standalone in order, so that ellipses chain."""
         resolved: list[Turn] = []
         for turn in turns:
-            resolved.append(Turn(self.rewriter.rewrite(resolved, turn.question).question, turn.answers))
+            resolved.append(Turn(self.rewriter.rewrite(resolved, turn.question, self.about).question, turn.answers))
         return resolved
 
     def reply_batch(self, conversations: Sequence[tuple[Sequence[Turn], str]], top_k: int | None = None,
                     max_answers: int | None = None) -> list[ChatReply]:
         max_answers = self.pipeline.max_answers if max_answers is None else max_answers
-        rewrites = [self.rewriter.rewrite(self.standalone(history), question) for history, question in conversations]
+        rewrites = [self.rewriter.rewrite(self.standalone(history), question, self.about)
+                    for history, question in conversations]
         # "What else": ask for more, then drop what was already said.
         extra = max((len(r.exclude) for r in rewrites), default=0)
         results = self.pipeline.ask_batch([r.question for r in rewrites], top_k, max_answers + extra)

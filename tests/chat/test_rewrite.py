@@ -121,3 +121,15 @@ def test_an_honorific_tells_the_gender_a_first_name_does_not():
     history = [("What did Ms. Okafor tell Mr. Hale?", ["that the lighthouse opens on Monday"])]
     assert ask(history, "What did she design?").question == "What did Okafor design?"
     assert ask(history, "What did he say?").question == "What did Hale say?"
+
+
+def test_when_names_say_nothing_the_articles_pronouns_after_the_name_do():
+    articles = {"Quorn Telvari": ["Mayor Quorn Telvari said he would veto the budget."],
+                "Brixa Mundel": ["Brixa Mundel, the harbour master, said she had warned the council twice."]}
+    history = [Turn("Who did Brixa Mundel meet?", ("Quorn Telvari",))]
+    assert R.rewrite(history, "What had she warned?", about=lambda n: articles.get(n, [])).question == \
+        "What had Brixa Mundel warned?"
+    assert R.rewrite(history, "What would he veto?", about=lambda n: articles.get(n, [])).question == \
+        "What would Quorn Telvari veto?"
+    # Without the articles nothing tells them apart: the latest person, the answer.
+    assert R.rewrite(history, "What had she warned?").question == "What had Quorn Telvari warned?"

@@ -16,6 +16,9 @@ class Turn:
 
     question: str
     answers: tuple[str, ...] = ()
+    # The question as the user wrote it, when it was made standalone ("What did she say?"): its pronouns tell
+    # the gender of the person they were resolved to.
+    asked: str | None = None
 
 
 @dataclass(frozen=True)
@@ -198,12 +201,29 @@ def text_gender(name: str, texts: list[str], reach: int = 300) -> str | None:
     return "male" if he > she else "female" if she > he else None
 
 
-def mention_gender(name: str, said: str, about: About | None = None) -> str | None:
+def pronoun_gender(turns: Sequence[Turn]) -> dict[str, str]:
+    """Names the user already called he or she: a turn asked with only one gender's pronouns whose standalone
+    form names one person the asked form did not."""
+    known: dict[str, str] = {}
+    for turn in turns:
+        if not turn.asked or turn.asked == turn.question:
+            continue
+        genders = {PRONOUN_GENDER[w] for w in re.findall(r"\w+", turn.asked.lower()) if w in PRONOUN_GENDER}
+        new = [m.text for m in mentions(turn.question) if m.person and m.text not in turn.asked]
+        if len(genders) == 1 and len(set(new)) == 1:
+            known[new[0]] = genders.pop()
+    return known
+
+
+def mention_gender(name: str, said: str, about: About | None = None, known: dict[str, str] | None = None) -> str | None:
     """A person's gender as the text tells it: an honorific before the name ("Ms. Okafor") where it was
-    said, else the first name, else the pronouns after the name in the articles about it (``about``)."""
+    said, else how the user already referred to them (``known``), else the first name, else the pronouns after
+    the name in the articles about it (``about``)."""
     m = re.search(r"\b(" + "|".join(_HONORIFICS) + r")\.?\s+" + re.escape(name.split()[0]), said, re.I)
     if m:
         return _HONORIFICS[m.group(1).lower()]
+    if known and name in known:
+        return known[name]
     gender = name_gender(name)
     if gender is None and about is not None:
         gender = text_gender(name, about(name))
@@ -363,6 +383,7 @@ class RuleRewriter:
     @staticmethod
     def _antecedent(recent: list[Turn], person: bool, gender: str | None = None,
                     about: About | None = None) -> Mention | None:
+        known = pronoun_gender(recent) if gender is not None else None
         """The latest name of the wanted kind: the answer first, then the question's names in order.
 
         With ``gender`` ("she"), a person whose first name says the other gender is passed over ("Who did Melanie
@@ -375,6 +396,6 @@ class RuleRewriter:
             candidates.extend(m for m in mentions(turn.question) if not m.demonym)
             said = " ".join([turn.question, *turn.answers])
             for m in candidates:
-                if m.person == person and (gender is None or mention_gender(m.text, said, about) in (None, gender)):
+                if m.person == person and (gender is None or mention_gender(m.text, said, about, known) in (None, gender)):
                     return m
         return None

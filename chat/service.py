@@ -64,7 +64,8 @@ class ChatService:
         """Earlier turns with their questions made standalone in order, so that ellipses chain."""
         resolved: list[Turn] = []
         for turn in turns:
-            resolved.append(Turn(self.rewriter.rewrite(resolved, turn.question, self.about).question, turn.answers))
+            standalone = self.rewriter.rewrite(resolved, turn.question, self.about).question
+            resolved.append(Turn(standalone, turn.answers, turn.question))
         return resolved
 
     def reply_batch(self, conversations: Sequence[tuple[Sequence[Turn], str]], top_k: int | None = None,

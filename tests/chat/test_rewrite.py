@@ -133,3 +133,10 @@ def test_when_names_say_nothing_the_articles_pronouns_after_the_name_do():
         "What would Quorn Telvari veto?"
     # Without the articles nothing tells them apart: the latest person, the answer.
     assert R.rewrite(history, "What had she warned?").question == "What had Quorn Telvari warned?"
+
+
+def test_a_person_the_user_already_called_she_is_not_the_next_he():
+    history = [Turn("Who did Quorn Telvari meet?", ("Brixa Mundel",)),
+               Turn("What did Brixa Mundel say?", ("that the port will close",), asked="What did she say?")]
+    assert R.rewrite(history, "What did he want?").question == "What did Quorn Telvari want?"
+    assert R.rewrite(history, "What did she want?").question == "What did Brixa Mundel want?"

@@ -72,8 +72,7 @@ def recover_state_dict(onnx_path: Path) -> dict[str, np.ndarray]:
         base = name[: -len("_quantized")] if name.endswith("_quantized") else name
         weight = _dequantize(inits, base) if name.endswith("_quantized") else numpy_helper.to_array(inits[name]).astype(np.float32)
         # MatMul computes x @ W with W = weight.T of the Linear; the quantized form feeds a MatMulInteger.
-        start = name
-        linear = bias_after(start)[: -len(".bias")]
+        linear = bias_after(name)[: -len(".bias")]
         state[f"{linear}.weight"] = weight.T.copy()
     return state
 

@@ -1,0 +1,34 @@
+"""The open setting's operating point chosen from collected candidates, and written beside the model."""
+
+import gzip
+import json
+
+from reader.decode import Calibration
+from training.open_setting import tune
+
+
+def _row(split, answers, passages, scores, candidates):
+    return {"split": split, "id": "q", "title": "T", "answers": answers, "scores": scores, "docs": ["d"] * len(scores),
+            "passages": passages, "candidates": candidates}
+
+
+def test_tune_picks_weights_on_the_tune_split_and_writes_the_open_section(tmp_path):
+    # The right span sits in the passage the retriever trusts; a distractor span with a higher margin sits in a
+    # weak one. Only a retriever weight above 0 answers these questions right.
+    rows = []
+    for split in ("tune", "report"):
+        for n in range(6):
+            rows.append(_row(split, ["Okafor"], ["Designed by Okafor.", "Designed by Hale."], [0.9, 0.1],
+                             [[1, 12, 16, 0.5, 3.0, 3.0], [0, 12, 18, 0.4, 2.5, 2.5]]))
+            rows.append(_row(split, [], ["Nothing here.", "Nor here."], [0.05, 0.04],
+                             [[0, 0, 7, 0.2, -1.0, -1.0]]))
+    path = tmp_path / "candidates.jsonl.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as fh:
+        fh.writelines(json.dumps(r) + "\n" for r in rows)
+    (tmp_path / "calibration.json").write_text(json.dumps(Calibration(threshold=0.5).to_dict()))
+    result = tune(path, tmp_path, answerable_share=0.5)
+    assert result["chosen"]["retriever_weight"] > 0
+    assert result["report_open"]["f1"] == 100.0 and result["report_gold_threshold"]["f1"] < 100.0
+    gold, open_ = Calibration.load(tmp_path), Calibration.load(tmp_path, "open")
+    assert gold.threshold == 0.5  # the gold-paragraph point stays
+    assert open_.retriever_weight == result["chosen"]["retriever_weight"] and open_.slope is not None

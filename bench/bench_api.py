@@ -28,6 +28,30 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def start_server(env: dict, port: int, log: Path | None = None, wait_s: float = 180) -> subprocess.Popen:
+    """A real `qa serve` on 127.0.0.1:port with ``env``, returned once /readyz says ready (its output to ``log``)."""
+    out = open(log, "ab") if log is not None else subprocess.DEVNULL  # noqa: SIM115 (the server's lifetime)
+    server = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "--port", str(port)], cwd=ROOT, env=env,
+                              stdout=out, stderr=out)
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline and server.poll() is None:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    server.kill()
+    tail = log.read_text(errors="replace")[-2000:] if log is not None else ""
+    raise RuntimeError(f"qa serve on port {port} did not become ready\n{tail}")
+
+
+def memory_mb(pid: int) -> tuple[float, float]:
+    """Resident and peak resident memory of a process, MB (Linux /proc)."""
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+
+
 def build_time(index_dir: Path) -> float:
     from service.indexing import build_index
     from service.settings import Settings

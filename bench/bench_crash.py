@@ -15,7 +15,6 @@ import json
 import os
 import random
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -26,7 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from bench.bench_api import free_port  # noqa: E402
+from bench.bench_api import free_port, start_server  # noqa: E402
 
 
 def call(method: str, url: str, body: dict | None = None, timeout: float = 30) -> tuple[int, dict]:
@@ -40,21 +39,8 @@ def call(method: str, url: str, body: dict | None = None, timeout: float = 30) -
         return exc.code, {}
 
 
-def start(env: dict, port: int) -> subprocess.Popen:
-    log = open(Path(env["QA_INDEX_DIR"]).parent / "server.log", "ab")  # noqa: SIM115 (the server's lifetime)
-    server = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "--port", str(port)], cwd=ROOT, env=env,
-                              stdout=log, stderr=log)
-    for _ in range(600):
-        try:
-            if call("GET", f"http://127.0.0.1:{port}/readyz", timeout=1)[0] == 200:
-                return server
-        except OSError:
-            pass
-        if server.poll() is not None:
-            break
-        time.sleep(0.1)
-    tail = (Path(env["QA_INDEX_DIR"]).parent / "server.log").read_text(errors="replace")[-2000:]
-    raise RuntimeError(f"server did not become ready:\n{tail}")
+def start(env: dict, port: int):
+    return start_server(env, port, log=Path(env["QA_INDEX_DIR"]).parent / "server.log", wait_s=60)
 
 
 def main() -> None:

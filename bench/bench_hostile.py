@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,12 +23,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def memory_mb(pid: int) -> tuple[float, float]:
-    """Resident and peak resident memory of the process, MB (Linux /proc)."""
-    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
-    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+sys.path.insert(0, str(ROOT))
+from bench.bench_api import memory_mb, start_server  # noqa: E402
 
 
 def post(url: str, body: bytes, content_type: str, timeout: float = 900) -> tuple[int, str]:
@@ -55,16 +50,8 @@ def main() -> None:
     base = f"http://127.0.0.1:{args.port}"
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "QA_INDEX_DIR": f"{tmp}/index", "QA_DOCUMENTS_DIR": f"{tmp}/documents"}
-        server = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "--port", str(args.port)], cwd=ROOT,
-                                  env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        server = start_server(env, args.port)
         try:
-            for _ in range(600):
-                try:
-                    with urllib.request.urlopen(f"{base}/readyz", timeout=1) as r:
-                        if r.status == 200:
-                            break
-                except OSError:
-                    time.sleep(0.5)
             rss, _ = memory_mb(server.pid)
             print(f"server ready, {rss:.0f} MB resident")
 

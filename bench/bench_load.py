@@ -9,7 +9,6 @@ import collections
 import json
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -20,14 +19,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from bench.bench_api import free_port  # noqa: E402
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+from bench.bench_api import free_port, memory_mb, start_server  # noqa: E402
 
 
 async def client_loop(base: str, questions: list[str], deadline: float, out: list, codes: collections.Counter):
@@ -64,23 +56,15 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="qa-load-") as tmp:
         port = free_port()
         env = {**os.environ, "QA_INDEX_DIR": f"{tmp}/index", "QA_RATE_LIMIT_PER_MINUTE": str(args.rate_limit)}
-        server = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "--port", str(port)], cwd=ROOT, env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        server = start_server(env, port)
         base = f"http://127.0.0.1:{port}"
         try:
-            for _ in range(900):
-                try:
-                    if httpx.get(base + "/readyz", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                time.sleep(0.2)
             httpx.post(base + "/v1/ask", json={"question": questions[0]}, timeout=30)
-            before = rss_mb(server.pid)
+            before = memory_mb(server.pid)[0]
             t0 = time.perf_counter()
             latencies, codes = asyncio.run(run(base, questions, args.clients, args.seconds))
             elapsed = time.perf_counter() - t0
-            after = rss_mb(server.pid)
+            after = memory_mb(server.pid)[0]
             alive = httpx.get(base + "/healthz", timeout=5).status_code
         finally:
             server.terminate()

@@ -55,12 +55,17 @@ def squad2_scores(spans: BestSpans, threshold: float) -> dict:
     return {key: report[key] for key in OFFICIAL_KEYS}
 
 
-def best_threshold(spans: BestSpans) -> float:
-    """The margin threshold with the highest F1, midway between neighbouring margins."""
-    finite = np.sort(np.unique(spans.margin[np.isfinite(spans.margin)]))
+def threshold_cuts(margin: np.ndarray) -> np.ndarray:
+    """Every threshold that answers a different set of questions: midway between neighbouring margins."""
+    finite = np.sort(np.unique(margin[np.isfinite(margin)]))
     if finite.size == 0:
-        return 0.0
-    cuts = np.concatenate([[finite[0] - 1.0], (finite[:-1] + finite[1:]) / 2, [finite[-1] + 1.0]])
+        return np.zeros(1)
+    return np.concatenate([[finite[0] - 1.0], (finite[:-1] + finite[1:]) / 2, [finite[-1] + 1.0]])
+
+
+def best_threshold(spans: BestSpans) -> float:
+    """The margin threshold with the highest F1."""
+    cuts = threshold_cuts(spans.margin)
     totals = [np.where(spans.margin > t, spans.f1, ~spans.has_answer).sum() for t in cuts]
     return float(cuts[int(np.argmax(totals))])
 

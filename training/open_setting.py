@@ -29,7 +29,7 @@ import numpy as np
 from qa.metrics import score_prediction
 from reader.decode import Calibration, SpanCandidate, fused_margins
 from reader.squad import load_squad
-from training.calibrate import CORRECT_F1, fit_platt
+from training.calibrate import CORRECT_F1, fit_platt, threshold_cuts
 from training.splits import REPORT, SQUAD1_EXCLUDED, TUNE
 
 SQUAD = Path(__file__).resolve().parents[2] / "shared" / "data" / "squad"
@@ -152,8 +152,7 @@ def _objective(margin, f1, has, threshold: float, answerable_share: float) -> fl
 
 
 def _threshold(margin, f1, has, answerable_share: float) -> float:
-    finite = np.sort(np.unique(margin[np.isfinite(margin)]))
-    cuts = np.concatenate([[finite[0] - 1.0], (finite[:-1] + finite[1:]) / 2, [finite[-1] + 1.0]])
+    cuts = threshold_cuts(margin)
     totals = [_objective(margin, f1, has, t, answerable_share) for t in cuts]
     return float(cuts[int(np.argmax(totals))])
 

@@ -91,12 +91,50 @@ def stage_breakdown(index_dir: Path, questions: list[str], top_k: int = 5, round
     return {name: float(np.median(values)) for name, values in stages.items()}
 
 
+def sequential_p50(port: int, questions: list[str], rounds: int) -> float:
+    """Median ms of POST /v1/ask (top_k 5), one client, ``rounds`` passes over ``questions`` after one warm-up."""
+    latencies = []
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+        client.post("/v1/ask", json={"question": "warm-up question?", "top_k": 5}).raise_for_status()
+        for _ in range(rounds):
+            for q in questions:
+                t = time.perf_counter()
+                client.post("/v1/ask", json={"question": q, "top_k": 5}).raise_for_status()
+                latencies.append((time.perf_counter() - t) * 1000)
+    return float(np.percentile(latencies, 50))
+
+
+def compare_readers(index_dir: Path, questions: list[str], other: Path, rounds: int, turns: int) -> None:
+    """/v1/ask p50 of the shipped reader against the reader in ``other``, servers taking turns (A B A B …) in one
+    run so both see the same machine load; prints each turn and the ratio of the medians."""
+    runs: dict[str, list[float]] = {"shipped": [], str(other): []}
+    for _ in range(turns):
+        for name in runs:
+            env = {**os.environ, "QA_INDEX_DIR": str(index_dir)}
+            if name != "shipped":
+                env["QA_READER_MODEL"] = name
+            port = free_port()
+            server = start_server(env, port)
+            try:
+                runs[name].append(sequential_p50(port, questions, rounds))
+            finally:
+                server.terminate()
+                server.wait(timeout=30)
+            print(f"/v1/ask p50, {name}: {runs[name][-1]:.1f} ms", flush=True)
+    shipped, previous = (float(np.median(v)) for v in runs.values())
+    print(f"/v1/ask p50 median of {turns} turns: shipped {shipped:.1f} ms, {other} {previous:.1f} ms; "
+          f"shipped / other = {shipped / previous:.3f}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--gold", default=str(ROOT / "tests" / "data" / "dev_gold.jsonl"))
     parser.add_argument("--rounds", type=int, default=3, help="passes over the questions (sequential)")
     parser.add_argument("--concurrency", type=int, default=4, help="clients for the throughput pass")
     parser.add_argument("--max-seconds", type=float, default=300, help="stop sending after this long")
+    parser.add_argument("--compare-reader", type=Path, default=None, metavar="DIR",
+                        help="only compare /v1/ask p50 of the shipped reader with the reader model in DIR")
+    parser.add_argument("--turns", type=int, default=3, help="with --compare-reader: servers started per reader")
     args = parser.parse_args()
     from qa.offline import go_offline
 
@@ -107,6 +145,9 @@ def main() -> int:
         index_dir = Path(tmp) / "index"
         seconds = build_time(index_dir)
         print(f"index build (default corpus, model already loaded): {seconds * 1000:.0f} ms")
+        if args.compare_reader is not None:
+            compare_readers(index_dir, questions, args.compare_reader.resolve(), args.rounds, args.turns)
+            return 0
         stages = stage_breakdown(index_dir, questions)
         print("where a question's time goes (median ms, in process, top_k 5): "
               + ", ".join(f"{name} {ms:.1f}" for name, ms in stages.items()))

@@ -457,7 +457,7 @@ def cmd_train_reader(args: argparse.Namespace) -> int:
                     warmup_ratio=args.warmup, seed=args.seed),
         RunConfig(args.output, init=args.init, device=args.device, checkpoint_every=args.checkpoint_every,
                   max_steps=args.max_steps, threads=args.threads,
-                  answerability_weight=args.answerability_head),
+                  answerability_weight=args.answerability_head, precision=args.precision),
     )
     try:
         train(config)
@@ -557,7 +557,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-seq-len", type=int, default=256)
     p.add_argument("--doc-stride", type=int, default=128)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="auto", help="auto (cuda if available, bf16 autocast), cpu, cuda")
+    p.add_argument("--device", default="auto", help="auto (cuda if available), cpu, cuda")
+    p.add_argument("--precision", default="auto", choices=("auto", "bf16", "fp32"),
+                   help="bf16: autocast to bfloat16; auto: bf16 on CUDA and on CPUs with native bf16, else fp32")
     p.add_argument("--checkpoint-every", type=int, default=200, metavar="STEPS")
     p.add_argument("--max-steps", type=int, default=None, help="stop after N steps (smoke runs)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")

@@ -61,6 +61,9 @@ class RunConfig:
     # Weight of a jointly trained answerability head's loss (training/answerability.py); 0: no head.
     answerability_weight: float = 0.0
     threads: int | None = None
+    # "bf16": autocast matmuls to bfloat16 (weights and optimizer stay fp32); "auto": bf16 on CUDA and on
+    # CPUs with native bf16 instructions (AVX512-BF16/AMX: about 1.9x faster per step on 2 EPYC cores), else fp32.
+    precision: str = "auto"
 
 
 @dataclass
@@ -168,6 +171,29 @@ def _collate(features: TrainFeatures, idx: np.ndarray, device):
     }
 
 
+def use_bf16(precision: str, device) -> bool:
+    """Whether to autocast to bfloat16: ``precision`` is "auto", "bf16" or "fp32"."""
+    if precision not in ("auto", "bf16", "fp32"):
+        raise ValueError(f"precision must be auto, bf16 or fp32, not {precision!r}")
+    if precision != "auto":
+        return precision == "bf16"
+    if device.type == "cuda":
+        return True
+    import torch
+
+    # Without native bf16 the CPU emulates it, slower than fp32.
+    return device.type == "cpu" and bool(getattr(torch.backends.mkldnn, "is_available", lambda: False)()) \
+        and _cpu_has_native_bf16()
+
+
+def _cpu_has_native_bf16() -> bool:
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return " avx512_bf16" in flags or " amx_bf16" in flags
+
+
 def train(config: TrainConfig, log=print, entities=None) -> Path:
     """Run (or resume) training; returns the directory of the final model (``OUTPUT/final``)."""
     import torch
@@ -238,7 +264,8 @@ def train(config: TrainConfig, log=print, entities=None) -> Path:
         replace_dir(ckpt, write)
 
     stop = min(total_steps, run.max_steps) if run.max_steps is not None else total_steps
-    use_amp = device.type == "cuda"
+    use_amp = use_bf16(run.precision, device)
+    log(f"precision: {'bf16 autocast' if use_amp else 'fp32'} on {device}")
     model.train()
     # A bar on a terminal; in a log (a background run) a plain line every 30 s instead of carriage returns.
     plain = not sys.stderr.isatty()

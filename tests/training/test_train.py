@@ -107,3 +107,23 @@ def test_auc_is_the_chance_a_positive_outranks_a_negative():
     assert auc(np.array([0.0, 1.0, 2.0, 3.0]), np.array([True, True, False, False])) == 0.0
     assert auc(np.array([1.0, 1.0, 1.0, 1.0]), np.array([True, False, True, False])) == 0.5
     assert auc(np.array([2.0, -np.inf, 1.0]), np.array([True, True, False])) == 0.5
+
+
+def test_precision_choice():
+    import torch
+
+    from training.train import use_bf16
+
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert use_bf16("bf16", cpu) and not use_bf16("fp32", cpu) and use_bf16("auto", cuda)
+    with pytest.raises(ValueError, match="precision"):
+        use_bf16("fp16", cpu)
+
+
+def test_bf16_autocast_run_learns(tmp_path, tiny_model_dir):
+    config = _config(tmp_path, tiny_model_dir)
+    config.run.precision = "bf16"
+    final = train(config, log=lambda m: None, entities=fake_ner)
+    info = json.loads((final / "training.json").read_text())
+    assert info["config"]["run"]["precision"] == "bf16"
+    assert info["loss_ema"] < info["loss_first"]

@@ -38,7 +38,8 @@ def _tune_f1(model_dir: Path, gold) -> dict:
     return {key: scores[key] for key in ("f1", "HasAns_f1", "NoAns_exact", "total")}
 
 
-def compare(model_dirs: list[Path], squad2: Path, titles=TUNE, log=print) -> list[dict]:
+def compare(model_dirs: list[Path], squad2: Path, titles=TUNE, log=print, schemes: set[str] | None = None) -> list[dict]:
+    """Tune-article figures of each model in fp32 and int8 under each exclusion set (only ``schemes`` when given)."""
     gold = [g for g in load_gold(squad2) if g.title in set(titles)]
     rows = []
     for model_dir in model_dirs:
@@ -48,6 +49,8 @@ def compare(model_dirs: list[Path], squad2: Path, titles=TUNE, log=print) -> lis
             rows.append({"model": str(model_dir), "scheme": "fp32", **_tune_f1(fp32, gold)})
             log(json.dumps(rows[-1]))
             for name, exclude in exclusion_sets(matmul_nodes(fp32 / MODEL_FILE)).items():
+                if schemes is not None and name not in schemes:
+                    continue
                 int8 = quantized_copy(fp32, Path(tmp) / name, exclude)
                 rows.append({"model": str(model_dir), "scheme": f"int8 {name}", **_tune_f1(int8, gold)})
                 log(json.dumps(rows[-1]))
@@ -58,12 +61,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model_dirs", nargs="+", type=Path, help="trained PyTorch QA models")
     parser.add_argument("--squad2", type=Path, required=True, help="dev-v2.0-public.json(.gz)")
+    parser.add_argument("--schemes", default=None, metavar="NAMES",
+                        help="comma-separated int8 exclusion sets to measure (default: all; 'default' is the served one)")
     args = parser.parse_args(argv)
     missing = [str(d) for d in args.model_dirs if not (d / "config.json").is_file()]
     if missing:
         parser.exit(2, f"error: not a trained model directory (no config.json): {', '.join(missing)}\n")
     try:
-        compare(args.model_dirs, args.squad2)
+        compare(args.model_dirs, args.squad2, schemes=None if args.schemes is None else set(args.schemes.split(",")))
     except (OSError, ValueError) as exc:  # unreadable SQuAD file (GoldFormatError) or model
         parser.exit(2, f"error: {exc}\n")
     return 0

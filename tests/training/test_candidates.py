@@ -49,3 +49,9 @@ def test_bad_input_is_a_one_line_error(tiny_model_dir, tmp_path, capsys):
         with pytest.raises(SystemExit) as exc:
             main(argv)
         assert exc.value.code == 2 and capsys.readouterr().err.startswith("error: ")
+
+
+def test_only_the_named_schemes(tiny_model_dir, tmp_path):
+    rows = compare([tiny_model_dir], _squad2(tmp_path / "dev.json"), titles=("Tiny",), log=lambda _: None,
+                   schemes={"default"})
+    assert [r["scheme"] for r in rows] == ["fp32", "int8 default"]

@@ -91,17 +91,20 @@ def stage_breakdown(index_dir: Path, questions: list[str], top_k: int = 5, round
     return {name: float(np.median(values)) for name, values in stages.items()}
 
 
-def sequential_p50(port: int, questions: list[str], rounds: int) -> float:
-    """Median ms of POST /v1/ask (top_k 5), one client, ``rounds`` passes over ``questions`` after one warm-up."""
+def sequential_latencies(client: httpx.Client, questions: list[str], rounds: int,
+                         deadline: float = float("inf")) -> np.ndarray:
+    """Milliseconds of each POST /v1/ask (top_k 5), one client, ``rounds`` passes over ``questions`` after one
+    warm-up, stopping at ``deadline`` (time.perf_counter)."""
+    client.post("/v1/ask", json={"question": "warm-up question?", "top_k": 5}).raise_for_status()
     latencies = []
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
-        client.post("/v1/ask", json={"question": "warm-up question?", "top_k": 5}).raise_for_status()
-        for _ in range(rounds):
-            for q in questions:
-                t = time.perf_counter()
-                client.post("/v1/ask", json={"question": q, "top_k": 5}).raise_for_status()
-                latencies.append((time.perf_counter() - t) * 1000)
-    return float(np.percentile(latencies, 50))
+    for _ in range(rounds):
+        for q in questions:
+            if time.perf_counter() > deadline:
+                return np.array(latencies)
+            t = time.perf_counter()
+            client.post("/v1/ask", json={"question": q, "top_k": 5}).raise_for_status()
+            latencies.append((time.perf_counter() - t) * 1000)
+    return np.array(latencies)
 
 
 def compare_readers(index_dir: Path, questions: list[str], other: Path, rounds: int, turns: int) -> None:
@@ -116,7 +119,8 @@ def compare_readers(index_dir: Path, questions: list[str], other: Path, rounds: 
             port = free_port()
             server = start_server(env, port)
             try:
-                runs[name].append(sequential_p50(port, questions, rounds))
+                with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+                    runs[name].append(float(np.percentile(sequential_latencies(client, questions, rounds), 50)))
             finally:
                 server.terminate()
                 server.wait(timeout=30)
@@ -171,19 +175,7 @@ def main() -> int:
                         return 1
                     time.sleep(0.2)
                 print(f"server start to ready: {time.perf_counter() - t0:.1f} s")
-                client.post("/v1/ask", json={"question": "warm-up question?", "top_k": 5})
-
-                latencies = []
-                deadline = time.perf_counter() + args.max_seconds
-                for _ in range(args.rounds):
-                    for q in questions:
-                        if time.perf_counter() > deadline:
-                            break
-                        t = time.perf_counter()
-                        r = client.post("/v1/ask", json={"question": q, "top_k": 5})
-                        r.raise_for_status()
-                        latencies.append((time.perf_counter() - t) * 1000)
-                lat = np.array(latencies)
+                lat = sequential_latencies(client, questions, args.rounds, time.perf_counter() + args.max_seconds)
                 print(f"sequential /v1/ask: n={len(lat)} p50={np.percentile(lat, 50):.1f} ms "
                       f"p95={np.percentile(lat, 95):.1f} ms mean={lat.mean():.1f} ms "
                       f"({1000 / lat.mean():.1f} req/s single client)")

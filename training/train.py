@@ -182,8 +182,7 @@ def use_bf16(precision: str, device) -> bool:
     import torch
 
     # Without native bf16 the CPU emulates it, slower than fp32.
-    return device.type == "cpu" and bool(getattr(torch.backends.mkldnn, "is_available", lambda: False)()) \
-        and _cpu_has_native_bf16()
+    return device.type == "cpu" and torch.backends.mkldnn.is_available() and _cpu_has_native_bf16()
 
 
 def _cpu_has_native_bf16() -> bool:

@@ -244,12 +244,24 @@ def train(config: TrainConfig, log=print, entities=None) -> Path:
                                    {"params": no_decay, "weight_decay": 0.0}], lr=optim_cfg.learning_rate)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(optim_cfg.warmup_ratio * total_steps), total_steps)
     step, loss_ema, loss_first, trained_s = 0, None, None, 0.0
+    # One entry per process that trained (a resumed run has several): its steps, precision and seconds, so
+    # the record says how each part ran even when a resume changed --precision or --threads.
+    parts: list[dict] = []
+    use_amp = use_bf16(run.precision, device)
+    precision = "bf16" if use_amp else "fp32"
     if resuming:
         state = json.loads((ckpt / "state.json").read_text())
         optimizer.load_state_dict(torch.load(ckpt / "optimizer.pt", map_location=device))
         scheduler.load_state_dict(torch.load(ckpt / "scheduler.pt"))
         step, loss_ema, loss_first, trained_s = state["step"], state["loss_ema"], state.get("loss_first"), state["trained_s"]
+        parts = state.get("parts", [])
         log(f"resuming from {ckpt} at step {step}/{total_steps}")
+        if parts and parts[-1]["precision"] != precision:
+            log(f"note: the run so far trained in {parts[-1]['precision']}; this part trains in {precision}")
+    part = {"from_step": step, "to_step": step, "precision": precision, "device": str(device),
+            "threads": torch.get_num_threads(), "seconds": 0.0}
+    parts.append(part)
+    part_start_s = trained_s
 
     def save_checkpoint() -> None:
         def write(tmp: Path) -> None:
@@ -258,12 +270,12 @@ def train(config: TrainConfig, log=print, entities=None) -> Path:
                 save_head(head, tmp)
             torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
             torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
+            part.update(to_step=step, seconds=round(trained_s - part_start_s, 1))
             (tmp / "state.json").write_text(json.dumps({"step": step, "loss_ema": loss_ema, "loss_first": loss_first,
-                                                                "trained_s": trained_s}))
+                                                                "trained_s": trained_s, "parts": parts}))
         replace_dir(ckpt, write)
 
     stop = min(total_steps, run.max_steps) if run.max_steps is not None else total_steps
-    use_amp = use_bf16(run.precision, device)
     log(f"precision: {'bf16 autocast' if use_amp else 'fp32'} on {device}")
     model.train()
     # A bar on a terminal; in a log (a background run) a plain line every 30 s instead of carriage returns.
@@ -318,7 +330,7 @@ def train(config: TrainConfig, log=print, entities=None) -> Path:
             "config": asdict(config), "init": init, "steps": step, "total_steps": total_steps,
             "examples": len(examples), "windows": len(features), "no_answer_windows": n_null,
             "loss_first": loss_first, "loss_ema": loss_ema, "train_seconds": round(trained_s, 1), "device": str(device),
-            "torch_threads": torch.get_num_threads(),
+            "torch_threads": torch.get_num_threads(), "parts": parts,
         }, indent=2) + "\n")
 
     replace_dir(final, write_final)

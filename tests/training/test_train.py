@@ -61,13 +61,21 @@ def test_short_run_learns_and_writes_a_loadable_model(tmp_path, tiny_model_dir, 
 
 
 def test_killed_run_resumes_where_it_stopped(tmp_path, tiny_model_dir):
-    train(_config(tmp_path, tiny_model_dir, max_steps=4), log=lambda m: None, entities=fake_ner)
+    first = _config(tmp_path, tiny_model_dir, max_steps=4)
+    first.run.precision = "fp32"
+    train(first, log=lambda m: None, entities=fake_ner)
     state = json.loads((tmp_path / "out" / "checkpoint" / "state.json").read_text())
     assert state["step"] == 4
     messages = []
-    final = train(_config(tmp_path, tiny_model_dir, max_steps=7), log=messages.append, entities=fake_ner)
+    resumed = _config(tmp_path, tiny_model_dir, max_steps=7)
+    resumed.run.precision = "bf16"  # a part may run differently; the record says how each one ran
+    final = train(resumed, log=messages.append, entities=fake_ner)
     assert any("resuming" in m and "step 4/" in m for m in messages)
-    assert json.loads((final / "training.json").read_text())["steps"] == 7
+    assert any("trained in fp32; this part trains in bf16" in m for m in messages)
+    info = json.loads((final / "training.json").read_text())
+    assert info["steps"] == 7
+    assert [(p["from_step"], p["to_step"], p["precision"]) for p in info["parts"]] == [(0, 4, "fp32"), (4, 7, "bf16")]
+    assert sum(p["seconds"] for p in info["parts"]) == pytest.approx(info["train_seconds"], abs=0.2)
 
 
 def test_same_seed_same_model(tmp_path, tiny_model_dir):

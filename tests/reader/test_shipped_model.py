@@ -19,7 +19,7 @@ def test_shipped_files_are_complete_and_small():
 
 
 def test_answers_baerbock_question_from_her_paragraph_with_exact_citation(real_service):
-    # At the calibrated default the model is not sure enough of this one (score ~0.15, under ~0.25):
+    # At the calibrated default the model is not sure enough of this one (score ~0.11, under ~0.15):
     # an operator who wants more answers lowers the operating point, as QA_MIN_ANSWER_SCORE does.
     from reader.onnx_reader import OnnxReader
 

@@ -264,13 +264,14 @@ def train(config: TrainConfig, log=print, entities=None) -> Path:
     part_start_s = trained_s
 
     def save_checkpoint() -> None:
+        part.update(to_step=step, seconds=round(trained_s - part_start_s, 1))
+
         def write(tmp: Path) -> None:
             model.save_pretrained(tmp)
             if head is not None:
                 save_head(head, tmp)
             torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
             torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
-            part.update(to_step=step, seconds=round(trained_s - part_start_s, 1))
             (tmp / "state.json").write_text(json.dumps({"step": step, "loss_ema": loss_ema, "loss_first": loss_first,
                                                                 "trained_s": trained_s, "parts": parts}))
         replace_dir(ckpt, write)

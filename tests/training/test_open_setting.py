@@ -32,3 +32,24 @@ def test_tune_picks_weights_on_the_tune_split_and_writes_the_open_section(tmp_pa
     gold, open_ = Calibration.load(tmp_path), Calibration.load(tmp_path, "open")
     assert gold.threshold == 0.5  # the gold-paragraph point stays
     assert open_.retriever_weight == result["chosen"]["retriever_weight"] and open_.slope is not None
+
+
+def _write(path, rows):
+    with gzip.open(path, "wt", encoding="utf-8") as fh:
+        fh.writelines(json.dumps(r) + "\n" for r in rows)
+    return path
+
+
+def test_off_archive_questions_count_as_unanswerable_and_raise_the_threshold_above_them(tmp_path):
+    # Answerable questions read at margin 3; a question the archive does not cover reads a confident-looking
+    # span at 2.5. Only with the off-archive rows in the mix must the threshold sit between the two.
+    rows = [_row("tune", ["Okafor"], ["Designed by Okafor."], [0.9], [[0, 12, 18, 0.9, 3.0, 3.0]]) for _ in range(6)]
+    rows += [_row("tune", [], ["Nothing here."], [0.1], [[0, 0, 7, 0.1, -1.0, -1.0]]) for _ in range(2)]
+    off = [dict(_row("tune_off", [], ["Designed by Hale."], [0.5], [[0, 12, 16, 0.8, 2.5, 2.5]]),
+                squad_answers=["Okafor"]) for _ in range(6)]
+    candidates = _write(tmp_path / "candidates.jsonl.gz", rows)
+    plain = tune(candidates, answerable_share=0.8)
+    mixed = tune(candidates, answerable_share=0.8, off_path=_write(tmp_path / "off.jsonl.gz", off), off_share=0.1)
+    assert plain["chosen"]["threshold"] < 2.5 < mixed["chosen"]["threshold"] < 3.0
+    assert mixed["tune_off_archive"] == {"questions": 6, "abstained": 100.0}
+    assert mixed["chosen"]["off_archive_share"] == 0.1 and plain["chosen"]["off_archive_share"] == 0.0

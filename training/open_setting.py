@@ -16,9 +16,11 @@ Three steps, each a subcommand, so the slow ones run once:
 whole SQuAD train articles as distractors. ``collect``: each question's retrieved passages and its span
 candidates with their raw logits. ``without`` and ``collect --off-archive``: the tune and report articles'
 answerable questions asked of the same archive with those articles removed, where the right response is to
-abstain (a news chat's other kind of unanswerable question: one its archive does not cover). ``tune``: the share and retriever weights and the threshold that
-maximise SQuAD 2.0 F1 on the TUNE articles' questions only, then the score calibration; it prints the
-figures of the REPORT articles and the clean SQuAD 1.1 articles (answerable only) under the old and the new
+abstain (a news chat's other kind of unanswerable question: one its archive does not cover). ``tune``:
+the share and retriever weights and the threshold that maximise F1 over a news chat's question mix
+(``ANSWERABLE_SHARE``, and with ``--off`` the off-archive share) on the TUNE articles' questions only, then
+the score calibration; it prints the figures of the REPORT articles and the clean SQuAD 1.1 articles
+(answerable only) under the old and the new
 operating point, and writes the ``open`` section of the model's calibration.json.
 """
 

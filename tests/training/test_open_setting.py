@@ -3,8 +3,10 @@
 import gzip
 import json
 
+import pytest
+
 from reader.decode import Calibration
-from training.open_setting import tune
+from training.open_setting import collect, tune
 
 
 def _row(split, answers, passages, scores, candidates):
@@ -53,3 +55,39 @@ def test_off_archive_questions_count_as_unanswerable_and_raise_the_threshold_abo
     assert plain["chosen"]["threshold"] < 2.5 < mixed["chosen"]["threshold"] < 3.0
     assert mixed["tune_off_archive"] == {"questions": 6, "abstained": 100.0}
     assert mixed["chosen"]["off_archive_share"] == 0.1 and plain["chosen"]["off_archive_share"] == 0.0
+
+
+def _squad(path, articles):
+    data = {"version": "v2.0", "data": [
+        {"title": title, "paragraphs": [{"context": context, "qas": [
+            {"id": qid, "question": q, "is_impossible": not answer,
+             "answers": [{"text": answer, "answer_start": context.index(answer)}] if answer else []}
+            for qid, q, answer in qas]}]}
+        for title, context, qas in articles]}
+    with gzip.open(path, "wt", encoding="utf-8") as fh:
+        json.dump(data, fh)
+
+
+@pytest.mark.slow
+def test_collect_off_archive_asks_only_answerable_tune_and_report_questions_labelled_unanswerable(
+        real_service, tmp_path):
+    # The real service's index holds only the bundled Ukraine article: every question below is off-archive.
+    context = "The harbour dam was designed by Amara Okafor and opened in 1998."
+    _squad(tmp_path / "dev-v2.0-public.json.gz", [
+        ("Prime_number", context, [("t1", "Who designed the harbour dam?", "Amara Okafor"),
+                                   ("t2", "Who demolished the harbour dam?", None)]),
+        ("Steam_engine", context, [("r1", "When did the harbour dam open?", "1998")]),
+        ("Some_other_article", context, [("o1", "What opened in 1998?", "The harbour dam")]),
+    ])
+    _squad(tmp_path / "dev-v1.1-public.json.gz",
+           [("Another_article", context, [("s1", "Who designed it?", "Amara Okafor")])])
+    out = tmp_path / "off.jsonl.gz"
+    assert collect(real_service.settings.index.index_dir, out, squad=tmp_path, off_archive=True) == 2
+    with gzip.open(out, "rt", encoding="utf-8") as fh:
+        rows = [json.loads(line) for line in fh]
+    assert [(r["id"], r["split"], r["answers"], r["squad_answers"]) for r in rows] == [
+        ("t1", "tune_off", [], ["Amara Okafor"]), ("r1", "report_off", [], ["1998"])]
+    for r in rows:  # each candidate is a span of one of the passages retrieved from the archive
+        assert r["passages"] and len(r["scores"]) == len(r["passages"])
+        for p, start, end, *_ in r["candidates"]:
+            assert 0 <= start < end <= len(r["passages"][p])

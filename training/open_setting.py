@@ -20,8 +20,8 @@ abstain (a news chat's other kind of unanswerable question: one its archive does
 the share and retriever weights and the threshold that maximise F1 over a news chat's question mix
 (``ANSWERABLE_SHARE``, and with ``--off`` the off-archive share) on the TUNE articles' questions only, then
 the score calibration; it prints the figures of the REPORT articles and the clean SQuAD 1.1 articles
-(answerable only) under the old and the new
-operating point, and writes the ``open`` section of the model's calibration.json.
+(answerable only) under the old and the new operating point, and writes the ``open`` section of the
+model's calibration.json.
 """
 
 from __future__ import annotations
@@ -55,15 +55,13 @@ ASKED = ("tune", "report")
 
 def without(src: Path, out: Path, titles=TUNE + REPORT) -> dict:
     """The archive's articles less the ones asked about: every answerable question becomes off-archive."""
-    kept = dropped = 0
-    with open(src, encoding="utf-8") as fh, open(out, "w", encoding="utf-8") as dst:
-        for line in fh:
-            if json.loads(line)["id"] in titles:
-                dropped += 1
-            else:
-                kept += 1
-                dst.write(line)
-    return {"kept": kept, "dropped": dropped}
+    from qa.atomic import write_atomic
+
+    with open(src, encoding="utf-8") as fh:
+        lines = fh.readlines()
+    kept = [line for line in lines if json.loads(line)["id"] not in titles]
+    write_atomic(Path(out), "".join(kept))
+    return {"kept": len(kept), "dropped": len(lines) - len(kept)}
 
 
 def _articles(path: Path, keep) -> dict[str, list[str]]:

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from reader.decode import Calibration
-from training.open_setting import collect, tune
+from training.open_setting import collect, tune, without
 
 
 def _row(split, answers, passages, scores, candidates):
@@ -91,3 +91,11 @@ def test_collect_off_archive_asks_only_answerable_tune_and_report_questions_labe
         assert r["passages"] and len(r["scores"]) == len(r["passages"])
         for p, start, end, *_ in r["candidates"]:
             assert 0 <= start < end <= len(r["passages"][p])
+
+
+def test_without_drops_the_asked_articles_and_keeps_the_rest_verbatim(tmp_path):
+    lines = [json.dumps({"id": i, "title": i, "text": "x"}) + "\n" for i in ("Prime_number", "Other", "Yuan_dynasty")]
+    src = tmp_path / "articles.jsonl"
+    src.write_text("".join(lines), encoding="utf-8")
+    assert without(src, tmp_path / "off.jsonl") == {"kept": 1, "dropped": 2}
+    assert (tmp_path / "off.jsonl").read_text(encoding="utf-8") == lines[1]

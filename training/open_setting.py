@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.atomic import write_atomic
 from qa.metrics import score_prediction
 from reader.decode import Calibration, SpanCandidate, fused_margins
 from reader.squad import load_squad
@@ -55,8 +56,6 @@ ASKED = ("tune", "report")
 
 def without(src: Path, out: Path, titles=TUNE + REPORT) -> dict:
     """The archive's articles less the ones asked about: every answerable question becomes off-archive."""
-    from qa.atomic import write_atomic
-
     with open(src, encoding="utf-8") as fh:
         lines = fh.readlines()
     kept = [line for line in lines if json.loads(line)["id"] not in titles]
@@ -253,8 +252,6 @@ def tune(path: Path, write: Path | None = None, answerable_share: float = ANSWER
         cal_path = Path(write) / "calibration.json"
         data = json.loads(cal_path.read_text(encoding="utf-8"))
         data["open"] = open_cal.to_dict()
-        from qa.atomic import write_atomic
-
         write_atomic(cal_path, json.dumps(data, indent=2) + "\n")
     return result
 

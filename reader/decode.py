@@ -73,15 +73,13 @@ def decode_spans(
 
 
 def fused_margins(candidates: list[SpanCandidate], passage_scores: list[float], share_weight: float,
-                  retriever_weight: float, coverage: np.ndarray | None = None,
-                  coverage_weight: float = 0.0) -> np.ndarray:
+                  retriever_weight: float) -> np.ndarray:
     """Each candidate's margin with the open setting's two other signals added (Multi-passage BERT, BERTserini).
 
     ``share``: the span's probability among every candidate span of the question, all retrieved
     passages and windows normalised together (a window's own softmax cannot tell a strong passage
     from a weak one). ``passage_scores``: the retriever's score of each passage, fused with a weight.
-    ``coverage``: each candidate's share of the question's words in its sentence (``reader.coverage``).
-    With every weight 0 this is the margin itself.
+    With both weights 0 this is the margin itself.
     """
     if not candidates:
         return np.zeros(0)
@@ -90,10 +88,7 @@ def fused_margins(candidates: list[SpanCandidate], passage_scores: list[float], 
     top = logit.max()
     log_share = logit - top - np.log(np.exp(logit - top).sum())
     retriever = np.array([passage_scores[c.passage_index] for c in candidates], dtype=np.float64)
-    fused = margin + share_weight * log_share + retriever_weight * retriever
-    if coverage_weight:
-        fused = fused + coverage_weight * np.asarray(coverage, dtype=np.float64)
-    return fused
+    return margin + share_weight * log_share + retriever_weight * retriever
 
 
 @dataclass(frozen=True)
@@ -105,9 +100,8 @@ class Calibration:
     (fitted on held-out questions, answerable and not). Without a fit (``slope`` None) the
     score is the span's probability within its window.
 
-    The margin is first fused (``fuse``) with the share of the question's words in the span's sentence
-    and, in the open setting, with the span's share across the question's passages and the retriever's
-    score; the weights are tuned beside the threshold.
+    In the open setting the margin is first fused (``fuse``) with the span's share across the
+    question's passages and the retriever's score, with the two weights tuned beside the threshold.
     """
 
     threshold: float = 0.0
@@ -116,20 +110,12 @@ class Calibration:
     tuned_on: str | None = None
     share_weight: float = 0.0
     retriever_weight: float = 0.0
-    coverage_weight: float = 0.0
 
-    def fuse(self, candidates: list[SpanCandidate], passage_scores: list[float],
-             coverage: np.ndarray | None = None) -> list[SpanCandidate]:
-        """The candidates with fused margins, best first (unchanged when every weight is 0).
-
-        ``coverage`` (one per candidate) is needed when ``coverage_weight`` is set.
-        """
-        if not self.share_weight and not self.retriever_weight and not self.coverage_weight:
+    def fuse(self, candidates: list[SpanCandidate], passage_scores: list[float]) -> list[SpanCandidate]:
+        """The candidates with fused margins, best first (unchanged when both weights are 0)."""
+        if not self.share_weight and not self.retriever_weight:
             return candidates
-        if self.coverage_weight and (coverage is None or len(coverage) != len(candidates)):
-            raise ValueError("this calibration weighs question coverage: pass one coverage per candidate")
-        fused = fused_margins(candidates, passage_scores, self.share_weight, self.retriever_weight, coverage,
-                              self.coverage_weight)
+        fused = fused_margins(candidates, passage_scores, self.share_weight, self.retriever_weight)
         out = [replace(c, margin=float(m)) for c, m in zip(candidates, fused)]
         return sorted(out, key=lambda c: (-c.margin, c.passage_index, c.start_char))
 
@@ -161,8 +147,7 @@ class Calibration:
         if setting == "open" and isinstance(data.get("open"), dict):
             data = data["open"]
         return cls(float(data["threshold"]), data.get("slope"), float(data.get("intercept", 0.0)), data.get("tuned_on"),
-                   float(data.get("share_weight", 0.0)), float(data.get("retriever_weight", 0.0)),
-                   float(data.get("coverage_weight", 0.0)))
+                   float(data.get("share_weight", 0.0)), float(data.get("retriever_weight", 0.0)))
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -16,7 +16,6 @@ from qa import deadline
 from qa.offline import go_offline
 from qa.types import Answer, ScoredPassage
 from reader.base import postprocess_candidates
-from reader.coverage import coverages
 from reader.decode import Calibration, SpanCandidate, decode_spans
 from reader.features import DOC_STRIDE, MAX_SEQ_LEN, Features, featurize
 
@@ -132,13 +131,8 @@ class SpanReader:
     def read_batch(self, questions: list[str], passages: list[list[ScoredPassage]], max_answers: int) -> list[list[Answer]]:
         texts = [[sp.passage.text for sp in scored] for scored in passages]
         results = []
-        for question, passage_texts, scored, candidates in zip(questions, texts, passages,
-                                                                self.candidates_batch(questions, texts)):
-            coverage = None
-            if self.calibration.coverage_weight:
-                coverage = coverages(question, passage_texts,
-                                     [(c.passage_index, c.start_char, c.end_char) for c in candidates])
-            candidates = self.calibration.fuse(candidates, [sp.score for sp in scored], coverage)
+        for scored, candidates in zip(passages, self.candidates_batch(questions, texts)):
+            candidates = self.calibration.fuse(candidates, [sp.score for sp in scored])
             answers = []
             for c in self.calibration.answers(candidates, self.min_score):
                 p = scored[c.passage_index].passage

@@ -1,7 +1,7 @@
 """Tune the no-answer threshold and fit answer-score calibration on held-out questions.
 
-Both are functions of the best span's margin (its logits minus its window's no-answer logits, plus its
-question coverage at a weight chosen beside the threshold, ``choose_coverage``): the threshold that maximises SQuAD 2.0 F1, and a one-feature logistic fit (Platt scaling) of
+Both are functions of the best span's margin (its logits minus its window's no-answer logits):
+the threshold that maximises SQuAD 2.0 F1, and a one-feature logistic fit (Platt scaling) of
 whether that best span is right, so a served score of 0.8 means "right about 80% of the time".
 """
 
@@ -12,8 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from qa.metrics import OFFICIAL_KEYS, GoldItem, score_prediction, summarize
-from reader.coverage import coverages
-from reader.decode import Calibration, SpanCandidate
+from reader.decode import Calibration
 from reader.span_reader import SpanReader
 
 # A best span counts as right for calibration when it overlaps a gold answer this much.
@@ -31,58 +30,19 @@ class BestSpans:
     text: list[str]
 
 
-# Weights of the question-coverage signal (``reader.coverage``) tried beside the threshold.
-COVERAGE_WEIGHTS = (0.0, 0.5, 1.0, 2.0, 3.0, 4.0, 8.0)
-
-
-@dataclass(frozen=True)
-class ReadCandidates:
-    """Per question: its span candidates over its own paragraph and each one's question coverage."""
-
-    candidates: list[list[SpanCandidate]]
-    coverage: list[np.ndarray]
-
-
-def read_candidates(reader: SpanReader, gold: list[GoldItem], batch_size: int = 32) -> ReadCandidates:
-    """The model's pass over the questions, once, so that several weights can be tried on it."""
-    candidates, coverage = [], []
+def best_spans(reader: SpanReader, gold: list[GoldItem], batch_size: int = 32) -> BestSpans:
+    margins, ems, f1s, texts = [], [], [], []
     for b in range(0, len(gold), batch_size):
         part = gold[b : b + batch_size]
         for item, cands in zip(part, reader.candidates_batch([g.question for g in part], [[g.context] for g in part])):
-            candidates.append(cands)
-            coverage.append(coverages(item.question, [item.context], [(0, c.start_char, c.end_char) for c in cands]))
-    return ReadCandidates(candidates, coverage)
-
-
-def spans_at(gold: list[GoldItem], read: ReadCandidates, coverage_weight: float = 0.0) -> BestSpans:
-    """Each question's best span once its margin is fused with its coverage at this weight."""
-    fuse = Calibration(coverage_weight=coverage_weight).fuse
-    margins, ems, f1s, texts = [], [], [], []
-    for item, cands, cov in zip(gold, read.candidates, read.coverage):
-        best = fuse(cands, [0.0], cov)[0] if cands else None
-        text = item.context[best.start_char : best.end_char] if best else ""
-        em, f1 = score_prediction(text, item.answers) if item.answers and best else (0.0, 0.0)
-        margins.append(best.margin if best else -np.inf)
-        ems.append(em)
-        f1s.append(f1)
-        texts.append(text)
+            best = cands[0] if cands else None
+            text = item.context[best.start_char : best.end_char] if best else ""
+            em, f1 = score_prediction(text, item.answers) if item.answers and best else (0.0, 0.0)
+            margins.append(best.margin if best else -np.inf)
+            ems.append(em)
+            f1s.append(f1)
+            texts.append(text)
     return BestSpans(np.array(margins), np.array(ems), np.array(f1s), np.array([bool(g.answers) for g in gold]), texts)
-
-
-def best_spans(reader: SpanReader, gold: list[GoldItem], batch_size: int = 32, coverage_weight: float = 0.0) -> BestSpans:
-    return spans_at(gold, read_candidates(reader, gold, batch_size), coverage_weight)
-
-
-def choose_coverage(gold: list[GoldItem], read: ReadCandidates,
-                    weights=COVERAGE_WEIGHTS) -> tuple[float, BestSpans, list[dict]]:
-    """The coverage weight whose best threshold gives the highest F1 (the smaller weight on a tie)."""
-    tried = []
-    for w in weights:
-        spans = spans_at(gold, read, w)
-        f1 = squad2_scores(spans, best_threshold(spans))["f1"]
-        tried.append((f1, -w, spans))
-    f1, neg_w, spans = max(tried, key=lambda t: (t[0], t[1]))
-    return -neg_w, spans, [{"coverage_weight": -t[1], "f1": t[0]} for t in tried]
 
 
 def squad2_scores(spans: BestSpans, threshold: float) -> dict:
@@ -127,12 +87,11 @@ def fit_platt(margin: np.ndarray, correct: np.ndarray, iterations: int = 100) ->
     return float(w[0]), float(w[1])
 
 
-def calibrate(spans: BestSpans, tuned_on: str, coverage_weight: float = 0.0) -> Calibration:
-    """Threshold and score fit on ``spans``, whose margins were fused at ``coverage_weight``."""
+def calibrate(spans: BestSpans, tuned_on: str) -> Calibration:
     threshold = best_threshold(spans)
     correct = spans.has_answer & (spans.f1 >= CORRECT_F1)
     slope, intercept = fit_platt(spans.margin, correct)
-    return Calibration(threshold, slope, intercept, tuned_on, coverage_weight=coverage_weight)
+    return Calibration(threshold, slope, intercept, tuned_on)
 
 
 def reliability_table(spans: BestSpans, calibration: Calibration, bins: int = 5) -> list[dict]:

@@ -17,7 +17,7 @@ whole SQuAD train articles as distractors. ``collect``: each question's retrieve
 candidates with their raw logits. ``without`` and ``collect --off-archive``: the tune and report articles'
 answerable questions asked of the same archive with those articles removed, where the right response is to
 abstain (a news chat's other kind of unanswerable question: one its archive does not cover). ``tune``:
-the share, retriever and coverage weights and the threshold that maximise F1 over a news chat's question mix
+the share and retriever weights and the threshold that maximise F1 over a news chat's question mix
 (``ANSWERABLE_SHARE``, and with ``--off`` the off-archive share) on the TUNE articles' questions only, then
 the score calibration; it prints the figures of the REPORT articles and the clean SQuAD 1.1 articles
 (answerable only) under the old and the new operating point, and writes the ``open`` section of the
@@ -37,7 +37,6 @@ import numpy as np
 
 from qa.atomic import write_atomic
 from qa.metrics import score_prediction
-from reader.coverage import coverages
 from reader.decode import Calibration, SpanCandidate, fused_margins
 from reader.squad import load_squad
 from training.calibrate import CORRECT_F1, fit_platt, threshold_cuts
@@ -49,8 +48,6 @@ SHARE_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)
 # before any figure was seen; SQuAD 2.0 dev's adversarial mix is half and half, and is reported beside it).
 ANSWERABLE_SHARE = 0.8
 RETRIEVER_WEIGHTS = (0.0, 2.0, 4.0, 8.0, 12.0, 16.0, 24.0, 32.0, 64.0)
-# Weights of the question's coverage by the span's sentence (reader.coverage; fixed in runs/cov-rule.txt).
-COVERAGE_WEIGHTS = (0.0, 1.0, 2.0, 3.0, 4.0, 8.0)
 # With off-archive questions given, the unanswerable part of the mix is split half adversarial (SQuAD's own),
 # half off-archive (fixed in runs/calib-rule.txt before any figure of it was computed).
 OFF_ARCHIVE_SHARE = 0.1
@@ -131,7 +128,7 @@ def collect(index_dir: Path, out: Path, squad: Path = SQUAD, top_k: int = 5, lim
             cands = reader.candidates_batch([q], [[sp.passage.text for sp in retrieved]])[0]
             gold = [a for a, _ in e.answers]
             fh.write(json.dumps({
-                "split": split, "id": e.id, "title": e.title, "question": q, "answers": [] if off_archive else gold,
+                "split": split, "id": e.id, "title": e.title, "answers": [] if off_archive else gold,
                 **({"squad_answers": gold} if off_archive else {}),
                 "scores": [sp.score for sp in retrieved], "docs": [sp.passage.doc_id for sp in retrieved],
                 "passages": [sp.passage.text for sp in retrieved],
@@ -149,20 +146,17 @@ def _load(path: Path) -> list[dict]:
     for r in rows:
         r["cands"] = [SpanCandidate(int(c[0]), int(c[1]), int(c[2]), c[3], c[4], c[5]) for c in r["candidates"]]
         r["texts"] = [r["passages"][c.passage_index][c.start_char : c.end_char] for c in r["cands"]]
-        # Files collected before the question was written down cannot weigh coverage.
-        r["coverage"] = (coverages(r["question"], r["passages"], [(c.passage_index, c.start_char, c.end_char)
-                                                                  for c in r["cands"]]) if "question" in r else None)
     return rows
 
 
-def _best(rows: list[dict], share_weight: float, retriever_weight: float, coverage_weight: float = 0.0):
+def _best(rows: list[dict], share_weight: float, retriever_weight: float):
     """Per question: the best fused margin, and that span's EM and F1 (0 where it has no gold answer)."""
     margin, em, f1 = [], [], []
     for r in rows:
         if not r["cands"]:
             margin.append(-np.inf), em.append(0.0), f1.append(0.0)
             continue
-        fused = fused_margins(r["cands"], r["scores"], share_weight, retriever_weight, r["coverage"], coverage_weight)
+        fused = fused_margins(r["cands"], r["scores"], share_weight, retriever_weight)
         b = int(np.argmax(fused))
         e, f = score_prediction(r["texts"][b], r["answers"]) if r["answers"] else (0.0, 0.0)
         margin.append(float(fused[b])), em.append(e), f1.append(f)
@@ -216,45 +210,41 @@ def tune(path: Path, write: Path | None = None, answerable_share: float = ANSWER
     if not off_rows:
         off_share = 0.0
 
-    def scored(split: str, a: float, b: float, c: float):
+    def scored(split: str, a: float, b: float):
         """The split's rows and its off-archive rows together, with the mask of the latter."""
-        m, em, f1, has = _best(by[split] + off_by.get(split, []), a, b, c)
+        m, em, f1, has = _best(by[split] + off_by.get(split, []), a, b)
         off = np.arange(len(has)) >= len(by[split])
         return m, em, f1, has, off
 
-    coverage_weights = COVERAGE_WEIGHTS if all(r["coverage"] is not None for r in rows + off_rows) else (0.0,)
     grid = []
     for a in SHARE_WEIGHTS:
         for b in RETRIEVER_WEIGHTS:
-            for c in coverage_weights:
-                m, em, f1, has, off = scored("tune", a, b, c)
-                t = _threshold(m, f1, has, answerable_share, off, off_share)
-                grid.append((round(_objective(m, f1, has, t, answerable_share, off, off_share), 2), a, b, c, t))
-    best_f1, a, b, c, t = max(grid, key=lambda g: (g[0], -g[1], -g[2], -g[3]))
+            m, em, f1, has, off = scored("tune", a, b)
+            t = _threshold(m, f1, has, answerable_share, off, off_share)
+            grid.append((round(_objective(m, f1, has, t, answerable_share, off, off_share), 2), a, b, t))
+    best_f1, a, b, t = max(grid, key=lambda g: (g[0], -g[1], -g[2]))
     # The score means "probability the answer is right" among questions asked of an archive holding their
     # article: fitted on those rows only, as before.
-    m, em, f1, has = _best(by["tune"], a, b, c)
+    m, em, f1, has = _best(by["tune"], a, b)
     slope, intercept = fit_platt(m, f1 >= CORRECT_F1)
     mix = f"{answerable_share:.0%} answerable mix" + (f", {off_share:.0%} off-archive" if off_share else "")
     open_cal = Calibration(t, slope, intercept, f"open setting: dev-v2.0-public {', '.join(TUNE)} asked through the "
-                           f"pipeline against an archive (training/open_setting.py), {mix}", a, b, c)
+                           f"pipeline against an archive (training/open_setting.py), {mix}", a, b)
     gold = Calibration.load(write) if write else None
-    result = {"chosen": {"share_weight": a, "retriever_weight": b, "coverage_weight": c, "threshold": round(t, 4),
+    result = {"chosen": {"share_weight": a, "retriever_weight": b, "threshold": round(t, 4),
                          "answerable_share": answerable_share, "off_archive_share": off_share,
                          "tune_objective": best_f1, "score_at_threshold": round(open_cal.margin_score(t), 4)},
-              "grid": [{"objective": g[0], "share_weight": g[1], "retriever_weight": g[2], "coverage_weight": g[3]}
-                       for g in grid]}
+              "grid": [{"objective": g[0], "share_weight": g[1], "retriever_weight": g[2]} for g in grid]}
     for split, part in by.items():
         if not part:
             continue
-        m, em, f1, has = _best(part, a, b, c)
+        m, em, f1, has = _best(part, a, b)
         result[f"{split}_open"] = _figures(m, em, f1, has, t)
         if gold is not None:
-            gold_c = gold.coverage_weight if part[0]["coverage"] is not None else 0.0
-            m0, em0, f10, has0 = _best(part, 0.0, 0.0, gold_c)
+            m0, em0, f10, has0 = _best(part, 0.0, 0.0)
             result[f"{split}_gold_threshold"] = _figures(m0, em0, f10, has0, gold.threshold)
         if off_by.get(split):
-            m, em, f1, has, off = scored(split, a, b, c)
+            m, em, f1, has, off = scored(split, a, b)
             result[f"{split}_off_archive"] = {"questions": int(off.sum()),
                                               "abstained": round(float((m[off] <= t).mean()) * 100, 1)}
             result[f"{split}_mix"] = round(_objective(m, f1, has, t, answerable_share, off, off_share), 2)

@@ -21,8 +21,7 @@ from evaluation.evaluate import load_gold
 from qa.metrics import GoldItem
 from reader.decode import Calibration
 from reader.onnx_reader import MODEL_FILE, OnnxReader
-from training.calibrate import (best_spans, best_threshold, calibrate, choose_coverage, read_candidates,
-                                reliability_table, squad2_scores)
+from training.calibrate import best_spans, best_threshold, calibrate, reliability_table, squad2_scores
 from training.export import default_exclusions, export_onnx, matmul_nodes, quantized_copy
 from training.splits import REPORT, SQUAD1_EXCLUDED, TUNE
 
@@ -50,16 +49,13 @@ def ship(model_dir: Path, out_dir: Path, squad2: Path, squad1: Path | None, excl
                    "int8": OnnxReader(str(int8_dir), calibration=Calibration())}
         calibrations = {}
         for name, reader in readers.items():
-            weight, spans, tried = choose_coverage(tune, read_candidates(reader, tune))
-            calibrations[name] = calibrate(spans, f"{squad2.name}: {', '.join(TUNE)}", weight)
-            figures[f"tune_{name}"] = {**squad2_scores(spans, calibrations[name].threshold), "coverage_weight": weight,
-                                       "coverage_weights_tried": tried}
-            log(f"tune {name}: coverage weight {weight}, threshold {calibrations[name].threshold:.2f} "
-                f"{figures[f'tune_{name}']}")
+            spans = best_spans(reader, tune)
+            calibrations[name] = calibrate(spans, tuned_on=f"{squad2.name}: {', '.join(TUNE)}")
+            figures[f"tune_{name}"] = squad2_scores(spans, calibrations[name].threshold)
+            log(f"tune {name}: threshold {calibrations[name].threshold:.2f} {figures[f'tune_{name}']}")
         for name, reader in readers.items():
             t0 = time.perf_counter()
-            weight = calibrations[name].coverage_weight
-            spans = best_spans(reader, report, coverage_weight=weight)
+            spans = best_spans(reader, report)
             figures[f"squad2_report_{name}"] = {
                 **squad2_scores(spans, calibrations[name].threshold),
                 "ms_per_question": round((time.perf_counter() - t0) * 1000 / len(report), 1),
@@ -74,7 +70,7 @@ def ship(model_dir: Path, out_dir: Path, squad2: Path, squad1: Path | None, excl
             figures["squad1_split"] = {"file": squad1.name, "articles": sorted({g.title for g in clean}),
                                        "questions": len(clean)}
             for name, reader in readers.items():
-                spans = best_spans(reader, clean, coverage_weight=calibrations[name].coverage_weight)
+                spans = best_spans(reader, clean)
                 figures[f"squad1_{name}"] = {"never_abstaining": squad2_scores(spans, float("-inf")),
                                              "with_threshold": squad2_scores(spans, calibrations[name].threshold)}
                 log(f"SQuAD 1.1 clean {name}: {figures[f'squad1_{name}']}")

@@ -2,11 +2,8 @@
 
 import numpy as np
 
-from qa.metrics import GoldItem
-from reader.coverage import coverages
 from reader.decode import SpanCandidate
-from training.calibrate import (BestSpans, ReadCandidates, best_threshold, calibrate, choose_coverage, fit_platt,
-                                reliability_table, spans_at, squad2_scores)
+from training.calibrate import BestSpans, best_threshold, calibrate, fit_platt, reliability_table, squad2_scores
 
 
 def _spans(margins, f1s, has):
@@ -40,24 +37,3 @@ def test_calibration_and_reliability_table():
     assert cal.score(SpanCandidate(0, 0, 1, 0.1, 10.0)) > cal.score(SpanCandidate(0, 0, 1, 0.9, -10.0))
     for row in reliability_table(spans, cal):
         assert abs(row["mean_score"] - row["right"]) < 0.1
-
-
-def test_coverage_weight_is_chosen_where_the_margin_alone_picks_the_wrong_sentence():
-    # Each paragraph: the right span's sentence holds the question's words; a distractor in another sentence has
-    # a higher margin. Unanswerable questions ask for a word no sentence holds.
-    context = "Okafor designed the dam. Hale painted the bridge."
-    ok, hale = (context.index("Okafor"), context.index("Okafor") + 6), (context.index("Hale"), context.index("Hale") + 4)
-    gold, cands = [], []
-    for n in range(4):
-        gold.append(GoldItem(f"a{n}", "Who designed the dam?", ["Okafor"], context=context))
-        cands.append([SpanCandidate(0, *hale, 0.5, 3.0), SpanCandidate(0, *ok, 0.4, 2.5)])
-        gold.append(GoldItem(f"u{n}", "Who demolished the tower?", [], context=context))
-        cands.append([SpanCandidate(0, *hale, 0.5, 3.0)])
-    read = ReadCandidates(cands, [coverages(g.question, [context], [(0, c.start_char, c.end_char) for c in cs])
-                                  for g, cs in zip(gold, cands)])
-    assert squad2_scores(spans_at(gold, read), best_threshold(spans_at(gold, read)))["f1"] == 50.0
-    weight, spans, tried = choose_coverage(gold, read)
-    assert weight > 0 and spans.text[0] == "Okafor"
-    assert squad2_scores(spans, best_threshold(spans))["f1"] == 100.0
-    assert [t["coverage_weight"] for t in tried][0] == 0.0
-    assert calibrate(spans, "made up", weight).coverage_weight == weight

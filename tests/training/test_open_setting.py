@@ -57,22 +57,6 @@ def test_off_archive_questions_count_as_unanswerable_and_raise_the_threshold_abo
     assert mixed["chosen"]["off_archive_share"] == 0.1 and plain["chosen"]["off_archive_share"] == 0.0
 
 
-def test_tune_weighs_question_coverage_when_the_rows_carry_their_question(tmp_path):
-    # Same retriever score and a higher margin for a span whose sentence lacks the question's words: only a
-    # coverage weight above 0 answers right. Files without the question cannot weigh coverage.
-    passage = "Hale painted the bridge. Okafor designed the dam."
-    right, wrong = [0, 25, 31, 0.4, 2.5, 2.5], [0, 0, 4, 0.5, 3.0, 3.0]
-    rows = [dict(_row(split, ["Okafor"], [passage], [0.5], [wrong, right]), question="Who designed the dam?")
-            for split in ("tune", "report") for _ in range(6)]
-    rows += [dict(_row(split, [], [passage], [0.5], [wrong]), question="Who demolished the tower?")
-             for split in ("tune", "report") for _ in range(2)]
-    result = tune(_write(tmp_path / "with.jsonl.gz", rows), answerable_share=0.5)
-    assert result["chosen"]["coverage_weight"] > 0 and result["report_open"]["f1"] == 100.0
-    plain = tune(_write(tmp_path / "without.jsonl.gz", [{k: v for k, v in r.items() if k != "question"}
-                                                         for r in rows]), answerable_share=0.5)
-    assert plain["chosen"]["coverage_weight"] == 0.0 and plain["report_open"]["f1"] < 100.0
-
-
 def _squad(path, articles):
     data = {"version": "v2.0", "data": [
         {"title": title, "paragraphs": [{"context": context, "qas": [
@@ -103,7 +87,6 @@ def test_collect_off_archive_asks_only_answerable_tune_and_report_questions_labe
         rows = [json.loads(line) for line in fh]
     assert [(r["id"], r["split"], r["answers"], r["squad_answers"]) for r in rows] == [
         ("t1", "tune_off", [], ["Amara Okafor"]), ("r1", "report_off", [], ["1998"])]
-    assert [r["question"] for r in rows] == ["Who designed the harbour dam?", "When did the harbour dam open?"]
     for r in rows:  # each candidate is a span of one of the passages retrieved from the archive
         assert r["passages"] and len(r["scores"]) == len(r["passages"])
         for p, start, end, *_ in r["candidates"]:

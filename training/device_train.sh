@@ -37,12 +37,15 @@ run)
     mkdir -p "$work"
     "$PY" -m training.from_onnx reader/models/minilm-newsqa "$work/init"
     extra=()
+    # The articles never trained on come from training/splits.py, the one list the other commands use.
+    # (An assignment, so that set -e stops the run if Python fails; a process substitution would not.)
+    titles=$("$PY" -c "from training.splits import REPORT, TUNE; print('\n'.join(TUNE + REPORT))")
+    mapfile -t excluded <<< "$titles"
+    for title in "${excluded[@]}"; do extra+=(--exclude-title "$title"); done
     [ -n "${MAX_EXAMPLES:-}" ] && extra+=(--max-examples "$MAX_EXAMPLES")
     [ -n "${MAX_STEPS:-}" ] && extra+=(--max-steps "$MAX_STEPS")
     "$PY" -c "import sys; from cli.main import main; sys.exit(main())" train-reader \
         --train "$data/train-v2.0-partial.json.gz" --train "$data/dev-v2.0-public.json.gz" \
-        --exclude-title Prime_number --exclude-title Private_school --exclude-title 'Sky_(United_Kingdom)' \
-        --exclude-title Steam_engine --exclude-title 'Victoria_(Australia)' --exclude-title Yuan_dynasty \
         --init "$work/init" --retrieval-negatives 0.05 --perturbed-negatives 0 \
         --epochs "${EPOCHS:-2}" --lr "${LR:-5e-5}" --warmup 0.1 --batch-size "${BATCH:-64}" \
         --max-seq-len "${MAX_SEQ_LEN:-384}" \

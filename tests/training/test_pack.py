@@ -1,6 +1,11 @@
 """A checkpoint packed into size-capped parts (fp16) and unpacked back (fp32), checked on the way."""
 
+import gzip
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -8,6 +13,7 @@ from safetensors.torch import load_file
 from transformers import AutoModelForQuestionAnswering
 
 from training.pack import MANIFEST, PREFIX, WEIGHTS, pack, unpack
+from training.splits import REPORT, TUNE
 
 
 def test_pack_cuts_parts_under_the_cap_and_unpack_restores_the_model(tiny_model_dir, tmp_path):
@@ -35,12 +41,6 @@ def test_unpack_refuses_parts_that_do_not_match_the_manifest(tiny_model_dir, tmp
 @pytest.mark.slow
 def test_the_device_script_trains_from_the_served_reader_and_returns_parts(tmp_path):
     # The GPU run's own script, on the CPU for one step over a tiny SQuAD file: what the device call would do.
-    import gzip
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
     root = Path(__file__).resolve().parents[2]
     context = "The harbour dam was designed by Amara Okafor and opened in 1998."
     qas = [{"id": f"q{n}", "question": q, "is_impossible": not a,
@@ -63,5 +63,7 @@ def test_the_device_script_trains_from_the_served_reader_and_returns_parts(tmp_p
     assert MANIFEST in names and "train.log" in names and len(names) <= 8
     assert all((out / n).stat().st_size <= 16 * 1024 * 1024 for n in names)
     back = unpack(out, tmp_path / "ckpt")
-    assert json.loads((back / "training.json").read_text())["steps"] == 1
+    record = json.loads((back / "training.json").read_text())
+    assert record["steps"] == 1
+    assert set(record["config"]["data"]["exclude_titles"]) == set(TUNE + REPORT)
     AutoModelForQuestionAnswering.from_pretrained(str(back), local_files_only=True)

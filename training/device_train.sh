@@ -22,7 +22,9 @@ prepare)
     mkdir -p .device/data .device/whl
     install -m 0644 ../shared/data/squad/train-v2.0-partial.json.gz ../shared/data/squad/dev-v2.0-public.json.gz \
         .device/data/
-    "$PY" -m pip download -q --no-deps --only-binary=:all: -d .device/whl "rank-bm25==0.2.2"
+    # The version the project's environment runs with (pyproject.toml asks only for a minimum).
+    bm25=$("$PY" -c "import importlib.metadata as m; print(m.version('rank-bm25'))")
+    "$PY" -m pip download -q --no-deps --only-binary=:all: -d .device/whl "rank-bm25==$bm25"
     du -sh .device
     ;;
 run)
@@ -44,7 +46,7 @@ run)
     for title in "${excluded[@]}"; do extra+=(--exclude-title "$title"); done
     [ -n "${MAX_EXAMPLES:-}" ] && extra+=(--max-examples "$MAX_EXAMPLES")
     [ -n "${MAX_STEPS:-}" ] && extra+=(--max-steps "$MAX_STEPS")
-    "$PY" -c "import sys; from cli.main import main; sys.exit(main())" train-reader \
+    "$PY" -m cli.main train-reader \
         --train "$data/train-v2.0-partial.json.gz" --train "$data/dev-v2.0-public.json.gz" \
         --init "$work/init" --retrieval-negatives 0.05 --perturbed-negatives 0 \
         --epochs "${EPOCHS:-2}" --lr "${LR:-5e-5}" --warmup 0.1 --batch-size "${BATCH:-64}" \

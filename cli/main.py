@@ -116,8 +116,9 @@ def _marked(text: str, start: int, end: int) -> str:
 
 
 def _running_server(settings) -> str | None:
-    """The local ``qa serve`` on the configured port, when one answers ready within a moment and serves the
-    index this command is configured for (the same version in QA_INDEX_DIR/CURRENT); else None."""
+    """The local ``qa serve`` on the configured port, when one answers ready within a moment, serves the index
+    this command is configured for (the same version in QA_INDEX_DIR/CURRENT) and answers with the same
+    settings (a QA_MIN_ANSWER_SCORE set for this command only must not be ignored); else None."""
     import urllib.request
 
     try:
@@ -132,7 +133,9 @@ def _running_server(settings) -> str | None:
             health = json.loads(response.read().decode("utf-8", "replace"))
     except (OSError, ValueError, AttributeError):
         return None
-    return url if health.get("status") == "ready" and health.get("index_version") == local else None
+    same = (health.get("status") == "ready" and health.get("index_version") == local
+            and health.get("answer_settings") == settings.answer_fingerprint())
+    return url if same else None
 
 
 def _ask_server(url: str, question: str, top_k: int | None, max_answers: int | None):

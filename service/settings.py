@@ -174,6 +174,16 @@ class Settings(BaseModel):
             raise ValueError(f"no settings group {', '.join(unknown)} (groups: {', '.join(type(self).model_fields)})")
         return self.model_copy(update={name: replaced(getattr(self, name), fields) for name, fields in groups.items()})
 
+    def answer_fingerprint(self) -> str:
+        """A short hash of the settings that shape an answer (models, retrieval, operating point, defaults per
+        request): two processes with the same one answer a question alike over the same index."""
+        import hashlib
+        import json
+
+        shaping = {"retrieval": self.retrieval.model_dump(mode="json"),
+                   "reader": self.reader.model_dump(mode="json", exclude={"batch_size"})}
+        return hashlib.sha256(json.dumps(shaping, sort_keys=True).encode("utf-8")).hexdigest()[:16]
+
 
 def variable(field: str, group: str | None = None) -> str:
     """The environment variable behind ``field`` (of the group class named ``group``, else of any group)."""

@@ -20,4 +20,5 @@ def healthz() -> Health:
 def readyz(state: StateDep):
     if state.service is None:
         return JSONResponse(status_code=503, content=Health(status="not ready", detail=state.error).model_dump())
-    return Health(status="ready", index_version=state.service.index.version.name)
+    return Health(status="ready", index_version=state.service.index.version.name,
+                  answer_settings=state.service.settings.answer_fingerprint())

@@ -60,7 +60,8 @@ def test_documents_and_health(client):
     docs = client.get("/v1/documents").json()
     assert docs["total"] == 3 and [d["id"] for d in docs["documents"]] == ["d0", "d1", "d2"]
     assert set(docs["documents"][0]) == {"id", "title", "url", "published", "paragraphs"}  # never the server's path
-    assert client.get("/healthz").json() == {"status": "ok", "detail": None, "index_version": None}
+    assert client.get("/healthz").json() == {"status": "ok", "detail": None, "index_version": None,
+                                               "answer_settings": None}
     assert client.get("/docs").status_code == 200
 
 

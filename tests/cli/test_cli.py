@@ -246,8 +246,8 @@ def test_ask_uses_a_running_server_found_on_the_configured_port_or_named(tmp_pat
     port = live_server.rsplit(":", 1)[1]
     nowhere = tmp_path / "no-index-here"
 
-    def ask(*args, index_dir=nowhere):
-        env = {**os.environ, "QA_PORT": port, "QA_INDEX_DIR": str(index_dir)}
+    def ask(*args, index_dir=nowhere, **variables):
+        env = {**os.environ, "QA_PORT": port, "QA_INDEX_DIR": str(index_dir), **variables}
         return subprocess.run([sys.executable, "-m", "cli.main", "ask", "Who is the Kremlin spokesperson?", *args],
                               cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
 
@@ -262,6 +262,9 @@ def test_ask_uses_a_running_server_found_on_the_configured_port_or_named(tmp_pat
     assert served() == before + 1
     other = ask()  # a server that serves another index is not this command's: asked here
     assert other.returncode == 0 and "no index" in other.stderr and served() == before + 1
+    # Another operating point set for this command only: the server would ignore it, so it is asked here.
+    strict = ask(index_dir=real_service.settings.index.index_dir, QA_MIN_ANSWER_SCORE="1")
+    assert strict.returncode == 0 and strict.stdout.startswith("No confident answer") and served() == before + 1
     named = ask("--server", live_server, "--json")
     assert named.returncode == 0, named.stderr
     result = json.loads(named.stdout)

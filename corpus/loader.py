@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import re
@@ -11,7 +12,13 @@ from pathlib import Path
 from qa.limits import MAX_PASSAGE_CHARS
 from qa.types import Document, Passage
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".jsonl", ".pdf")
+SUPPORTED_SUFFIXES = (".txt", ".md", ".jsonl", ".jsonl.gz", ".pdf")
+
+
+def file_kind(path: Path) -> str:
+    """The format a file's name says: its suffix, with ``.jsonl.gz`` (archives come compressed) as one."""
+    name = path.name.lower()
+    return ".jsonl.gz" if name.endswith(".jsonl.gz") else path.suffix.lower()
 DEFAULT_CORPUS_DIR = Path(__file__).resolve().parent / "default"
 # Bump when splitting rules change so that existing indexes are seen as stale.
 SPLITTER_VERSION = "2"
@@ -162,18 +169,20 @@ def _load_pdf(path: Path, result: LoadResult) -> list[SplitDocument]:
 
 
 def _load_file(path: Path, result: LoadResult) -> list[SplitDocument]:
-    suffix = path.suffix.lower()
+    suffix = file_kind(path)
     if suffix == ".pdf":
         return _load_pdf(path, result)
     from corpus.pdf import is_pdf
 
     try:
         data = path.read_bytes()
+        if suffix == ".jsonl.gz":
+            data, suffix = gzip.decompress(data), ".jsonl"
         if is_pdf(data):  # a PDF under a text name: its syntax is not an article
             result.errors.append(f"{path}: a PDF named {suffix}; name it .pdf to index its text")
             return []
         raw = data.decode("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, EOFError, UnicodeDecodeError) as exc:
         result.errors.append(f"{path}: cannot read ({exc.__class__.__name__}: {exc})")
         return []
     if suffix == ".txt":
@@ -222,7 +231,7 @@ def expand_paths(paths: list[Path], result: LoadResult) -> list[Path]:
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if p.suffix.lower() in SUPPORTED_SUFFIXES and p.is_file()))
+            files.extend(sorted(p for p in path.rglob("*") if file_kind(p) in SUPPORTED_SUFFIXES and p.is_file()))
         elif path.is_file():
             files.append(path)
         elif path.exists():
@@ -267,7 +276,9 @@ def load_corpus(paths: list[Path | str]) -> Corpus:
     """Load every supported file under ``paths``; unreadable files are reported, not fatal.
 
     Documents with an id already seen and paragraphs whose exact text was already seen are
-    stored once (the first occurrence wins).
+    stored once (the first occurrence wins): a syndicated copy stays a document of its own whose
+    paragraphs are cited from the first. A document without a single paragraph (an empty file, a heading
+    alone) is named among the errors and left out.
     """
     splits, errors = load_splits(paths)
     documents: list[Document] = []
@@ -278,9 +289,13 @@ def load_corpus(paths: list[Path | str]) -> Corpus:
         doc = split.document
         if doc.id in seen_docs:
             continue
+        own = passages_of(split)
+        if not own:
+            errors.append(f"{doc.source or doc.id}: no paragraphs (empty, or headings only)")
+            continue
         seen_docs.add(doc.id)
         documents.append(doc)
-        for passage in passages_of(split):
+        for passage in own:
             if passage.text not in seen_text:
                 seen_text.add(passage.text)
                 passages.append(passage)

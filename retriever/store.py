@@ -452,6 +452,8 @@ def _insert(conn: sqlite3.Connection, doc: NewDocument) -> Iterator[tuple[int, n
     d = doc.info
     conn.execute("INSERT INTO documents(id, title, url, published, source, paragraphs, text) VALUES (?, ?, ?, ?, ?, ?, ?)",
                  (d.id, d.title, d.url, d.published, d.source, len(doc.passages), doc.text))
+    if not doc.passages:
+        return  # a copy whose every paragraph is stored with an earlier document: cited from there
     vectors = np.ascontiguousarray(doc.vectors, dtype=np.float32).reshape(len(doc.passages), -1)
     for p, v in zip(doc.passages, vectors):
         cur = conn.execute("INSERT INTO passages(id, doc_id, title, paragraph, text, doc_start, doc_end, vector, page) "

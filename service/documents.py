@@ -18,7 +18,8 @@ from qa.types import Document, DocumentInfo, Passage
 from qa.protocols import Embedder
 from retriever.store import StoredIndex
 
-UPLOAD_SUFFIXES = SUPPORTED_SUFFIXES + (".html", ".htm")
+# Compressed archives are a bulk import (qa index), never an upload: no decompression bomb reaches the server.
+UPLOAD_SUFFIXES = tuple(s for s in SUPPORTED_SUFFIXES if s != ".jsonl.gz") + (".html", ".htm")
 
 
 ErrorKind = Literal["invalid", "not_found", "conflict", "unsupported", "too_large"]

@@ -96,3 +96,31 @@ def test_index_whose_sources_vanished_is_kept(tmp_path, fake_embedder):
     messages = []
     stored = open_index(tmp_path / "idx", fake_embedder, [src], build_if_missing=False, log=messages.append)
     assert stored.passage_count() == 2 and any("cannot be read" in m for m in messages)
+
+
+def test_syndicated_copies_and_empty_files_never_stop_an_import(tmp_path, fake_embedder):
+    """The real archive has stories under two ids with one text, and stories whose paragraphs all stand in
+    others; folders get empty files. None of them may abort the import (it once did: "cannot reshape")."""
+    import gzip
+    import json
+
+    src = tmp_path / "articles"
+    src.mkdir()
+    story = "Wire story first paragraph.\n\nWire story second paragraph."
+    records = [{"id": "wire-1", "title": "Wire", "text": story}, {"id": "wire-2", "title": "Wire copy", "text": story},
+               {"id": "part", "title": "Part", "text": "Wire story second paragraph."},
+               {"id": "own", "title": "Own", "text": "A paragraph of its own."}]
+    (src / "archive.jsonl.gz").write_bytes(gzip.compress("".join(json.dumps(r) + "\n" for r in records).encode()))
+    (src / "empty.txt").write_bytes(b"")
+    (src / "blank.txt").write_text("  \n\n \n", encoding="utf-8")
+    (src / "heading.md").write_text("# Only a heading\n", encoding="utf-8")
+    report = build_index([src], fake_embedder, tmp_path / "idx")
+    stored = report.index
+    # Every story is a document; a paragraph is stored (and cited) once, from the first story that has it.
+    assert {d.id for d in stored.documents()} == {"wire-1", "wire-2", "part", "own"}
+    assert sorted(p.text for p, _ in stored.all_passages()) == sorted(
+        ["Wire story first paragraph.", "Wire story second paragraph.", "A paragraph of its own."])
+    assert stored.passages_of("wire-2") == [] and stored.document("wire-2").title == "Wire copy"
+    # The files without a paragraph are named, each on its line; the rest is indexed.
+    for name in ("empty.txt", "blank.txt", "heading.md"):
+        assert any(name in e and "no paragraphs" in e for e in report.errors), report.errors

@@ -7,7 +7,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from api.deps import ServiceDep, WriteKey
+from api.deps import ReadKey, ServiceDep, WriteKey
 from api.schemas.documents import ArticleBody, ArticleIn, DocumentDetail, DocumentList, DocumentOut, ParagraphOut
 from api.schemas.errors import error_responses
 from service.documents import DocumentError, article, parse_upload
@@ -45,13 +45,13 @@ async def _article(request: Request) -> ArticleIn:
 
 
 @router.get("/documents", response_model=DocumentList)
-def list_documents(service: ServiceDep) -> DocumentList:
+def list_documents(service: ServiceDep, _key: ReadKey) -> DocumentList:
     docs = [_out(d) for d in service.index.documents()]
     return DocumentList(documents=docs, total=len(docs))
 
 
 @router.get("/documents/{doc_id}", response_model=DocumentDetail, responses=error_responses(404, 503))
-def get_document(doc_id: str, service: ServiceDep) -> DocumentDetail:
+def get_document(doc_id: str, service: ServiceDep, _key: ReadKey) -> DocumentDetail:
     try:
         info, passages = service.documents.get(doc_id)
     except DocumentError as exc:

@@ -1,6 +1,7 @@
 """Operating the service: hostile input, limits, keys, documents over HTTP, metrics, request ids, feedback, docs."""
 
 import json
+import re
 import shutil
 import threading
 
@@ -96,6 +97,29 @@ def test_keys_guard_writes_and_optionally_reads(own_service):
         assert client.post("/v1/ask", json={"question": "Who?"}).status_code == 401
         assert client.post("/v1/ask", json={"question": "Who?"}, headers={"X-API-Key": "k-one"}).status_code == 200
         assert client.get("/healthz").status_code == 200
+
+
+# Routes open to anyone whatever the keys: liveness, readiness and metrics for the operator's probes.
+OPEN_ROUTES = {"/healthz", "/readyz", "/metrics"}
+
+
+@pytest.mark.slow
+def test_every_route_follows_the_key_policy(own_service):
+    """Walks every operation the app serves (its OpenAPI schema), so that a new route cannot miss the key check:
+    with keys required for reads, no key and a wrong key get 401 everywhere but the open routes."""
+    app = app_for(own_service, server={"api_keys": "k-one", "api_keys_for_reads": True})
+    operations = [(path, method) for path, ops in app.openapi()["paths"].items() for method in ops]
+    assert ("/v1/documents", "get") in operations and ("/v1/documents/{doc_id}", "get") in operations
+    with TestClient(app, client=REMOTE) as client:
+        for path, method in operations:
+            url = re.sub(r"\{[^}]+\}", "x", path)
+            for headers in ({}, {"Authorization": "Bearer wrong"}, {"X-API-Key": "k-two"}):
+                status = client.request(method.upper(), url, headers=headers, json={}).status_code
+                if path in OPEN_ROUTES:
+                    assert status != 401, (method, path)
+                else:
+                    assert status == 401, (method, path, headers, status)
+        assert client.get("/v1/documents", headers={"X-API-Key": "k-one"}).status_code == 200
 
 
 @pytest.mark.slow

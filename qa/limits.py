@@ -12,6 +12,11 @@ MAX_ID_CHARS = 128
 # is cut at sentence ends into parts, so no passage makes unbounded work for the embedder or the reader, and the
 # embedder (256 tokens) sees most of each (of 19,944 SQuAD paragraphs, 98.6% are shorter).
 MAX_PASSAGE_CHARS = 1500
+# An article's metadata, on every route that adds one (JSON, PUT, every kind of upload): a title is copied into
+# each of the article's passages and answers, so none of these may grow with the request.
+MAX_TITLE_CHARS = 500
+MAX_URL_CHARS = 2000
+MAX_PUBLISHED_CHARS = 100
 # Document ids: no control characters, no space at either end; explicit classes, so JSON Schema (ECMA)
 # and Python's re read the pattern the same way.
 ID_PATTERN = r"^[^\x00-\x20\x7f]([^\x00-\x1f\x7f]*[^\x00-\x20\x7f])?$"

@@ -13,7 +13,8 @@ from typing import Literal, Protocol
 from corpus.pdf import is_pdf
 from corpus.loader import SUPPORTED_SUFFIXES, SplitDocument, content_id, load_splits, passages_of, split_text
 from service.indexing import API_SOURCE, embed_texts, new_document
-from qa.limits import ID_PATTERN, MAX_ID_CHARS, clean_text, has_text
+from qa.limits import (ID_PATTERN, MAX_ID_CHARS, MAX_PUBLISHED_CHARS, MAX_TITLE_CHARS, MAX_URL_CHARS, clean_text,
+                       has_text)
 from qa.types import Document, DocumentInfo, Passage
 from qa.protocols import Embedder
 from retriever.store import StoredIndex
@@ -50,17 +51,29 @@ def check_id(doc_id: str) -> str:
 
 def article(text: str, title: str | None = None, doc_id: str | None = None, url: str | None = None,
             published: str | None = None) -> SplitDocument:
-    """A JSON article (or a record of an upload), checked as every route checks documents."""
+    """A JSON article (or a record of an upload), checked as every route checks documents: the JSON route's
+    bounds hold for every upload too."""
     if not isinstance(text, str) or not has_text(text):
         raise DocumentError("text must not be empty")
-    for name, value in (("title", title), ("url", url), ("published", published)):
+    for name, value, limit in (("title", title, MAX_TITLE_CHARS), ("url", url, MAX_URL_CHARS),
+                               ("published", published, MAX_PUBLISHED_CHARS)):
         if value is not None and not isinstance(value, str):
             raise DocumentError(f"{name} must be a string")
+        if value is not None and len(value) > limit:
+            raise DocumentError(f"{name} must be at most {limit:,} characters (got {len(value):,})")
     text = clean_text(text)
     doc = Document(check_id(doc_id) if doc_id is not None else content_id(text),
                    clean_text(title or "").strip() or "Untitled", text, url and clean_text(url),
                    published and clean_text(published))
     return split_text(doc)
+
+
+def file_title(title: str | None) -> str | None:
+    """The title a file gives itself (a Markdown heading, an HTML <title>, a PDF's metadata) within the title's
+    bound: cut, not refused, since the article is still the article (a .jsonl record's fields are refused)."""
+    if title is None or len(title) <= MAX_TITLE_CHARS:
+        return title
+    return title[:MAX_TITLE_CHARS - 1].rstrip() + "\u2026"
 
 
 def _html_document(raw: bytes, name: str) -> list[SplitDocument]:
@@ -75,7 +88,7 @@ def _html_document(raw: bytes, name: str) -> list[SplitDocument]:
         lines = lines[1:]  # the headline is the title, not a paragraph
     if not lines:
         raise DocumentError(f"{name}: no article text found in the HTML")
-    return [article("\n\n".join(lines), title)]
+    return [article("\n\n".join(lines), file_title(title))]
 
 
 _BY_MEDIA_TYPE = {"text/html": ".html", "text/markdown": ".md", "application/jsonl": ".jsonl",
@@ -124,7 +137,11 @@ def parse_upload(name: str, raw: bytes, media_type: str | None = None,
     docs = []
     for split in splits:
         d = split.document
-        checked = article(d.text, d.title, d.id, d.url, d.published).document
+        title = d.title if suffix == ".jsonl" else file_title(d.title)
+        try:
+            checked = article(d.text, title, d.id, d.url, d.published).document
+        except DocumentError as exc:  # named by the record's line (.jsonl) or the file
+            raise DocumentError(f"{(d.source or str(path)).replace(str(path), name)}: {exc}") from None
         docs.append(SplitDocument(checked, split.spans, split.pages))
     docs = [d for d in docs if d.spans]
     if not docs:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.common import Text
-from qa.limits import ID_PATTERN, MAX_ID_CHARS, NONBLANK_PATTERN
+from qa.limits import (ID_PATTERN, MAX_ID_CHARS, MAX_PUBLISHED_CHARS, MAX_TITLE_CHARS, MAX_URL_CHARS,
+                       NONBLANK_PATTERN)
 
 
 class DocumentOut(BaseModel):
@@ -20,10 +21,10 @@ class ArticleBody(BaseModel):
     """An article's content (PUT /v1/documents/{id}: the id is the path's)."""
 
     model_config = ConfigDict(extra="forbid")
-    title: Text | None = Field(None, max_length=500)
+    title: Text | None = Field(None, max_length=MAX_TITLE_CHARS)
     text: Text = Field(..., min_length=1, max_length=2_000_000, pattern=NONBLANK_PATTERN)
-    url: Text | None = Field(None, max_length=2000)
-    published: Text | None = Field(None, max_length=100, description="e.g. 2022-01-18")
+    url: Text | None = Field(None, max_length=MAX_URL_CHARS)
+    published: Text | None = Field(None, max_length=MAX_PUBLISHED_CHARS, description="e.g. 2022-01-18")
 
 
 class ArticleIn(ArticleBody):

@@ -1,5 +1,7 @@
 """HTTP API with fakes swapped in through dependency overrides, plus one real end-to-end run."""
 
+import json
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -17,6 +19,17 @@ def client(three_passages):
     app = create_app(loader=None)
     app.dependency_overrides[get_service] = lambda: service
     with TestClient(app) as c:
+        yield c
+
+
+@pytest.fixture
+def writer(three_passages, tmp_path):
+    """A client on this machine (writes need no key), over an index in its own folder."""
+    index, _ = make_stored(three_passages, FakeEmbedder(), tmp_path)
+    service = Application(Settings().with_(index={"index_dir": tmp_path}), index, FakeEmbedder(), FirstWordReader())
+    with TestClient(create_app(loader=lambda _s: service), client=("127.0.0.1", 50000),
+                    raise_server_exceptions=False) as c:
+        c.service = service
         yield c
 
 
@@ -128,3 +141,25 @@ def test_the_page_and_its_icon_are_served_from_here(client):
     icon = client.get("/favicon.ico")
     assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
     assert icon.text.lstrip().startswith("<svg")
+
+
+def test_uploads_get_the_json_routes_bounds_on_title_url_and_published(writer):
+    record = {"id": "big", "text": "The dam cost four billion.", "title": "t" * 3_000_000, "url": "u" * 3_000_000,
+              "published": "p" * 2_000_000}
+    r = writer.post("/v1/documents", files={"file": ("big.jsonl", json.dumps(record).encode(), "application/jsonl")})
+    assert r.status_code == 422 and r.json()["message"].startswith("big.jsonl:1: title must be at most 500 characters")
+    for field in ("url", "published"):
+        small = {**record, "title": "Dam", field: record[field]}
+        small.update({f: "x" for f in ("url", "published") if f != field})
+        r = writer.post("/v1/documents", files={"file": ("one.jsonl", json.dumps(small).encode())})
+        assert r.status_code == 422 and f"{field} must be at most" in r.json()["message"] and len(r.content) < 300
+    assert writer.service.index.document("big") is None
+    # A Markdown heading of a million characters: the article is taken, its title cut to the same bound, so no
+    # passage (nor answer) carries more.
+    md = b"# " + b"H" * 1_000_000 + b"\n\nThe dam cost four billion.\n\nIt opened in May."
+    r = writer.post("/v1/documents", files={"file": ("dam.md", md, "text/markdown")})
+    assert r.status_code == 201 and len(r.json()["documents"][0]["title"]) == 500
+    doc_id = r.json()["documents"][0]["id"]
+    assert {len(p.title) for p in writer.service.index.passages_of(doc_id)} == {500}
+    r = writer.post("/v1/documents", json={"text": "Dam.", "title": "t" * 501})
+    assert r.status_code == 422 and "title" in r.json()["message"]

@@ -59,3 +59,30 @@ def test_put_replace_and_delete_touch_one_document(three_passages, tmp_path):
     with pytest.raises(DocumentError) as gone:
         app.documents.get("ferry")
     assert gone.value.kind == "not_found"
+
+
+@pytest.mark.parametrize("field, size", [("title", 3_000_000), ("url", 3_000_000), ("published", 2_000_000)])
+def test_jsonl_metadata_over_the_json_routes_bounds_is_refused_naming_the_field(field, size):
+    from qa.limits import MAX_PUBLISHED_CHARS, MAX_TITLE_CHARS, MAX_URL_CHARS
+
+    limit = {"title": MAX_TITLE_CHARS, "url": MAX_URL_CHARS, "published": MAX_PUBLISHED_CHARS}[field]
+    ok = {"id": "ok", "text": "Dam cost.", field: "x" * limit}
+    assert parse_upload("u.jsonl", (json.dumps(ok) + "\n").encode())  # at the bound: taken
+    over = {"id": "u1", "text": "Dam cost.", field: "x" * size}
+    with pytest.raises(DocumentError, match=rf"^u\.jsonl:2: {field} must be at most {limit:,} characters") as refused:
+        parse_upload("u.jsonl", (json.dumps(ok) + "\n" + json.dumps(over) + "\n").encode())
+    assert refused.value.kind == "invalid" and len(str(refused.value)) < 200
+
+
+def test_a_files_own_heading_or_html_title_is_cut_to_the_title_bound():
+    from qa.limits import MAX_TITLE_CHARS
+
+    [md] = parse_upload("big.md", b"# " + b"H" * 1_000_000 + b"\n\nThe lighthouse opened.")
+    assert len(md.document.title) == MAX_TITLE_CHARS and md.document.title.endswith("H\u2026")
+    assert [md.document.text[s:e] for s, e in md.spans] == ["The lighthouse opened."]
+    html = (b"<html><head><title>" + b"T" * 10_000 + b"</title></head><body><article><p>"
+            + b"The harbour's new lighthouse opened on Monday after two years of work. " * 4 + b"</p></article></body></html>")
+    [page] = parse_upload("page.html", html)
+    assert len(page.document.title) == MAX_TITLE_CHARS and "lighthouse" in page.document.text
+    with pytest.raises(DocumentError, match="title must be at most 500"):  # an article's declared title is not cut
+        article("Dam cost.", "T" * 501)

@@ -6,6 +6,7 @@ import json
 import re
 import tempfile
 import threading
+from collections import Counter
 from dataclasses import replace as replace_
 from pathlib import Path
 from typing import Literal, Protocol
@@ -91,6 +92,7 @@ def _html_document(raw: bytes, name: str) -> list[SplitDocument]:
     return [article("\n\n".join(lines), file_title(title))]
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _BY_MEDIA_TYPE = {"text/html": ".html", "text/markdown": ".md", "application/jsonl": ".jsonl",
                   "application/x-ndjson": ".jsonl", "text/plain": ".txt"}
 
@@ -102,6 +104,8 @@ def parse_upload(name: str, raw: bytes, media_type: str | None = None,
     The kind comes from the file name, else from the part's media type; an unknown kind is read as plain
     text if it is UTF-8, and refused (415) if it is not. HTML over ``max_html_bytes`` is refused unparsed.
     """
+    if _CONTROL.search(name or ""):  # NUL cannot be a file name; none of these belongs in a title or a message
+        raise DocumentError("the file's name has a control character (NUL, newline, ...); rename the file")
     name = Path(name or "upload.txt").name
     suffix = Path(name).suffix.lower()
     # The bytes must be what the name says: PDF syntax is never indexed as text, nor text read as a PDF.
@@ -130,7 +134,10 @@ def parse_upload(name: str, raw: bytes, media_type: str | None = None,
         path.mkdir()
         path = path / (name if len(name.encode("utf-8", "surrogateescape")) < 200 else f"upload{suffix}")
         path.write_bytes(raw)
-        splits, errors = load_splits([path])
+        try:
+            splits, errors = load_splits([path])
+        except RecursionError:  # a .jsonl record nested thousands deep ([[[[...): Python's JSON reader stops
+            raise DocumentError(f"{name}: a record is nested too deeply to read") from None
     if errors:
         raise DocumentError("; ".join(e.replace(str(path), name) for e in errors[:5])[:1000])
     # Every record is checked as a JSON article is (id, url, published, text); headings stay out (Markdown).
@@ -177,6 +184,11 @@ class DocumentStore:
         if self.max_documents is not None and len(docs) > self.max_documents:
             raise DocumentError(f"{len(docs):,} documents in one request; at most {self.max_documents:,} "
                                 "(split the file, or index large collections with `qa index`)", kind="too_large")
+        ids = Counter(split.document.id for split in docs)
+        twice = next((doc_id for doc_id, n in ids.items() if n > 1), None)
+        if twice is not None:  # refused before anything is embedded (the store keeps one document per id)
+            raise DocumentError(f"document id {twice!r} is given {ids[twice]} times in one request; each document needs "
+                                "its own id (a record without one is named by a hash of its text)")
         pieces = [(replace_(split.document, source=API_SOURCE), passages_of(split)) for split in docs]
         count = sum(len(passages) for _, passages in pieces)
         if self.max_passages is not None and count > self.max_passages:

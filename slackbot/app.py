@@ -9,8 +9,10 @@ import time
 from collections import OrderedDict
 from typing import Callable
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.middleware import Middleware
+from slack_bolt.request import payload_utils
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
 
@@ -104,6 +106,25 @@ class _NoForgedBodies(logging.Filter):
         return True
 
 
+class _UnreadablePayloads(Middleware):
+    """A signed request whose payload Bolt cannot take apart (a ``block_actions`` with ``actions: []``: Bolt reads
+    ``actions[0]`` before any handler, or its error handler, runs) is answered 200 and ignored: nothing to do.
+
+    A class, not ``@app.middleware``: a function middleware gets its arguments from that very reading."""
+
+    _READERS = (payload_utils.to_options, payload_utils.to_shortcut, payload_utils.to_action, payload_utils.to_view,
+                payload_utils.to_command, payload_utils.to_event, payload_utils.to_message, payload_utils.to_step)
+
+    def process(self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]) -> BoltResponse:
+        try:
+            for read in self._READERS:
+                read(req.body)
+        except (LookupError, TypeError, AttributeError) as exc:
+            log.warning("ignored a Slack request whose payload has an unexpected shape (%s)", type(exc).__name__)
+            return BoltResponse(status=200, body="")
+        return next()
+
+
 def _turns(messages: list[dict], bot_user_id: str | None, before_ts: str) -> list[Turn]:
     """Earlier (question, answer) turns of a thread or DM: people's messages ask, this bot's answer."""
     said: list[Message] = []
@@ -132,6 +153,7 @@ def build_app(signing_secret: str, bot_token: str, get_app: Callable[[], Applica
     app = App(signing_secret=signing_secret, authorize=authorize, client=client, logger=log,
               process_before_response=False, raise_error_for_unhandled_request=False)
     seen = SeenEvents()
+    app.use(_UnreadablePayloads())  # before every middleware below, which Bolt hands the payload's parts
 
     @app.middleware
     def once(req, resp, next):

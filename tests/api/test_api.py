@@ -163,3 +163,22 @@ def test_uploads_get_the_json_routes_bounds_on_title_url_and_published(writer):
     assert {len(p.title) for p in writer.service.index.passages_of(doc_id)} == {500}
     r = writer.post("/v1/documents", json={"text": "Dam.", "title": "t" * 501})
     assert r.status_code == 422 and "title" in r.json()["message"]
+
+
+def multipart(filename: bytes, content: bytes) -> dict:
+    """A hand-made multipart body (an HTTP client would percent-encode what a raw socket can send)."""
+    body = (b'--BOUND\r\nContent-Disposition: form-data; name="file"; filename="' + filename + b'"\r\n'
+            b"Content-Type: application/octet-stream\r\n\r\n" + content + b"\r\n--BOUND--\r\n")
+    return {"content": body, "headers": {"content-type": "multipart/form-data; boundary=BOUND"}}
+
+
+@pytest.mark.parametrize("filename, content, fragment", [
+    (b"a\x00b.txt", b"The dam cost four billion.", "control character"),
+    (b"twice.jsonl", b'{"id": "x", "text": "One."}\n{"id": "x", "text": "Two."}\n', "'x' is given 2 times"),
+    (b"deep.jsonl", b'{"id": "d", "text": "One.", "x": ' + b"[" * 100_000 + b"}\n", "nested too deeply"),
+])
+def test_bad_uploads_are_422_with_a_message_not_500(writer, filename, content, fragment):
+    r = writer.post("/v1/documents", **multipart(filename, content))
+    assert r.status_code == 422, r.text
+    assert fragment in r.json()["message"] and set(r.json()) == {"message", "detail"}
+    assert [d["id"] for d in writer.get("/v1/documents").json()["documents"]] == ["d0", "d1", "d2"]

@@ -86,3 +86,26 @@ def test_a_files_own_heading_or_html_title_is_cut_to_the_title_bound():
     assert len(page.document.title) == MAX_TITLE_CHARS and "lighthouse" in page.document.text
     with pytest.raises(DocumentError, match="title must be at most 500"):  # an article's declared title is not cut
         article("Dam cost.", "T" * 501)
+
+
+def test_bad_uploads_are_document_errors_not_crashes():
+    with pytest.raises(DocumentError, match="control character") as nul:
+        parse_upload("a\x00b.txt", b"Dam cost.\n\nIt opened.")
+    assert nul.value.kind == "invalid"
+    deep = b'{"id": "d", "text": "Dam cost.", "x": ' + b"[" * 100_000 + b"}\n"
+    with pytest.raises(DocumentError, match="^deep.jsonl: a record is nested too deeply") as nested:
+        parse_upload("deep.jsonl", deep)
+    assert nested.value.kind == "invalid"
+
+
+def test_one_id_twice_in_a_write_is_refused_before_anything_is_embedded(three_passages, tmp_path):
+    index, _ = make_stored(three_passages, FakeEmbedder(), tmp_path)
+    embedder = FakeEmbedder()  # records what it is asked to encode
+    app = Application(Settings().with_(index={"index_dir": tmp_path}), index, embedder, FirstWordReader())
+    same_id = b'{"id": "x", "text": "One."}\n{"id": "y", "text": "Two."}\n{"id": "x", "text": "Three."}\n'
+    same_text = b'{"text": "One."}\n{"text": "One."}\n'  # no ids: both named by the same hash of the text
+    for raw in (same_id, same_text):
+        with pytest.raises(DocumentError, match="is given 2 times in one request") as twice:
+            app.documents.put(parse_upload("u.jsonl", raw), False)
+        assert twice.value.kind == "invalid"
+    assert embedder.calls == [] and [d.id for d in app.index.documents()] == ["d0", "d1", "d2"]

@@ -250,3 +250,25 @@ def test_forged_requests_are_refused_and_logged_without_their_body(slack, caplog
     assert r.status_code == 401
     assert any("Invalid request signature" in rec.getMessage() for rec in caplog.records)
     assert not any(secret_words in rec.getMessage() for rec in caplog.records)
+
+
+@pytest.mark.parametrize("actions", [[], {}, None])
+def test_block_actions_without_an_action_are_acknowledged_and_ignored(fake_slack, caplog, actions):
+    from slackbot.app import build_app
+    from slackbot.route import make_router
+
+    def never():
+        raise AssertionError("nothing to answer")
+
+    app = FastAPI()
+    app.include_router(make_router(build_app(SECRET, TOKEN, never, api_url=fake_slack.url + "/api/")))
+    payload = {"type": "block_actions", "team": {"id": "T1"}, "user": {"id": "UALICE"}, "api_app_id": "A1",
+               "trigger_id": "t", "actions": actions}
+    form = urllib.parse.urlencode({"payload": json.dumps(payload)})
+    headers = {"content-type": "application/x-www-form-urlencoded"}
+    with TestClient(app, raise_server_exceptions=False) as client:
+        r = client.post("/slack/events", content=form, headers={**headers, **signed(form)})
+        assert r.status_code == 200, r.text
+        assert client.post("/slack/events", content=form, headers={**headers, **signed(form, "not-the-secret")}).status_code == 401
+    assert not fake_slack.posts("chat.postMessage")
+    assert not [rec for rec in caplog.records if rec.levelno >= logging.ERROR and rec.name.startswith(("qa", "slack_bolt"))]

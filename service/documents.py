@@ -11,11 +11,12 @@ from dataclasses import replace as replace_
 from pathlib import Path
 from typing import Literal, Protocol
 
-from corpus.pdf import is_pdf
-from corpus.loader import SUPPORTED_SUFFIXES, SplitDocument, content_id, load_splits, passages_of, split_text
+from corpus.pdf import PdfError, PdfTooLarge, is_pdf, read_pdf
+from corpus.loader import (SUPPORTED_SUFFIXES, SplitDocument, content_id, load_splits, passages_of, split_text,
+                           title_from_filename)
 from service.indexing import API_SOURCE, embed_texts, new_document
-from qa.limits import (ID_PATTERN, MAX_ID_CHARS, MAX_PUBLISHED_CHARS, MAX_TITLE_CHARS, MAX_URL_CHARS, clean_text,
-                       has_text)
+from qa.limits import (ID_PATTERN, MAX_ID_CHARS, MAX_PUBLISHED_CHARS, MAX_TITLE_CHARS, MAX_URL_CHARS,
+                       PDF_READ_MEMORY_BYTES, PDF_READ_SECONDS, clean_text, has_text)
 from qa.types import Document, DocumentInfo, Passage
 from qa.protocols import Embedder
 from retriever.store import StoredIndex
@@ -92,14 +93,27 @@ def _html_document(raw: bytes, name: str) -> list[SplitDocument]:
     return [article("\n\n".join(lines), file_title(title))]
 
 
+def _pdf_document(raw: bytes, name: str, seconds: float) -> list[SplitDocument]:
+    """A PDF read within its budget (a worker process with a deadline and a memory limit): beyond it, 413."""
+    try:
+        pdf = read_pdf(raw, seconds, PDF_READ_MEMORY_BYTES)
+    except PdfTooLarge as exc:
+        raise DocumentError(f"{name}: {exc}", kind="too_large") from None
+    except PdfError as exc:
+        raise DocumentError(f"{name}: {exc}") from None
+    checked = article(pdf.text, file_title(pdf.title or title_from_filename(Path(name)))).document
+    return [SplitDocument(checked, pdf.spans, pdf.pages)]
+
+
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _BY_MEDIA_TYPE = {"text/html": ".html", "text/markdown": ".md", "application/jsonl": ".jsonl",
                   "application/x-ndjson": ".jsonl", "text/plain": ".txt"}
 
 
-def parse_upload(name: str, raw: bytes, media_type: str | None = None,
-                 max_html_bytes: int | None = None) -> list[SplitDocument]:
-    """Documents from an uploaded file: .txt, .md, .jsonl as the corpus loader reads them, .html via trafilatura.
+def parse_upload(name: str, raw: bytes, media_type: str | None = None, max_html_bytes: int | None = None,
+                 pdf_seconds: float = PDF_READ_SECONDS) -> list[SplitDocument]:
+    """Documents from an uploaded file: .txt, .md, .jsonl as the corpus loader reads them, .html via trafilatura,
+    .pdf in a worker stopped after ``pdf_seconds``.
 
     The kind comes from the file name, else from the part's media type; an unknown kind is read as plain
     text if it is UTF-8, and refused (415) if it is not. HTML over ``max_html_bytes`` is refused unparsed.
@@ -129,6 +143,8 @@ def parse_upload(name: str, raw: bytes, media_type: str | None = None,
             raise DocumentError(f"{name}: HTML uploads are at most {max_html_bytes:,} bytes (got {len(raw):,}); "
                                 "send the article's text as .txt, .md or JSON", kind="too_large")
         return _html_document(raw, name)
+    if suffix == ".pdf":
+        return _pdf_document(raw, name, pdf_seconds)
     with tempfile.TemporaryDirectory(prefix="qa-upload-") as tmp:
         path = Path(tmp) / "upload"
         path.mkdir()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -207,9 +208,10 @@ def live_server(real_service):
         yield url
 
 
-def make_pdf(pages: list[list[str]], title: str | None = None) -> bytes:
+def make_pdf(pages: list[list[str]], title: str | None = None, compress: bool = False) -> bytes:
     """A real PDF (text in Helvetica, one line per string, a blank string = a gap) with a correct xref table:
-    what a word processor's export looks like to a text extractor, without a PDF library to write it."""
+    what a word processor's export looks like to a text extractor, without a PDF library to write it.
+    ``compress``: each page's content stream FlateDecode'd, as most PDFs have them."""
     def escape(s: str) -> str:
         return s.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
 
@@ -219,7 +221,8 @@ def make_pdf(pages: list[list[str]], title: str | None = None) -> bytes:
     for lines in pages:
         ops = ["BT", "/F1 11 Tf", "14 TL", "72 720 Td"] + [f"({escape(line)}) Tj T*" for line in lines] + ["ET"]
         stream = "\n".join(ops).encode("latin-1")
-        objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
+        stream, flate = (zlib.compress(stream), b" /Filter /FlateDecode") if compress else (stream, b"")
+        objects.append(b"<< /Length %d%s >>\nstream\n" % (len(stream), flate) + stream + b"\nendstream")
         objects.append(b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> "
                        b"/Contents %d 0 R >>" % len(objects))
         kids.append(len(objects))
@@ -238,6 +241,16 @@ def make_pdf(pages: list[list[str]], title: str | None = None) -> bytes:
     trailer = b"<< /Size %d /Root 1 0 R" % (len(objects) + 1) + (b" /Info %d 0 R" % info if info else b"") + b" >>"
     out += b"trailer\n" + trailer + b"\nstartxref\n%d\n%%%%EOF\n" % xref
     return bytes(out)
+
+
+def decompression_bomb_pdf() -> bytes:
+    """About 80 KB whose one stream decodes past pypdf's 75 MB limit."""
+    return make_pdf([["Harbour news", " " * 80_000_000]], compress=True)
+
+
+def slow_pdf() -> bytes:
+    """About 20 KB: one page of 100,000 text lines (4 MB of operators), which pypdf reads for many seconds."""
+    return make_pdf([["The harbour dam opened today."] * 100_000], compress=True)
 
 
 def pytest_terminal_summary(terminalreporter):

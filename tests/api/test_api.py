@@ -182,3 +182,11 @@ def test_bad_uploads_are_422_with_a_message_not_500(writer, filename, content, f
     assert r.status_code == 422, r.text
     assert fragment in r.json()["message"] and set(r.json()) == {"message", "detail"}
     assert [d["id"] for d in writer.get("/v1/documents").json()["documents"]] == ["d0", "d1", "d2"]
+
+
+def test_a_pdf_decoding_past_pypdfs_limit_is_413_not_500(writer):
+    from tests.conftest import decompression_bomb_pdf
+
+    r = writer.post("/v1/documents", files={"file": ("bomb.pdf", decompression_bomb_pdf(), "application/pdf")})
+    assert r.status_code == 413 and "too large once decompressed" in r.json()["message"]
+    assert writer.get("/v1/documents").json()["total"] == 3

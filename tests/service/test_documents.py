@@ -1,6 +1,7 @@
 """Documents over HTTP: every route validates a document the same way, and a write touches that document only."""
 
 import json
+import time
 
 import pytest
 
@@ -109,3 +110,15 @@ def test_one_id_twice_in_a_write_is_refused_before_anything_is_embedded(three_pa
             app.documents.put(parse_upload("u.jsonl", raw), False)
         assert twice.value.kind == "invalid"
     assert embedder.calls == [] and [d.id for d in app.index.documents()] == ["d0", "d1", "d2"]
+
+
+def test_pdf_uploads_are_read_within_a_budget_and_refused_as_too_large_beyond_it():
+    from tests.conftest import decompression_bomb_pdf, slow_pdf
+
+    with pytest.raises(DocumentError, match="^bomb.pdf: the PDF's content is too large") as bomb:
+        parse_upload("bomb.pdf", decompression_bomb_pdf())
+    assert bomb.value.kind == "too_large"
+    started = time.monotonic()
+    with pytest.raises(DocumentError, match="longer than 1 s") as slow:
+        parse_upload("slow.pdf", slow_pdf(), pdf_seconds=1)
+    assert slow.value.kind == "too_large" and time.monotonic() - started < 5

@@ -265,6 +265,11 @@ def _print_figures(figures: dict) -> None:
     if recalls:
         print(f"recall@{' / @'.join(k.removeprefix('recall_at_') for k in recalls):<9}"
               f"{' / '.join(str(figures[k]) for k in recalls)}")
+    print(f"answered         {figures.get('answered')}%")
+    risk = figures.get("risk_coverage")
+    if risk:
+        print(f"right at 50/80/100% coverage  {risk['accuracy_at_50']} / {risk['accuracy_at_80']} / "
+              f"{risk['accuracy_at_100']} (most confident first); calibration error {risk['ece']}")
     print(f"latency p50/p95  {figures['latency_ms_p50']} / {figures['latency_ms_p95']} ms per question")
 
 
@@ -396,6 +401,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return _interrupted(recorder, args)
     finally:
         recorder.close()
+    if always is not None:
+        # What a threshold buys, from the same questions answered at any score (the report's never-abstaining run).
+        from qa.metrics import selective
+
+        report["risk_coverage"] = selective([r["score"] or 0.0 for r in always], [r["f1"] >= 0.5 for r in always])
     if args.verbose:
         _print_rows(report["rows"])
     _print_figures(report)
@@ -432,6 +442,9 @@ def _operating_score(settings, reader) -> float | None:
     """The answer score at which the reader starts answering, when it has one."""
     if settings.reader.min_answer_score is not None:
         return settings.reader.min_answer_score
+    selector = getattr(reader, "selector", None)
+    if selector is not None:
+        return selector.threshold
     calibration = getattr(reader, "calibration", None)
     if calibration is None or calibration.slope is None:
         return None

@@ -42,6 +42,22 @@ def _png(fig) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
+def _calibration_plot(plt, predicted, observed, sizes, label: str, xlabel: str, title: str):
+    """Observed right (F1 >= 0.5) against the score, with each point's question count, beside the diagonal."""
+    fig, ax = plt.subplots(figsize=(4.5, 3.2))
+    ax.plot([0, 100], [0, 100], ls=":", color="grey", label="perfectly calibrated")
+    ax.plot(predicted, observed, marker="o", label=label)
+    for x, y, n in zip(predicted, observed, sizes):
+        ax.annotate(str(n), (x, y), textcoords="offset points", xytext=(4, -10), fontsize=8)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("right (F1 ≥ 0.5), %")
+    ax.set_xlim(0, 100)
+    ax.set_ylim(0, 100)
+    ax.legend(fontsize=8)
+    ax.set_title(title)
+    return fig
+
+
 def _plots(report: dict, always: list[dict] | None, operating_score: float | None) -> dict[str, str]:
     import matplotlib
 
@@ -73,6 +89,13 @@ def _plots(report: dict, always: list[dict] | None, operating_score: float | Non
     ax.set_ylim(0, 100)
     ax.set_title(f"HasAns ({report['HasAns_total']}) vs NoAns ({report['NoAns_total']})")
     out["hasans"] = _png(fig)
+    # Reliability: every question's best answer's score (answered or not) against how often it was right.
+    risk = report.get("risk_coverage")
+    if risk and risk.get("reliability"):
+        bins = risk["reliability"]
+        out["reliability"] = _png(_calibration_plot(
+            plt, [b["predicted"] * 100 for b in bins], [b["observed"] * 100 for b in bins], [b["n"] for b in bins],
+            f"this run (ECE {risk['ece']:.3f})", "score (%)", "Reliability (all questions)"))
     # Calibration: answer score vs how often the answer was right.
     scored = [r for r in (always or rows) if r["score"] is not None and r["has_answer"]]
     if scored:
@@ -84,18 +107,8 @@ def _plots(report: dict, always: list[dict] | None, operating_score: float | Non
                 centers.append((lo + hi) / 2)
                 right.append(np.mean([r["f1"] >= 0.5 for r in inside]) * 100)
                 sizes.append(len(inside))
-        fig, ax = plt.subplots(figsize=(4.5, 3.2))
-        ax.plot([0, 100], [0, 100], ls=":", color="grey", label="perfectly calibrated")
-        ax.plot(np.array(centers) * 100, right, marker="o", label="this run")
-        for c, r, n in zip(centers, right, sizes):
-            ax.annotate(str(n), (c * 100, r), textcoords="offset points", xytext=(4, -10), fontsize=8)
-        ax.set_xlabel("answer score (%)")
-        ax.set_ylabel("right (F1 ≥ 0.5), %")
-        ax.set_xlim(0, 100)
-        ax.set_ylim(0, 100)
-        ax.legend(fontsize=8)
-        ax.set_title("Calibration (answerable questions)")
-        out["calibration"] = _png(fig)
+        out["calibration"] = _png(_calibration_plot(plt, np.array(centers) * 100, right, sizes, "this run",
+                                                    "answer score (%)", "Calibration (answerable questions)"))
     # Threshold sweep.
     if always:
         thresholds = np.linspace(0, 1, 41)
@@ -163,7 +176,12 @@ def write_report(out_dir: Path, report: dict, source: str, always: list[dict] | 
     misses = sorted((r for r in rows if r["f1"] < 1), key=lambda r: (r["f1"], -(r["score"] or 0)))[:worst]
     keys = ["exact", "f1", "total", "HasAns_exact", "HasAns_f1", "HasAns_total", "NoAns_exact", "NoAns_total",
             *[k for k in report if k.startswith("recall_at_")], "latency_ms_p50", "latency_ms_p95"]
+    keys.insert(keys.index("latency_ms_p50"), "answered")
     table = "".join(f"<tr><th>{html.escape(k)}</th><td>{report[k]}</td></tr>" for k in keys if k in report)
+    risk = report.get("risk_coverage") or {}
+    table += "".join(f"<tr><th>{label}</th><td>{risk[k]}</td></tr>" for k, label in (
+        ("accuracy_at_50", "right at 50% coverage (most confident half)"), ("accuracy_at_80", "right at 80% coverage"),
+        ("accuracy_at_100", "right at 100% coverage"), ("ece", "expected calibration error")) if k in risk)
     images = "".join(f'<figure><img alt="{k}" src="{v}"></figure>' for k, v in plots.items())
     miss_html = "".join(
         f"<div class='miss'><div><b>{html.escape(str(r['id']))}</b> {html.escape(r['question'])}</div>"

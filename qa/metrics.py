@@ -69,6 +69,7 @@ def summarize(rows: list[dict], latencies: list[float], recall_ks: tuple[int, ..
         "HasAns_exact": percent([r["em"] for r in has]), "HasAns_f1": percent([r["f1"] for r in has]), "HasAns_total": len(has),
         "NoAns_exact": percent([r["em"] for r in no]), "NoAns_f1": percent([r["f1"] for r in no]), "NoAns_total": len(no),
     }
+    report["answered"] = percent([float(bool(r.get("prediction"))) for r in rows])
     for k in recall_ks:
         report[f"recall_at_{k}"] = percent([float(r["first_hit"] is not None and r["first_hit"] < k) for r in has])
     report["latency_ms_p50"] = round(float(np.percentile(latencies, 50)), 2) if latencies else None
@@ -76,3 +77,35 @@ def summarize(rows: list[dict], latencies: list[float], recall_ks: tuple[int, ..
     report["latencies_ms"] = [round(x, 2) for x in latencies]
     report["rows"] = rows
     return report
+
+
+def selective(scores: list[float], correct: list[bool], coverages: tuple[float, ...] = (0.5, 0.8, 1.0),
+              bins: int = 10) -> dict:
+    """What a threshold buys: accuracy of the most confident ``coverages`` of the questions (risk-coverage), the
+    expected calibration error, and the reliability diagram's bins (predicted against observed right).
+
+    ``scores``: each question's best answer's score (an estimated probability), answered or not; ``correct``:
+    whether that answer is right."""
+    s = np.asarray(scores, dtype=np.float64)
+    c = np.asarray(correct, dtype=np.float64)
+    out: dict = {"questions": int(len(s))}
+    if not len(s):
+        return out
+    order = np.argsort(-s, kind="stable")
+    for cov in coverages:
+        n = max(1, int(round(cov * len(s))))
+        out[f"accuracy_at_{int(cov * 100)}"] = round(float(c[order[:n]].mean()) * 100, 2)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.searchsorted(edges, s, side="right") - 1, 0, bins - 1)
+    diagram, ece = [], 0.0
+    for b in range(bins):
+        m = which == b
+        if not m.any():
+            continue
+        predicted, observed = float(s[m].mean()), float(c[m].mean())
+        ece += m.sum() / len(s) * abs(predicted - observed)
+        diagram.append({"from": round(float(edges[b]), 2), "to": round(float(edges[b + 1]), 2), "n": int(m.sum()),
+                        "predicted": round(predicted, 4), "observed": round(observed, 4)})
+    out["ece"] = round(float(ece), 4)
+    out["reliability"] = diagram
+    return out

@@ -32,12 +32,19 @@ STOP_WORDS = frozenset(
 
 def lexical_terms(text: str) -> list[str]:
     """Normalised content words, for BM25 and keyword overlap."""
+    return [term for _, term in lexical_terms_at(text)]
+
+
+def lexical_terms_at(text: str) -> list[tuple[int, str]]:
+    """``lexical_terms`` with the character offset of the word each term comes from."""
     out = []
     for m in _WORD.finditer(text):
-        for part in re.split(r"-", m.group(0)):
+        for part in m.group(0).split("-"):
             if part and part.lower().strip(".'’") not in STOP_WORDS:
-                out.append(norm_word(part))
-    return [w for w in out if w]
+                term = norm_word(part)
+                if term:
+                    out.append((m.start(), term))
+    return out
 
 
 _PUNCT = frozenset(string.punctuation)

@@ -17,6 +17,7 @@ from qa.offline import go_offline
 from qa.types import Answer, ScoredPassage
 from reader.base import postprocess_candidates
 from reader.decode import Calibration, SpanCandidate, decode_spans
+from reader.selector import Selector, candidate_features
 from reader.features import DOC_STRIDE, MAX_SEQ_LEN, Features, featurize
 
 # Logit given to positions cut off by per-batch trimming: padding, never a span.
@@ -30,7 +31,7 @@ MAX_BATCH_TOKENS = 2048
 class SpanReader:
     def __init__(self, model_path: str, max_seq_len: int = MAX_SEQ_LEN, doc_stride: int = DOC_STRIDE, max_answer_tokens: int = 30,
                  batch_size: int = 16, min_score: float | None = None, calibration: Calibration | None = None,
-                 setting: str = "open"):
+                 setting: str = "open", use_selector: bool = True):
         self.model_path = str(model_path)
         self.max_seq_len = max_seq_len
         self.doc_stride = doc_stride
@@ -45,6 +46,10 @@ class SpanReader:
         if setting not in ("open", "gold"):
             raise ValueError(f"reader setting must be 'open' or 'gold', not {setting!r}")
         self.setting = setting
+        # The learned answer selector beside the model (selector.txt), when there is one and it is wanted; else
+        # the calibrated margin decides (calibration.json).
+        self.use_selector = use_selector
+        self.selector: Selector | None = None
         self._tokenizer = None
         self._loaded = False
         self._lock = threading.Lock()
@@ -66,6 +71,10 @@ class SpanReader:
                 raise ValueError(f"{self.model_path}: a fast tokenizer is required for character offsets")
             if self.calibration is None:
                 self.calibration = Calibration.load(path, self.setting) if path.is_dir() else Calibration()
+            if self.use_selector and self.selector is None and path.is_dir() and Selector.available(path):
+                selector = Selector(path)
+                selector.warm_up()
+                self.selector = selector
             self._loaded = True
 
     def _load_tokenizer(self):
@@ -130,16 +139,41 @@ class SpanReader:
 
     def read_batch(self, questions: list[str], passages: list[list[ScoredPassage]], max_answers: int) -> list[list[Answer]]:
         texts = [[sp.passage.text for sp in scored] for scored in passages]
-        results = []
-        for scored, candidates in zip(passages, self.candidates_batch(questions, texts)):
-            candidates = self.calibration.fuse(candidates, [sp.score for sp in scored])
-            answers = []
-            for c in self.calibration.answers(candidates, self.min_score):
-                p = scored[c.passage_index].passage
-                answers.append(Answer(p.text[c.start_char : c.end_char], round(self.calibration.score(c), 4), p.id,
-                                      c.start_char, c.end_char))
-            results.append(postprocess_candidates(answers, max_answers))
-        return results
+        return [self.decide(question, scored, candidates, max_answers)
+                for question, scored, candidates in zip(questions, passages, self.candidates_batch(questions, texts))]
+
+    def decide(self, question: str, scored: list[ScoredPassage], candidates: list[SpanCandidate], max_answers: int,
+               selector: bool = True, min_score: float | None = None) -> list[Answer]:
+        """Which candidates are answers, best first, each with its score (the probability that it is right).
+
+        With the learned selector (``selector`` and one shipped beside the model): ranked by the selector, answered
+        when the calibrated probability reaches ``min_score`` (default: the reader's own, else the selector's tuned
+        threshold). Otherwise the calibrated margin decides. The benchmarks call this on candidates they already
+        have, to compare both rules on one reading."""
+        self.warm_up()
+        min_score = self.min_score if min_score is None else min_score
+        answers = []
+        if selector and self.selector is not None:
+            texts = [sp.passage.text for sp in scored]
+            # In the reader-only setting no retriever chose the passage: its features are missing, not 1.0.
+            scores = None if self.setting == "gold" else [sp.score for sp in scored]
+            raw = self.selector.raw(candidate_features(question, texts, scores, candidates))
+            probs = self.selector.calibrate(raw)
+            floor = self.selector.threshold if min_score is None else min_score
+            for i in np.argsort(-raw, kind="stable"):
+                c = candidates[int(i)]
+                if probs[i] >= floor:
+                    p = scored[c.passage_index].passage
+                    answers.append(Answer(p.text[c.start_char : c.end_char], round(float(probs[i]), 4), p.id,
+                                          c.start_char, c.end_char))
+            return postprocess_candidates(answers, max_answers, ranked=True)
+        candidates = self.calibration.fuse(candidates, [sp.score for sp in scored])
+        for c in self.calibration.answers(candidates, min_score):
+            p = scored[c.passage_index].passage
+            answers.append(Answer(p.text[c.start_char : c.end_char], round(self.calibration.score(c), 4), p.id,
+                                  c.start_char, c.end_char))
+        return postprocess_candidates(answers, max_answers)
 
     def read(self, question: str, passages: list[ScoredPassage], max_answers: int) -> list[Answer]:
         return self.read_batch([question], [passages], max_answers)[0]
+

@@ -24,7 +24,8 @@ def make_embedder(model_path: str | None = None, device: str = "cpu"):
     return SentenceTransformerEmbedder(model_path, device=device)
 
 
-def make_retriever(index, kind: Literal["hybrid", "dense"] = "hybrid", lexical_weight: float = 0.3) -> Retriever:
+def make_retriever(index, kind: Literal["hybrid", "dense"] = "hybrid", lexical_weight: float = 0.3,
+                   article_weight: float = 0.0) -> Retriever:
     """Dense search alone, or dense fused with BM25 over the same ``StoredIndex``."""
     if kind == "dense":
         from retriever.dense import DenseRetriever
@@ -32,4 +33,4 @@ def make_retriever(index, kind: Literal["hybrid", "dense"] = "hybrid", lexical_w
         return DenseRetriever(index)
     from retriever.hybrid import HybridRetriever
 
-    return HybridRetriever(index, lexical_weight=lexical_weight)
+    return HybridRetriever(index, lexical_weight=lexical_weight, article_weight=article_weight)

@@ -2,10 +2,15 @@
 embedding model blurs ("Which German foreign minister ...") still find their paragraph.
 
 Neither side scores every passage: the candidates are the dense top ``candidates`` and the BM25 top
-``candidates`` (tantivy's inverted index), and only that pool is scored on both sides.
+``candidates`` (tantivy's inverted index), and only that pool is scored on both sides (``pool``, the one
+scoring call). The fused score adds, with ``article_weight``, the best score of another passage of the same
+article in the pool: a news question is often written from the story's headline and lead, so the paragraph that
+answers it can share few words with it while its article as a whole matches well.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -13,11 +18,56 @@ from qa.types import ScoredPassage
 from retriever.store import StoredIndex
 
 
+@dataclass(frozen=True)
+class Pool:
+    """One question's candidate passages, scored on both sides: rows, dense cosine, BM25 scaled to the best = 1."""
+
+    rows: np.ndarray
+    dense: np.ndarray
+    lexical: np.ndarray
+
+
+def fuse(pool: Pool, doc_of: np.ndarray, lexical_weight: float, article_weight: float) -> np.ndarray:
+    """Each pooled passage's score: dense and BM25 mixed, plus ``article_weight`` times the best mixed score among
+    the other passages of its article in the pool (0 when it is alone there)."""
+    mixed = (1 - lexical_weight) * pool.dense + lexical_weight * pool.lexical
+    if not article_weight or not len(mixed):
+        return mixed
+    others = np.zeros(len(mixed))
+    for doc in np.unique(doc_of):
+        members = np.flatnonzero(doc_of == doc)
+        if len(members) < 2:
+            continue
+        scores = mixed[members]
+        order = np.argsort(-scores)
+        best, second = scores[order[0]], scores[order[1]]
+        others[members] = best
+        others[members[order[0]]] = second
+    return mixed + article_weight * others
+
+
 class HybridRetriever:
-    def __init__(self, index: StoredIndex, lexical_weight: float = 0.3, candidates: int = 50):
+    def __init__(self, index: StoredIndex, lexical_weight: float = 0.3, candidates: int = 50,
+                 article_weight: float = 0.0):
         self.index = index
         self.lexical_weight = lexical_weight
         self.candidates = candidates
+        self.article_weight = article_weight
+
+    def pool(self, query: str, qvec: np.ndarray, dense_rows: np.ndarray, width: int) -> Pool:
+        """The question's candidate pool (the dense search's rows and BM25's own top ``width``), scored on both
+        sides; rows deleted meanwhile (no longer in the dense index) are left out, never cited."""
+        lexical_rows, lexical_top = self.index.lexical(query, width)
+        dense_index = self.index.dense
+        rows = np.array(sorted(r for r in {int(r) for r in dense_rows if r >= 0} | {int(r) for r in lexical_rows}
+                               if dense_index.has(r)), dtype=np.int64)
+        if not len(rows):
+            return Pool(rows, np.zeros(0), np.zeros(0))
+        dense = dense_index.vectors_of(rows) @ qvec
+        # BM25 scaled so that the question's best passage is 1 (0 everywhere when no word matches).
+        best = lexical_top.max(initial=0.0)
+        lexical = self.index.lexical_scores(query, rows) / best if best > 0 else np.zeros(len(rows))
+        return Pool(rows, dense, lexical)
 
     def retrieve_batch(self, queries: list[str], embeddings: np.ndarray, top_k: int) -> list[list[ScoredPassage]]:
         if not queries:
@@ -26,23 +76,17 @@ class HybridRetriever:
         _, dense_rows = self.index.search(embeddings, width)
         results = []
         for query, qvec, rows in zip(queries, embeddings, dense_rows):
-            lexical_rows, lexical_top = self.index.lexical(query, width)
-            dense_index = self.index.dense
-            # Rows deleted meanwhile (no longer in the dense index) are skipped, never cited.
-            pool = np.array(sorted(r for r in {int(r) for r in rows if r >= 0} | {int(r) for r in lexical_rows}
-                                   if dense_index.has(r)), dtype=np.int64)
-            if not len(pool):
+            pool = self.pool(query, qvec, rows, width)
+            if not len(pool.rows):
                 results.append([])
                 continue
-            dense = dense_index.vectors_of(pool) @ qvec
-            # BM25 scaled so that the question's best passage is 1 (0 everywhere when no word matches).
-            best = lexical_top.max(initial=0.0)
-            lexical = self.index.lexical_scores(query, pool) / best if best > 0 else np.zeros(len(pool))
-            fused = (1 - self.lexical_weight) * dense + self.lexical_weight * lexical
+            doc_of = self.index.documents_of(pool.rows) if self.article_weight else np.zeros(len(pool.rows))
+            fused = fuse(pool, doc_of, self.lexical_weight, self.article_weight)
             order = np.argsort(-fused, kind="stable")[:top_k]
             # Records only for the passages returned (a row deleted since the search is left out).
-            found = self.index.passages_at(pool[order])
-            results.append([ScoredPassage(found[int(pool[o])], float(fused[o])) for o in order if int(pool[o]) in found])
+            found = self.index.passages_at(pool.rows[order])
+            results.append([ScoredPassage(found[int(pool.rows[o])], float(fused[o])) for o in order
+                            if int(pool.rows[o]) in found])
         return results
 
     def retrieve(self, query: str, embedding: np.ndarray, top_k: int) -> list[ScoredPassage]:

@@ -273,6 +273,15 @@ class StoredIndex:
             f"SELECT row, id, doc_id, title, paragraph, text, doc_start, doc_end, page FROM passages WHERE row IN ({marks})",
             rows)}
 
+    def documents_of(self, rows: np.ndarray) -> np.ndarray:
+        """The document id of each of these rows, in order ("" for a row deleted meanwhile)."""
+        rows = [int(r) for r in rows]
+        if not rows:
+            return np.array([], dtype=object)
+        marks = ",".join("?" * len(rows))
+        found = dict(self._db().execute(f"SELECT row, doc_id FROM passages WHERE row IN ({marks})", rows).fetchall())
+        return np.array([found.get(r, "") for r in rows], dtype=object)
+
     def all_passages(self) -> Iterator[tuple[Passage, np.ndarray]]:
         """Every passage with its vector, in row order (rebuilds reuse vectors of unchanged text)."""
         for r in self._db().execute(

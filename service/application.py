@@ -40,7 +40,8 @@ def reader_from(settings: Settings, min_score: float | None = None, setting: str
     r = settings.reader
     return make_reader(r.kind, r.model, device=settings.models.device, max_seq_len=r.max_seq_len,
                        doc_stride=r.doc_stride, max_answer_tokens=r.max_answer_tokens, batch_size=r.batch_size,
-                       min_score=r.min_answer_score if min_score is None else min_score, setting=setting)
+                       min_score=r.min_answer_score if min_score is None else min_score, setting=setting,
+                       use_selector=r.selector)
 
 
 def embedder_from(settings: Settings) -> Embedder:
@@ -76,7 +77,7 @@ class Application:
 
     def _pipeline_for(self, index: StoredIndex) -> QAPipeline:
         retrieval = self.settings.retrieval
-        retriever = make_retriever(index, retrieval.kind, retrieval.lexical_weight)
+        retriever = make_retriever(index, retrieval.kind, retrieval.lexical_weight, retrieval.article_weight)
         return QAPipeline(self.embedder, retriever, self.reader, retrieval.top_k, self.settings.reader.max_answers)
 
     def warm_up(self) -> None:

@@ -53,8 +53,12 @@ class RetrievalSettings(BaseSettings):
     # with a model.onnx: such an export; any other directory: a sentence-transformers model (PyTorch).
     embedding_model: str | None = None
     kind: Literal["hybrid", "dense"] = Field(default="hybrid", validation_alias="QA_RETRIEVER")
-    # Share of BM25 in the hybrid score (0 = dense only).
-    lexical_weight: float = Field(default=0.3, ge=0.0, le=1.0)
+    # Share of BM25 in the hybrid score (0 = dense only). With article_weight, chosen on the NewsQA and SQuAD tune
+    # questions' recall@5 by python -m training.retrieval (README, "News scoreboard").
+    lexical_weight: float = Field(default=0.4, ge=0.0, le=1.0)
+    # Weight of a passage's article: the best score of another passage of the same article among the candidates
+    # (0 = each passage alone). See retriever/hybrid.py.
+    article_weight: float = Field(default=0.2, ge=0.0, le=1.0)
     # Passages per question when a request does not say.
     top_k: int = Field(default=5, ge=1, le=TOP_K_MAX)
 
@@ -75,6 +79,9 @@ class ReaderSettings(BaseSettings):
     # least this. None: the model's calibrated threshold (calibration.json), tuned on held-out data.
     min_answer_score: float | None = Field(default=None, ge=0.0, le=1.0,
                                            validation_alias="QA_MIN_ANSWER_SCORE")
+    # The learned answer selector shipped beside the model (selector.txt) ranks the spans and gives the score;
+    # false: the older calibrated margin (calibration.json) does.
+    selector: bool = Field(default=True, validation_alias="QA_ANSWER_SELECTOR")
     # Answers per question when a request does not say.
     max_answers: int = Field(default=3, ge=1, le=MAX_ANSWERS_MAX, validation_alias="QA_MAX_ANSWERS")
 

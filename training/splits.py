@@ -10,3 +10,27 @@ TUNE = ("Prime_number", "Private_school", "Sky_(United_Kingdom)")
 REPORT = ("Steam_engine", "Victoria_(Australia)", "Yuan_dynasty")
 # dev-v1.1-public articles reported on: all but the spent and the tuned ones.
 SQUAD1_EXCLUDED = PILOT_TRAINED + TUNE
+
+
+# The public NewsQA half (shared/data/news/newsqa-dev-public.json.gz) is split by article, never by question:
+# an article is TUNE when the first byte of the SHA-256 of its title (the first 50 characters of the story) is
+# even, else REPORT. Fixed before any figure of either half was computed; the selector and every operating point
+# are fitted on the tune half only, and figures are reported on the report half.
+NEWSQA_SPLIT_RULE = "sha256(title)[0] % 2 == 0 -> tune, else report"
+
+
+def newsqa_split(title: str) -> str:
+    """"tune" or "report": which half of the public NewsQA articles this one is in."""
+    import hashlib
+
+    return "tune" if hashlib.sha256(title.encode("utf-8")).digest()[0] % 2 == 0 else "report"
+
+
+# Within the NewsQA tune half, the articles a short reader fine-tune may train on ("tune-train": the second byte
+# of the same SHA-256 not 2 modulo 3, about two thirds) and those that decide whether it ships and that the answer
+# selector is fitted on ("tune-check"). Fixed before the fine-tune ran.
+def newsqa_tune_part(title: str) -> str:
+    """"tune-train" or "tune-check" for an article of the tune half."""
+    import hashlib
+
+    return "tune-check" if hashlib.sha256(title.encode("utf-8")).digest()[1] % 3 == 2 else "tune-train"

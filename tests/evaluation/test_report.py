@@ -31,5 +31,6 @@ def test_report_page_has_every_plot_and_the_worst_misses(tmp_path):
     r = run_qa("eval", str(DEV_GOLD), "--report", str(tmp_path / "out"), index_dir=tmp_path / "idx")
     assert r.returncode == 0, r.stderr
     page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
-    assert len(re.findall(r'<img alt="(types|hasans|calibration|sweep|latency)" src="data:image/png;base64,', page)) == 5
+    assert len(re.findall(r'<img alt="(types|hasans|reliability|calibration|sweep|latency)" src="data:image/png;base64,', page)) == 6
+    assert "right at 80% coverage" in page and "expected calibration error" in page
     assert "Worst misses" in page and "<mark>" in page and "http" not in page.replace("http-equiv", "")

@@ -35,3 +35,19 @@ def test_lexical_scores_of_chosen_rows_match_the_search(three_passages, fake_emb
     rows, scores = index.lexical("Wallace anti-tank", 5)
     assert rows[0] == 2
     np.testing.assert_allclose(index.lexical_scores("Wallace anti-tank", np.array([3, 2, 1])), [0.0, scores[0], 0.0])
+
+
+def test_article_weight_adds_the_best_other_passage_of_the_same_article():
+    import numpy as np
+
+    from retriever.hybrid import Pool, fuse
+
+    pool = Pool(np.arange(4), dense=np.array([0.8, 0.2, 0.5, 0.4]), lexical=np.array([1.0, 0.0, 0.5, 0.0]))
+    docs = np.array(["a", "a", "b", "c"], dtype=object)
+    mixed = 0.5 * pool.dense + 0.5 * pool.lexical
+    assert np.allclose(fuse(pool, docs, 0.5, 0.0), mixed)
+    # Each passage gets the best *other* passage of its article; a passage alone in its article gets nothing.
+    oracle = mixed + 0.3 * np.array([mixed[1], mixed[0], 0.0, 0.0])
+    assert np.allclose(fuse(pool, docs, 0.5, 0.3), oracle)
+    # So the weak paragraph of a well-matched article (0.1 alone) passes a lone passage that matched better (0.2).
+    assert mixed[1] < mixed[3] and fuse(pool, docs, 0.5, 0.3)[1] > fuse(pool, docs, 0.5, 0.3)[3]

@@ -26,6 +26,8 @@ class GoldTurn:
 class Conversation:
     id: str
     turns: list[GoldTurn]
+    # The story the conversation is about (CoQA's setting): its turns are asked within it unless unscoped.
+    doc_id: str | None = None
 
 
 def is_conversation_file(path: Path) -> bool:
@@ -49,7 +51,8 @@ def load_conversations(path: Path) -> list[Conversation]:
             turns = [GoldTurn(t["question"], list(t.get("answers") or []), t.get("standalone")) for t in rec["turns"]]
             if not turns:
                 raise ValueError("no turns")
-            out.append(Conversation(str(rec["id"]), turns))
+            doc_id = rec.get("doc_id")
+            out.append(Conversation(str(rec["id"]), turns, str(doc_id) if doc_id is not None else None))
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             raise GoldFormatError(f"{path}:{lineno}: expected {{\"id\", \"turns\": [{{\"question\", \"answers\"}}]}} ({exc})") from exc
     if not out:
@@ -58,19 +61,22 @@ def load_conversations(path: Path) -> list[Conversation]:
 
 
 def evaluate_conversations(chat: ChatService, conversations: list[Conversation], top_k: int | None = None,
-                           on_row: OnRow | None = None) -> dict:
-    """Each conversation asked turn by turn; the history holds the answers the system gave, as in real use."""
+                           on_row: OnRow | None = None, scoped: bool = True) -> dict:
+    """Each conversation asked turn by turn; the history holds the answers the system gave, as in real use.
+
+    ``scoped``: a conversation that names its story (``doc_id``) is asked within it; else of the whole index."""
     rows, latencies = [], []
     for conv in conversations:
         history: list[Turn] = []
         for n, gold in enumerate(conv.turns):
             t0 = time.perf_counter()
-            reply = chat.reply(history, gold.question, top_k=top_k)
+            scope = [conv.doc_id] if scoped and conv.doc_id is not None else None
+            reply = chat.reply(history, gold.question, top_k=top_k, scope=scope)
             latencies.append((time.perf_counter() - t0) * 1000)
             top = reply.result.answers[0] if reply.result.answers else None
             row = score_row(GoldItem(f"{conv.id}.{n + 1}", gold.question, gold.answers), top.text if top else "",
                        top.score if top else None)
-            row.update(turn=n + 1, asked=reply.rewrite.question, standalone=gold.standalone)
+            row.update(turn=n + 1, asked=reply.rewrite.question, standalone=gold.standalone, scoped=scope is not None)
             rows.append(row)
             if on_row is not None:
                 on_row(row, latencies[-1])

@@ -69,13 +69,14 @@ class ChatService:
         return resolved
 
     def reply_batch(self, conversations: Sequence[tuple[Sequence[Turn], str]], top_k: int | None = None,
-                    max_answers: int | None = None) -> list[ChatReply]:
+                    max_answers: int | None = None, scope: Sequence[str] | None = None) -> list[ChatReply]:
+        """``scope``: the document ids the conversation is about (a story a reader is looking at); None: all."""
         max_answers = self.pipeline.max_answers if max_answers is None else max_answers
         rewrites = [self.rewriter.rewrite(self.standalone(history), question, self.about)
                     for history, question in conversations]
         # "What else": ask for more, then drop what was already said.
         extra = max((len(r.exclude) for r in rewrites), default=0)
-        results = self.pipeline.ask_batch([r.question for r in rewrites], top_k, max_answers + extra)
+        results = self.pipeline.ask_batch([r.question for r in rewrites], top_k, max_answers + extra, scope)
         replies = []
         for rewrite, result in zip(rewrites, results):
             given = {normalize_answer(a) for a in rewrite.exclude}
@@ -84,5 +85,5 @@ class ChatService:
         return replies
 
     def reply(self, history: Sequence[Turn], question: str, top_k: int | None = None,
-              max_answers: int | None = None) -> ChatReply:
-        return self.reply_batch([(history, question)], top_k, max_answers)[0]
+              max_answers: int | None = None, scope: Sequence[str] | None = None) -> ChatReply:
+        return self.reply_batch([(history, question)], top_k, max_answers, scope)[0]

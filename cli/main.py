@@ -138,7 +138,7 @@ def _running_server(settings) -> str | None:
     return url if same else None
 
 
-def _ask_server(url: str, question: str, top_k: int | None, max_answers: int | None):
+def _ask_server(url: str, question: str, top_k: int | None, max_answers: int | None, doc_ids: list[str] | None = None):
     """The question asked of a running server (POST /v1/ask), as the same QAResult a local ask gives."""
     import urllib.error
     import urllib.request
@@ -146,7 +146,8 @@ def _ask_server(url: str, question: str, top_k: int | None, max_answers: int | N
     from qa.types import QAResult
 
     body = {"question": question, **({"top_k": top_k} if top_k is not None else {}),
-            **({"max_answers": max_answers} if max_answers is not None else {})}
+            **({"max_answers": max_answers} if max_answers is not None else {}),
+            **({"doc_ids": doc_ids} if doc_ids else {})}
     headers = {"Content-Type": "application/json"}
     keys = _settings().server.key_list
     if keys:  # a server that wants keys for reads gets this machine's first one
@@ -179,12 +180,15 @@ def cmd_ask(args: argparse.Namespace) -> int:
     server = None if args.local else (args.server or _running_server(_settings()))
     if server is not None:
         try:
-            result = _ask_server(server, question, args.top_k, args.max_answers)
+            result = _ask_server(server, question, args.top_k, args.max_answers, args.doc)
         except RuntimeError as exc:
             return _fail(str(exc))
     else:
         service = _load(build_if_missing=True)
-        result = service.ask(question, args.top_k, args.max_answers, channel="cli")
+        try:
+            result = service.ask(question, args.top_k, args.max_answers, channel="cli", scope=args.doc)
+        except ValueError as exc:  # a --doc that is not indexed
+            return _fail(str(exc))
     if args.json:
         print(json.dumps(result.to_dict(with_context=True), indent=2, ensure_ascii=False))
         return 0
@@ -287,17 +291,23 @@ def _eval_conversations(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     from cli.progress import EvalRecorder
 
+    service = _load(build_if_missing=True)
+    missing = sorted({c.doc_id for c in conversations if c.doc_id is not None and service.index.document(c.doc_id) is None})
+    if missing and not args.unscoped:
+        return _fail(f"{len(missing)} stories the conversations name are not indexed (e.g. {missing[0][:80]!r}): "
+                     "index them (qa index STORIES.jsonl) or ask the whole index with --unscoped")
     recorder = EvalRecorder(sum(len(c.turns) for c in conversations), "turns", args.rows)
     try:
-        report = evaluate_conversations(_load(build_if_missing=True).conversations(), conversations, top_k=args.top_k,
-                                        on_row=recorder)
+        report = evaluate_conversations(service.conversations(), conversations, top_k=args.top_k, on_row=recorder,
+                                        scoped=not args.unscoped)
     except KeyboardInterrupt:
         return _interrupted(recorder, args)
     finally:
         recorder.close()
     if args.verbose:
         _print_rows(report["rows"])
-    print(f"conversations    {report['conversations']}, {report['total']} turns")
+    scoped = sum(r["scoped"] for r in report["rows"])
+    print(f"conversations    {report['conversations']}, {report['total']} turns ({scoped} asked within their story)")
     for name, part in (("all turns", report), ("first turns", report["first_turns"]), ("follow-ups", report["follow_ups"])):
         print(f"{name:<12}     EM {part['exact']} / F1 {part['f1']}  ({part['total']} turns; HasAns F1 {part['HasAns_f1']}, "
               f"NoAns {part['NoAns_exact']})")
@@ -509,6 +519,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top-k", type=int, default=None, help="passages to retrieve (1-50; default QA_TOP_K)")
     p.add_argument("--max-answers", type=int, default=None, help="1-10; default QA_MAX_ANSWERS")
     p.add_argument("--json", action="store_true", help="print the full result as JSON")
+    p.add_argument("--doc", action="append", metavar="ID", default=None,
+                   help="answer only from this document (repeatable; ids as `GET /v1/documents` lists them)")
     p.add_argument("-v", "--verbose", action="store_true", help="show the cited paragraph of every answer")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--server", metavar="URL", default=None,
@@ -539,6 +551,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "a killed run leaves what it had")
     p.add_argument("--report", metavar="DIR", help="also write DIR/report.html: EM/F1 by question type, HasAns vs "
                    "NoAns, calibration, the no-answer threshold sweep, latency and the worst misses (needs matplotlib)")
+    p.add_argument("--unscoped", action="store_true", help="conversations: ask every turn of the whole index, not "
+                   "within the story its line names (doc_id)")
     p.add_argument("-v", "--verbose", action="store_true", help="print every question with its prediction")
     p.set_defaults(func=cmd_eval)
 

@@ -8,6 +8,8 @@ QUESTION_MAX_CHARS = 1000
 TOP_K_MAX = 50
 MAX_ANSWERS_MAX = 10
 MAX_ID_CHARS = 128
+# Documents one question may be scoped to (doc_ids): a story and its follow-ups, not an archive.
+MAX_SCOPE_DOCUMENTS = 100
 # Passages are at most this long (about 300-350 tokens, under the reader's 384-token window): a longer paragraph
 # is cut at sentence ends into parts, so no passage makes unbounded work for the embedder or the reader, and the
 # embedder (256 tokens) sees most of each (of 19,944 SQuAD paragraphs, 98.6% are shorter).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Sequence
 
 from qa import deadline
 from qa.types import Answer, Citation, CitedAnswer, Passage, QAResult
@@ -34,14 +35,16 @@ class QAPipeline:
         """The same retrieval with another reader (evaluation compares readers over one index)."""
         return QAPipeline(self.embedder, self.retriever, reader, self.top_k, self.max_answers)
 
-    def ask_batch(self, questions: list[str], top_k: int | None = None, max_answers: int | None = None) -> list[QAResult]:
+    def ask_batch(self, questions: list[str], top_k: int | None = None, max_answers: int | None = None,
+                  scope: Sequence[str] | None = None) -> list[QAResult]:
+        """``scope``: document ids the passages must come from (None: the whole index)."""
         top_k = self.top_k if top_k is None else top_k
         max_answers = self.max_answers if max_answers is None else max_answers
         marks = [time.perf_counter()]
         embeddings = self.embedder.encode(questions)
         marks.append(time.perf_counter())
         deadline.check()
-        retrieved = self.retriever.retrieve_batch(questions, embeddings, top_k)
+        retrieved = self.retriever.retrieve_batch(questions, embeddings, top_k, scope=scope)
         marks.append(time.perf_counter())
         deadline.check()
         answers = self.reader.read_batch(questions, retrieved, max_answers)
@@ -57,5 +60,6 @@ class QAPipeline:
             results.append(QAResult(question, cited, tuple(passages), {k: round(v, 2) for k, v in timings.items()}))
         return results
 
-    def ask(self, question: str, top_k: int | None = None, max_answers: int | None = None) -> QAResult:
-        return self.ask_batch([question], top_k, max_answers)[0]
+    def ask(self, question: str, top_k: int | None = None, max_answers: int | None = None,
+            scope: Sequence[str] | None = None) -> QAResult:
+        return self.ask_batch([question], top_k, max_answers, scope)[0]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, Sequence
 
 import numpy as np
 
@@ -31,7 +31,10 @@ class Retriever(Protocol):
     their vectors, one row each.
     """
 
-    def retrieve_batch(self, queries: list[str], embeddings: np.ndarray, top_k: int) -> list[list[ScoredPassage]]: ...
+    def retrieve_batch(self, queries: list[str], embeddings: np.ndarray, top_k: int,
+                       scope: Sequence[str] | None = None) -> list[list[ScoredPassage]]:
+        """``scope``: document ids to search within (a conversation about one story); None: the whole index."""
+        ...
 
     def retrieve(self, query: str, embedding: np.ndarray, top_k: int) -> list[ScoredPassage]: ...
 

@@ -11,6 +11,7 @@ answers it can share few words with it while its article as a whole matches well
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 
@@ -61,22 +62,33 @@ class HybridRetriever:
         dense_index = self.index.dense
         rows = np.array(sorted(r for r in {int(r) for r in dense_rows if r >= 0} | {int(r) for r in lexical_rows}
                                if dense_index.has(r)), dtype=np.int64)
+        return self._scored(query, qvec, rows, lexical_top.max(initial=0.0))
+
+    def scoped_pool(self, query: str, qvec: np.ndarray, rows: np.ndarray) -> Pool:
+        """Every passage of a scope (a few documents), scored on both sides; BM25 scaled to the scope's best."""
+        return self._scored(query, qvec, rows, None)
+
+    def _scored(self, query: str, qvec: np.ndarray, rows: np.ndarray, best: float | None) -> Pool:
         if not len(rows):
             return Pool(rows, np.zeros(0), np.zeros(0))
-        dense = dense_index.vectors_of(rows) @ qvec
+        dense = self.index.dense.vectors_of(rows) @ qvec
+        lexical = self.index.lexical_scores(query, rows)
         # BM25 scaled so that the question's best passage is 1 (0 everywhere when no word matches).
-        best = lexical_top.max(initial=0.0)
-        lexical = self.index.lexical_scores(query, rows) / best if best > 0 else np.zeros(len(rows))
-        return Pool(rows, dense, lexical)
+        best = lexical.max(initial=0.0) if best is None else best
+        return Pool(rows, dense, lexical / best if best > 0 else np.zeros(len(rows)))
 
-    def retrieve_batch(self, queries: list[str], embeddings: np.ndarray, top_k: int) -> list[list[ScoredPassage]]:
+    def retrieve_batch(self, queries: list[str], embeddings: np.ndarray, top_k: int,
+                       scope: Sequence[str] | None = None) -> list[list[ScoredPassage]]:
         if not queries:
             return []
         width = max(self.candidates, top_k)
-        _, dense_rows = self.index.search(embeddings, width)
+        if scope is None:
+            _, dense_rows = self.index.search(embeddings, width)
+        else:
+            within = self.index.rows_of(scope)
         results = []
-        for query, qvec, rows in zip(queries, embeddings, dense_rows):
-            pool = self.pool(query, qvec, rows, width)
+        for i, (query, qvec) in enumerate(zip(queries, embeddings)):
+            pool = self.pool(query, qvec, dense_rows[i], width) if scope is None else self.scoped_pool(query, qvec, within)
             if not len(pool.rows):
                 results.append([])
                 continue

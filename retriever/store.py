@@ -273,6 +273,15 @@ class StoredIndex:
             f"SELECT row, id, doc_id, title, paragraph, text, doc_start, doc_end, page FROM passages WHERE row IN ({marks})",
             rows)}
 
+    def rows_of(self, doc_ids: Iterable[str]) -> np.ndarray:
+        """The passage rows of these documents that are searchable now, in row order."""
+        ids = list(dict.fromkeys(doc_ids))
+        if not ids:
+            return np.zeros(0, dtype=np.int64)
+        marks = ",".join("?" * len(ids))
+        rows = [r for (r,) in self._db().execute(f"SELECT row FROM passages WHERE doc_id IN ({marks}) ORDER BY row", ids)]
+        return np.array([r for r in rows if self.dense.has(r)], dtype=np.int64)
+
     def documents_of(self, rows: np.ndarray) -> np.ndarray:
         """The document id of each of these rows, in order ("" for a row deleted meanwhile)."""
         rows = [int(r) for r in rows]

@@ -17,6 +17,7 @@ from prometheus_client import CollectorRegistry
 from chat.rewrite import Rewriter, RuleRewriter, Turn
 from chat.service import ChatReply, ChatService
 from qa.deadline import Cancelled
+from qa.limits import MAX_ID_CHARS
 from qa.pipeline import QAPipeline
 from qa.protocols import Embedder, Reader
 from qa.types import QAResult
@@ -24,7 +25,7 @@ from reader import make_reader
 from retriever import make_embedder, make_retriever
 from retriever import store
 from retriever.store import StoredIndex
-from service.documents import DocumentStore
+from service.documents import DocumentError, DocumentStore
 from service.gate import Busy, ModelGate
 from service.indexing import Log, open_index, stderr_log
 from service.metrics import QuestionMetrics
@@ -115,22 +116,30 @@ class Application:
 
     # -- questions ------------------------------------------------------------------------------
     def ask(self, question: str, top_k: int | None = None, max_answers: int | None = None,
-            channel: str = "api") -> QAResult:
-        """One question through the gate; counted in the metrics under ``channel``. Raises ``Busy``."""
+            channel: str = "api", scope: Sequence[str] | None = None) -> QAResult:
+        """One question through the gate; counted in the metrics under ``channel``. Raises ``Busy``, and
+        ``DocumentError`` for a ``scope`` (document ids to answer from) naming a document not indexed."""
         self.follow()
+        self._check_scope(scope)
         with self._slot(channel):
-            result = self._pipeline.ask(question, top_k, max_answers)
+            result = self._pipeline.ask(question, top_k, max_answers, scope)
         self.metrics.observe(result, channel)
         return result
 
     def chat(self, history: Sequence[Turn], question: str, top_k: int | None = None,
-             max_answers: int | None = None, channel: str = "chat") -> ChatReply:
+             max_answers: int | None = None, channel: str = "chat", scope: Sequence[str] | None = None) -> ChatReply:
         """The conversation's last question made standalone, then answered as ``ask`` does."""
         self.follow()
+        self._check_scope(scope)
         with self._slot(channel):
-            reply = ChatService(self._pipeline, self.rewriter).reply(history, question, top_k, max_answers)
+            reply = ChatService(self._pipeline, self.rewriter).reply(history, question, top_k, max_answers, scope)
         self.metrics.observe(reply.result, channel)
         return reply
+
+    def _check_scope(self, scope: Sequence[str] | None) -> None:
+        unknown = [d for d in scope or () if self.index.document(d) is None]
+        if unknown:
+            raise DocumentError(f"doc_ids: no indexed document with id {unknown[0][:MAX_ID_CHARS]!r}")
 
     def conversations(self) -> ChatService:
         """Chat over the current pipeline without the gate: batch evaluation (``qa eval``) only."""

@@ -49,11 +49,12 @@ class ListRetriever:
     def __init__(self, passages: list[Passage], score: float | None = None):
         self.passages, self.score, self.asked = passages, score, []
 
-    def retrieve_batch(self, queries, embeddings, top_k):
+    def retrieve_batch(self, queries, embeddings, top_k, scope=None):
         assert embeddings.shape[0] == len(queries)  # the pipeline embeds, once per batch
         self.asked.extend(queries)
+        passages = [p for p in self.passages if scope is None or p.doc_id in scope]
         return [[ScoredPassage(p, self.score if self.score is not None else 0.9 - i / 10)
-                 for i, p in enumerate(self.passages[:top_k])] for _ in queries]
+                 for i, p in enumerate(passages[:top_k])] for _ in queries]
 
     def retrieve(self, query, embedding, top_k):
         return self.retrieve_batch([query], embedding[None, :], top_k)[0]

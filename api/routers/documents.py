@@ -33,7 +33,7 @@ def _out(d: DocumentInfo) -> DocumentOut:
     return DocumentOut(**d.to_dict())
 
 
-def _refused(exc: DocumentError) -> HTTPException:
+def refused(exc: DocumentError) -> HTTPException:
     return HTTPException(status_code=STATUS[exc.kind], detail=str(exc))
 
 
@@ -55,7 +55,7 @@ def get_document(doc_id: str, service: ServiceDep, _key: ReadKey) -> DocumentDet
     try:
         info, passages = service.documents.get(doc_id)
     except DocumentError as exc:
-        raise _refused(exc) from None
+        raise refused(exc) from None
     return DocumentDetail(**_out(info).model_dump(),
                           paragraphs_text=[ParagraphOut(id=p.id, paragraph=p.paragraph, text=p.text) for p in passages])
 
@@ -84,7 +84,7 @@ async def add_documents(request: Request, service: ServiceDep, _key: WriteKey) -
             raise DocumentError(f"send application/json or multipart/form-data, not {kind[:60]!r}", kind="unsupported")
         added = await run_in_threadpool(service.documents.put, docs, False)
     except DocumentError as exc:
-        raise _refused(exc) from None
+        raise refused(exc) from None
     return DocumentList(documents=[_out(d) for d in added], total=len(added))
 
 
@@ -98,7 +98,7 @@ async def replace_document(doc_id: str, body: ArticleBody, service: ServiceDep, 
         [info] = await run_in_threadpool(service.documents.put, [article(body.text, body.title, doc_id, body.url,
                                                                          body.published)], True)
     except DocumentError as exc:
-        raise _refused(exc) from None
+        raise refused(exc) from None
     response.status_code = 200 if existed else 201
     return _out(info)
 
@@ -108,5 +108,5 @@ async def delete_document(doc_id: str, service: ServiceDep, _key: WriteKey) -> R
     try:
         await run_in_threadpool(service.documents.delete, doc_id)
     except DocumentError as exc:
-        raise _refused(exc) from None
+        raise refused(exc) from None
     return Response(status_code=204)

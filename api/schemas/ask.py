@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from api.schemas.common import Question, WholeNumbers
-from qa.limits import MAX_ANSWERS_MAX, TOP_K_MAX
+from qa.limits import MAX_ANSWERS_MAX, MAX_ID_CHARS, MAX_SCOPE_DOCUMENTS, TOP_K_MAX
 
 
 class AskRequest(WholeNumbers):
@@ -14,6 +16,10 @@ class AskRequest(WholeNumbers):
                                examples=["What did Baerbock say about weapons?"])
     top_k: StrictInt | None = Field(None, ge=1, le=TOP_K_MAX, description="Passages to retrieve (default from settings).")
     max_answers: StrictInt | None = Field(None, ge=1, le=MAX_ANSWERS_MAX, description="Answers to return at most.")
+    doc_ids: list[Annotated[str, Field(min_length=1, max_length=MAX_ID_CHARS)]] | None = Field(
+        None, min_length=1, max_length=MAX_SCOPE_DOCUMENTS,
+        description="Answer only from these documents (a conversation about one story); an id that is not indexed "
+                    "is a 422. Default: the whole index.")
 
 
 class CitationOut(BaseModel):

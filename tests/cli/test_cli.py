@@ -325,3 +325,29 @@ def test_serve_on_a_busy_port_is_refused_at_once_before_loading_anything(tmp_pat
         r = run_qa("serve", "--port", str(port), index_dir=tmp_path / "idx", timeout=60)
     assert r.returncode == 2 and f"cannot listen on 127.0.0.1:{port}" in r.stderr and "--port" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "idx").exists()
+
+
+@pytest.mark.slow
+def test_conversations_are_asked_within_the_story_they_name(tmp_path):
+    conv = tmp_path / "conv.jsonl"
+    turns = [{"question": "Who is the Kremlin spokesperson?", "answers": ["Dmitry Peskov"]},
+             {"question": "What did he tell reporters?", "answers": []}]
+    conv.write_text(json.dumps({"id": "c1", "doc_id": "a55cb55b65e2c03f", "turns": turns}) + "\n"
+                    + json.dumps({"id": "c2", "turns": turns[:1]}) + "\n", encoding="utf-8")
+    out = tmp_path / "out.json"
+    r = run_qa("eval", str(conv), "--json", str(out), index_dir=tmp_path / "idx")
+    assert r.returncode == 0, r.stderr
+    assert "(2 asked within their story)" in r.stdout
+    rows = json.loads(out.read_text())["rows"]
+    assert [row["scoped"] for row in rows] == [True, True, False]
+    r = run_qa("eval", str(conv), "--unscoped", "--json", str(out), index_dir=tmp_path / "idx")
+    assert r.returncode == 0 and not any(row["scoped"] for row in json.loads(out.read_text())["rows"])
+    # A story that is not indexed is named at once, before any question.
+    conv.write_text(json.dumps({"id": "c3", "doc_id": "not-indexed", "turns": turns}) + "\n", encoding="utf-8")
+    r = run_qa("eval", str(conv), index_dir=tmp_path / "idx")
+    assert r.returncode == 2 and "not-indexed" in r.stderr and "--unscoped" in r.stderr and "Traceback" not in r.stderr
+    r = run_qa("ask", "Who is the Kremlin spokesperson?", "--local", "--doc", "not-indexed", index_dir=tmp_path / "idx")
+    assert r.returncode == 2 and "not-indexed" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    r = run_qa("ask", "Who is the Kremlin spokesperson?", "--local", "--doc", "a55cb55b65e2c03f", "--json",
+               index_dir=tmp_path / "idx")
+    assert r.returncode == 0 and {p["doc_id"] for p in json.loads(r.stdout)["passages"]} == {"a55cb55b65e2c03f"}

@@ -51,3 +51,22 @@ def test_article_weight_adds_the_best_other_passage_of_the_same_article():
     assert np.allclose(fuse(pool, docs, 0.5, 0.3), oracle)
     # So the weak paragraph of a well-matched article (0.1 alone) passes a lone passage that matched better (0.2).
     assert mixed[1] < mixed[3] and fuse(pool, docs, 0.5, 0.3)[1] > fuse(pool, docs, 0.5, 0.3)[3]
+
+
+def test_a_scope_searches_only_its_documents_and_scores_them_as_the_whole_index_would(three_passages, fake_embedder):
+    from retriever.dense import DenseRetriever
+
+    index = _index(three_passages, fake_embedder)
+    query = "What did Baerbock say about weapons?"
+    vector = fake_embedder.encode([query])[0]
+    scope = ["d1", "d2"]  # not the Baerbock document that the whole index would rank first
+    unscoped = HybridRetriever(index, lexical_weight=0.0).retrieve(query, vector, 3)
+    scoped = HybridRetriever(index, lexical_weight=0.0).retrieve_batch([query], vector[None, :], 3, scope=scope)[0]
+    assert {h.passage.doc_id for h in scoped} == set(scope)
+    # Dense side alone: the scope's passages in the order and with the scores of the unscoped search.
+    assert [(h.passage.id, round(h.score, 5)) for h in scoped] == [
+        (h.passage.id, round(h.score, 5)) for h in unscoped if h.passage.doc_id in scope]
+    dense = DenseRetriever(index).retrieve_batch([query], vector[None, :], 3, scope=scope)[0]
+    assert [h.passage.id for h in dense] == [h.passage.id for h in scoped]
+    assert HybridRetriever(index).retrieve_batch([query], vector[None, :], 3, scope=["nowhere"])[0] == []
+    assert DenseRetriever(index).retrieve_batch([query], vector[None, :], 3, scope=["nowhere"])[0] == []

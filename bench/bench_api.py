@@ -107,15 +107,17 @@ def sequential_latencies(client: httpx.Client, questions: list[str], rounds: int
     return np.array(latencies)
 
 
-def compare_readers(index_dir: Path, questions: list[str], other: Path, rounds: int, turns: int) -> None:
+def compare_readers(index_dir: Path, questions: list[str], other: Path, rounds: int, turns: int,
+                    other_env: dict[str, str] | None = None, shipped_env: dict[str, str] | None = None) -> None:
     """/v1/ask p50 of the shipped reader against the reader in ``other``, servers taking turns (A B A B …) in one
-    run so both see the same machine load; prints each turn and the ratio of the medians."""
+    run so both see the same machine load; prints each turn and the ratio of the medians. ``other_env`` and
+    ``shipped_env``: settings of either side (the retrieval of an earlier version, the answer selector on)."""
     runs: dict[str, list[float]] = {"shipped": [], str(other): []}
     for _ in range(turns):
         for name in runs:
-            env = {**os.environ, "QA_INDEX_DIR": str(index_dir)}
+            env = {**os.environ, "QA_INDEX_DIR": str(index_dir), **((shipped_env or {}) if name == "shipped" else {})}
             if name != "shipped":
-                env["QA_READER_MODEL"] = name
+                env.update(QA_READER_MODEL=name, **(other_env or {}))
             port = free_port()
             server = start_server(env, port)
             try:
@@ -139,6 +141,10 @@ def main() -> int:
     parser.add_argument("--compare-reader", type=Path, default=None, metavar="DIR",
                         help="only compare /v1/ask p50 of the shipped reader with the reader model in DIR")
     parser.add_argument("--turns", type=int, default=3, help="with --compare-reader: servers started per reader")
+    parser.add_argument("--other-env", action="append", default=[], metavar="NAME=VALUE",
+                        help="with --compare-reader: a setting of the other side (repeatable)")
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                        help="with --compare-reader: a setting of the shipped side (repeatable)")
     args = parser.parse_args()
     from qa.offline import go_offline
 
@@ -150,7 +156,8 @@ def main() -> int:
         seconds = build_time(index_dir)
         print(f"index build (default corpus, model already loaded): {seconds * 1000:.0f} ms")
         if args.compare_reader is not None:
-            compare_readers(index_dir, questions, args.compare_reader.resolve(), args.rounds, args.turns)
+            compare_readers(index_dir, questions, args.compare_reader.resolve(), args.rounds, args.turns,
+                            dict(e.split("=", 1) for e in args.other_env), dict(e.split("=", 1) for e in args.env))
             return 0
         stages = stage_breakdown(index_dir, questions)
         print("where a question's time goes (median ms, in process, top_k 5): "

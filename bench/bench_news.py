@@ -14,8 +14,8 @@ TUNE and REPORT articles. Figures are for ``--split`` (default: report, never tu
 - ``off``: the answerable questions asked of the archive without their own articles: every answer is wrong, so
   the share answered is the real-world NoAns.
 
-Each question is read once; the decision is then made by both rules on the same reading: the learned selector
-(``selector``, what ships) and the calibrated margin it replaces (``margin``), so the table shows before and after.
+Each question is read once; the decision is then made by both rules on the same reading: the calibrated margin
+(``margin``, the default) and the learned answer selector (``selector``, ``QA_ANSWER_SELECTOR=true``).
 Every report set also gets risk-coverage (accuracy at 50/80/100% coverage) and the expected calibration error of
 the shipped score. Hardware: whatever runs it; the figures name no machine of their own.
 """
@@ -108,7 +108,8 @@ def main() -> None:
         if runs != args.runs and not (runs / target.name).exists():
             (runs / target.name).symlink_to(target.resolve())
     paths = record(runs, args.split, args.limit)
-    settings = Settings()
+    # Both rules are applied to the same readings: the selector is loaded whatever QA_ANSWER_SELECTOR says.
+    settings = Settings().with_(reader={"selector": True})
     readers = {"gold": reader_from(settings, setting="gold"), "open": reader_from(settings)}
     for r in readers.values():
         r.warm_up()

@@ -454,7 +454,7 @@ def _operating_score(settings, reader) -> float | None:
         return settings.reader.min_answer_score
     selector = getattr(reader, "selector", None)
     if selector is not None:
-        return selector.threshold
+        return selector.threshold_for(reader.setting)
     calibration = getattr(reader, "calibration", None)
     if calibration is None or calibration.slope is None:
         return None

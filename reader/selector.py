@@ -34,7 +34,7 @@ FEATURES = (
     "question_words", "wh", "candidates", "passages", "best_margin",
     # the span, as the reader sees it
     "margin", "margin_gap", "margin_rank", "logit", "log_prob", "log_share", "span_chars", "span_words",
-    "relative_start",
+    "relative_start", "passage_chars",
     # agreement: the same normalised answer elsewhere among the candidates and the passages
     "same_answer_count", "same_answer_log_share", "passages_with_answer",
     # the passage, as the retriever sees it (NaN in the reader-only setting: no retriever)
@@ -126,14 +126,14 @@ def candidate_features(question: str, passages: list[str], passage_scores: list[
         tokens = text.split()
         row = out[i]
         row[0:5] = (len(question.split()), wh, n, len(passages), margin.max())
-        row[5:14] = (c.margin, margin.max() - c.margin, rank[i], c.logit, math.log(max(c.prob, 1e-30)), log_share[i],
-                     len(text), len(tokens), c.start_char / max(len(passage), 1))
-        row[14:17] = (same_count[key], math.log(max(same_share[key], 1e-30)), in_passages[key])
+        row[5:15] = (c.margin, margin.max() - c.margin, rank[i], c.logit, math.log(max(c.prob, 1e-30)), log_share[i],
+                     len(text), len(tokens), c.start_char / max(len(passage), 1), len(passage))
+        row[15:18] = (same_count[key], math.log(max(same_share[key], 1e-30)), in_passages[key])
         if scores is not None:
             s = scores[c.passage_index]
             nxt = scores[c.passage_index + 1] if c.passage_index + 1 < len(scores) else np.nan
-            row[17:22] = (c.passage_index, s, s - nxt, scores[0], scores[0] - scores[1] if len(scores) > 1 else np.nan)
-        row[22:27] = (_covered(q_terms, w.all), _covered(q_terms, w.between(*_sentence(passage, c.start_char, c.end_char))),
+            row[18:23] = (c.passage_index, s, s - nxt, scores[0], scores[0] - scores[1] if len(scores) > 1 else np.nan)
+        row[23:28] = (_covered(q_terms, w.all), _covered(q_terms, w.between(*_sentence(passage, c.start_char, c.end_char))),
                       _covered(a_terms, q_terms) if a_terms else 0.0, bool(_DIGIT.search(text)),
                       sum(t[:1].isupper() for t in tokens) / max(len(tokens), 1))
     return out
@@ -148,7 +148,8 @@ class Selector:
     def __post_init__(self):
         self._booster = None
         self._iso_x = self._iso_y = None
-        self.threshold = 0.5
+        self.threshold = 0.5  # the operating point with retrieved passages (every channel)
+        self.threshold_gold = 0.5  # reader-only (each question given its own article: qa eval --reader-only)
         self.meta: dict = {}
         self._lock = threading.Lock()
 
@@ -169,8 +170,14 @@ class Selector:
             self._iso_x = np.asarray(meta["isotonic"]["x"], dtype=np.float64)
             self._iso_y = np.asarray(meta["isotonic"]["y"], dtype=np.float64)
             self.threshold = float(meta["threshold"])
+            self.threshold_gold = float(meta.get("threshold_gold", meta["threshold"]))
             self.meta = meta
             self._booster = lightgbm.Booster(model_file=str(Path(self.model_dir) / SELECTOR_MODEL))
+
+    def threshold_for(self, setting: str) -> float:
+        """The operating point for "open" (retrieved passages) or "gold" (a question given its own article)."""
+        self.warm_up()
+        return self.threshold_gold if setting == "gold" else self.threshold
 
     def raw(self, features: np.ndarray) -> np.ndarray:
         """The model's own score of each row (higher is better), before calibration."""

@@ -159,7 +159,7 @@ class SpanReader:
             scores = None if self.setting == "gold" else [sp.score for sp in scored]
             raw = self.selector.raw(candidate_features(question, texts, scores, candidates))
             probs = self.selector.calibrate(raw)
-            floor = self.selector.threshold if min_score is None else min_score
+            floor = self.selector.threshold_for(self.setting) if min_score is None else min_score
             for i in np.argsort(-raw, kind="stable"):
                 c = candidates[int(i)]
                 if probs[i] >= floor:

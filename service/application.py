@@ -139,7 +139,7 @@ class Application:
     def _check_scope(self, scope: Sequence[str] | None) -> None:
         unknown = [d for d in scope or () if self.index.document(d) is None]
         if unknown:
-            raise DocumentError(f"doc_ids: no indexed document with id {unknown[0][:MAX_ID_CHARS]!r}")
+            raise DocumentError(f"doc_ids: no indexed document with id {unknown[0][:MAX_ID_CHARS]!r}", kind="not_found")
 
     def conversations(self) -> ChatService:
         """Chat over the current pipeline without the gate: batch evaluation (``qa eval``) only."""

@@ -79,9 +79,9 @@ class ReaderSettings(BaseSettings):
     # least this. None: the model's calibrated threshold (calibration.json), tuned on held-out data.
     min_answer_score: float | None = Field(default=None, ge=0.0, le=1.0,
                                            validation_alias="QA_MIN_ANSWER_SCORE")
-    # The learned answer selector shipped beside the model (selector.txt) ranks the spans and gives the score;
-    # false: the older calibrated margin (calibration.json) does.
-    selector: bool = Field(default=True, validation_alias="QA_ANSWER_SELECTOR")
+    # true: the learned answer selector shipped beside the model (selector.txt) ranks the spans and gives the score;
+    # false (the default, see reader/models/minilm-newsqa/SELECTOR.md for why): the calibrated margin does.
+    selector: bool = Field(default=False, validation_alias="QA_ANSWER_SELECTOR")
     # Answers per question when a request does not say.
     max_answers: int = Field(default=3, ge=1, le=MAX_ANSWERS_MAX, validation_alias="QA_MAX_ANSWERS")
 

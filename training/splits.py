@@ -34,3 +34,12 @@ def newsqa_tune_part(title: str) -> str:
     import hashlib
 
     return "tune-check" if hashlib.sha256(title.encode("utf-8")).digest()[1] % 3 == 2 else "tune-train"
+
+
+# The CoQA conversations over CNN stories (shared/data/conversations) split by story, as the NewsQA articles are:
+# a story (its doc_id) is TUNE when the first byte of the SHA-256 of its doc_id is even, else REPORT.
+def coqa_split(doc_id: str) -> str:
+    """"tune" or "report": which half of the CoQA stories this one is in."""
+    import hashlib
+
+    return "tune" if hashlib.sha256(doc_id.encode("utf-8")).digest()[0] % 2 == 0 else "report"

@@ -13,7 +13,7 @@ from service.documents import DocumentError
 router = APIRouter(prefix="/v1", tags=["ask"])
 
 
-@router.post("/ask", response_model=AskResponse, responses=error_responses(400, 401, 408, 413, 422, 429, 503, 504))
+@router.post("/ask", response_model=AskResponse, responses=error_responses(400, 401, 404, 408, 413, 422, 429, 503, 504))
 async def ask(body: AskRequest, request: Request, service: ServiceDep, _key: ReadKey) -> AskResponse:
     # The models are CPU-bound and blocking: off the event loop; the application's gate bounds how many at once.
     try:

@@ -19,7 +19,7 @@ class AskRequest(WholeNumbers):
     doc_ids: list[Annotated[str, Field(min_length=1, max_length=MAX_ID_CHARS)]] | None = Field(
         None, min_length=1, max_length=MAX_SCOPE_DOCUMENTS,
         description="Answer only from these documents (a conversation about one story); an id that is not indexed "
-                    "is a 422. Default: the whole index.")
+                    "is a 404. Default: the whole index.")
 
 
 class CitationOut(BaseModel):

@@ -41,3 +41,21 @@ def test_answers_a_clear_question_at_the_default_operating_point(real_service):
 @pytest.mark.parametrize("question", ["Who won the 2022 football World Cup?", "What is the boiling point of mercury?"])
 def test_abstains_when_the_articles_do_not_answer(real_service, question):
     assert real_service.ask(question).no_answer
+
+
+def test_the_shipped_answer_selector_loads_and_decides_with_a_probability(real_service):
+    """QA_ANSWER_SELECTOR=true: the selector beside the reader ranks the spans; its score is a probability and
+    the off-topic question still gets no answer."""
+    from service.application import reader_from
+
+    settings = real_service.settings.with_(reader={"selector": True})
+    reader = reader_from(settings)
+    reader.warm_up()
+    assert reader.selector is not None and 0 < reader.selector.threshold < reader.selector.threshold_gold < 1
+    pipeline = real_service.pipeline(reader)
+    result = pipeline.ask("Who is the Kremlin spokesperson?")
+    assert result.answers and "Peskov" in result.answers[0].text
+    assert reader.selector.threshold <= result.answers[0].score <= 1.0
+    assert pipeline.ask("Who won the 2022 football World Cup?").no_answer
+    # The default reader does not load it.
+    assert real_service.reader.selector is None

@@ -1,0 +1,72 @@
+"""Follow-ups on real conversations: CoQA turns over CNN stories, each conversation within its story and unscoped.
+
+    python bench/bench_conversations.py [--split report] [--json bench/results/conversations.json]
+
+The 90 stories (shared/data/conversations/coqa-cnn-val-stories.jsonl) are indexed once under runs/coqa/index; the
+conversations of ``--split`` (training/splits.py ``coqa_split``: by story) are asked turn by turn, as ``qa eval``
+asks a conversation file: scoped (each within the story its line names) and unscoped (the whole index). Prints
+first turns and follow-ups apart (F1, EM, answered share, unknown turns abstained on).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+DATA = ROOT.parent / "shared" / "data" / "conversations"
+
+
+def part_figures(rows: list[dict]) -> dict:
+    from qa.metrics import summarize
+
+    s = summarize(rows, [])
+    return {"turns": s["total"], "exact": s["exact"], "f1": s["f1"], "answered": s["answered"],
+            "HasAns_f1": s["HasAns_f1"], "unknown_abstained": s["NoAns_exact"], "unknown_turns": s["NoAns_total"]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--split", default="report", choices=("report", "tune"))
+    parser.add_argument("--runs", type=Path, default=ROOT / "runs" / "coqa")
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+    from qa.offline import go_offline
+
+    go_offline()
+    from chat.evaluate import evaluate_conversations, load_conversations
+    from service.application import Application
+    from service.settings import Settings
+    from training.splits import coqa_split
+
+    conversations = [c for c in load_conversations(DATA / "coqa-cnn-val-conversations.jsonl")
+                     if coqa_split(c.doc_id) == args.split]
+    settings = Settings().with_(index={"index_dir": args.runs / "index",
+                                       "corpus": [DATA / "coqa-cnn-val-stories.jsonl"]})
+    service = Application.load(settings, build_if_missing=True, log=lambda m: print(m, file=sys.stderr))
+    result = {"split": args.split, "conversations": len(conversations)}
+    for mode, scoped in (("scoped", True), ("unscoped", False)):
+        report = evaluate_conversations(service.conversations(), conversations, scoped=scoped)
+        rows = report["rows"]
+        result[mode] = {"all": part_figures(rows), "first_turns": part_figures([r for r in rows if r["turn"] == 1]),
+                        "follow_ups": part_figures([r for r in rows if r["turn"] > 1]),
+                        "p50_ms": report["latency_ms_p50"]}
+    print(f"split {args.split}: {len(conversations)} conversations")
+    print(f"{'mode':<10}{'part':<13}{'turns':>6}{'EM':>7}{'F1':>7}{'ans%':>7}{'HasF1':>7}{'unk-abst%':>10}")
+    for mode in ("scoped", "unscoped"):
+        for part in ("all", "first_turns", "follow_ups"):
+            f = result[mode][part]
+            print(f"{mode:<10}{part:<13}{f['turns']:>6}{f['exact']:>7}{f['f1']:>7}{f['answered']:>7}"
+                  f"{f['HasAns_f1'] if f['HasAns_f1'] is not None else '':>7}"
+                  f"{f['unknown_abstained'] if f['unknown_abstained'] is not None else '':>10}")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+        print(f"wrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()

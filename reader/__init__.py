@@ -11,7 +11,8 @@ def make_reader(kind: Literal["onnx", "transformers"] = "onnx", model: str | Non
                 **options) -> Reader:
     """The ONNX Runtime reader (``model`` None: the shipped one) or a PyTorch reader of a local HF QA model.
 
-    ``options`` are the span reader's: max_seq_len, doc_stride, max_answer_tokens, batch_size, min_score.
+    ``options`` are the span reader's: max_seq_len, doc_stride, max_answer_tokens, batch_size, min_score, setting,
+    use_selector (the learned answer selector beside the model, when it ships one).
     Imports happen here, so that importing ``reader`` loads neither onnxruntime nor torch.
     """
     if kind == "transformers":

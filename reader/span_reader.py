@@ -31,7 +31,7 @@ MAX_BATCH_TOKENS = 2048
 class SpanReader:
     def __init__(self, model_path: str, max_seq_len: int = MAX_SEQ_LEN, doc_stride: int = DOC_STRIDE, max_answer_tokens: int = 30,
                  batch_size: int = 16, min_score: float | None = None, calibration: Calibration | None = None,
-                 setting: str = "open", use_selector: bool = True):
+                 setting: str = "open", use_selector: bool = False):
         self.model_path = str(model_path)
         self.max_seq_len = max_seq_len
         self.doc_stride = doc_stride
@@ -46,8 +46,8 @@ class SpanReader:
         if setting not in ("open", "gold"):
             raise ValueError(f"reader setting must be 'open' or 'gold', not {setting!r}")
         self.setting = setting
-        # The learned answer selector beside the model (selector.txt), when there is one and it is wanted; else
-        # the calibrated margin decides (calibration.json).
+        # use_selector: the learned answer selector beside the model (selector.txt) decides when there is one
+        # (QA_ANSWER_SELECTOR=true); else the calibrated margin does (calibration.json).
         self.use_selector = use_selector
         self.selector: Selector | None = None
         self._tokenizer = None
@@ -176,4 +176,3 @@ class SpanReader:
 
     def read(self, question: str, passages: list[ScoredPassage], max_answers: int) -> list[Answer]:
         return self.read_batch([question], [passages], max_answers)[0]
-

@@ -19,6 +19,7 @@ from qa.limits import QUESTION_MAX_CHARS, check_question
 from chat.render import message
 from chat.rewrite import Turn
 from chat.turns import Message, turns_of
+from service.documents import DocumentError
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 # The service has one model; its creation time is when this process started.
@@ -65,7 +66,7 @@ def get_model(model_id: str, service: ServiceDep, _key: ReadKey) -> ModelCard:
 
 
 @router.post("/chat/completions", response_model=ChatCompletion, responses={
-    **ERRORS, 200: {"content": {"text/event-stream": {}},
+    **ERRORS, 404: {"model": ErrorResponse, "description": "A doc_ids entry is not an indexed document"}, 200: {"content": {"text/event-stream": {}},
                     "description": "A chat.completion, or with stream=true Server-Sent Events of chat.completion.chunk"}})
 async def chat_completions(body: ChatCompletionRequest, request: Request, service: ServiceDep, _key: ReadKey):
     history, raw = conversation(body.messages)
@@ -76,7 +77,11 @@ async def chat_completions(body: ChatCompletionRequest, request: Request, servic
         # as the assistant, as chat UIs expect, rather than fail the whole conversation.
         reply, text = None, f"{NEEDS_QUESTION} ({exc})" if raw.strip() else NEEDS_QUESTION
     else:
-        reply = await within_deadline(service, request, service.chat, history, question, None, None, "openai")
+        try:
+            reply = await within_deadline(service, request, service.chat, history, question, None, None, "openai",
+                                          body.doc_ids)
+        except DocumentError as exc:  # a doc_ids entry that is not indexed
+            raise OpenAIError(404, str(exc), "doc_ids", "document_not_found") from None
         text = message(reply)
     limit = body.max_completion_tokens if body.max_completion_tokens is not None else body.max_tokens
     content, finish = _cut(text, limit)

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from api.schemas.ask import AnswerOut, PassageOut
 from api.schemas.common import Text, WholeNumbers
-from qa.limits import QUESTION_MAX_CHARS
+from qa.limits import MAX_ID_CHARS, MAX_SCOPE_DOCUMENTS, QUESTION_MAX_CHARS
 
 
 class ContentPart(BaseModel):
@@ -64,6 +64,10 @@ class ChatCompletionRequest(WholeNumbers):
     max_completion_tokens: StrictInt | None = Field(None, ge=1)
     n: StrictInt = Field(1, ge=1, le=1, description="Only 1: the reader's answer is deterministic.")
     user: Text | None = None
+    # Not OpenAI's: the official client sends it as extra_body={"doc_ids": [...]} (a chat about one story).
+    doc_ids: list[Annotated[str, Field(min_length=1, max_length=MAX_ID_CHARS)]] | None = Field(
+        None, min_length=1, max_length=MAX_SCOPE_DOCUMENTS,
+        description="Answer only from these documents, as POST /v1/ask's doc_ids (an id not indexed is a 404).")
 
 
 class AssistantMessage(BaseModel):

@@ -104,3 +104,16 @@ def test_bad_requests_get_openai_errors(client, messages, word):
         client.chat.completions.create(model="news-qa", messages=messages, **({"n": 2} if word == "n" else {}))
     assert err.value.status_code == 400 and word in err.value.message
     assert err.value.body["type"] == "invalid_request_error"
+
+
+def test_a_chat_can_be_scoped_to_documents_with_extra_body(client):
+    """doc_ids rides in the request body (the official client's extra_body): the conversation is answered from
+    those documents only; an id that is not indexed is OpenAI's 404 naming the parameter."""
+    r = client.chat.completions.create(model="news-qa", messages=[
+        {"role": "user", "content": "Who is the Kremlin spokesperson?"}], extra_body={"doc_ids": ["a55cb55b65e2c03f"]})
+    cites = r.model_extra["citations"]
+    assert cites and all(c["citation"]["doc_id"] == "a55cb55b65e2c03f" for c in cites)
+    with pytest.raises(openai.NotFoundError) as err:
+        client.chat.completions.create(model="news-qa", messages=[{"role": "user", "content": "Who?"}],
+                                       extra_body={"doc_ids": ["no-such-story"]})
+    assert err.value.body["param"] == "doc_ids" and "no-such-story" in err.value.body["message"]

@@ -313,7 +313,9 @@ def _eval_conversations(args: argparse.Namespace) -> int:
               f"NoAns {part['NoAns_exact']})")
     print("by turn          " + "; ".join(f"turn {n}: EM {t['exact']} / F1 {t['f1']} ({t['total']})"
                                           for n, t in report["by_turn"].items()))
-    print(f"rewrites         {report['follow_ups']['rewrite_exact']}% of follow-ups asked exactly as the gold standalone question")
+    exact = report["follow_ups"]["rewrite_exact"]
+    print(f"rewrites         {exact}% of follow-ups asked exactly as the gold standalone question" if exact is not None
+          else "rewrites         (the file gives no gold standalone questions)")
     print(f"latency p50/p95  {report['latency_ms_p50']} / {report['latency_ms_p95']} ms per turn")
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

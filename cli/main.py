@@ -264,7 +264,8 @@ def _print_figures(figures: dict) -> None:
     print(f"questions        {figures['total']} ({figures['HasAns_total']} answerable, {figures['NoAns_total']} unanswerable)")
     print(f"exact / F1       {figures['exact']} / {figures['f1']}")
     print(f"HasAns EM / F1   {figures['HasAns_exact']} / {figures['HasAns_f1']}")
-    print(f"NoAns accuracy   {figures['NoAns_exact']}")
+    print(f"NoAns accuracy   {figures['NoAns_exact']}" if figures["NoAns_total"]
+          else "NoAns accuracy   (no unanswerable questions in the file)")
     recalls = [k for k in figures if k.startswith("recall_at_")]
     if recalls:
         print(f"recall@{' / @'.join(k.removeprefix('recall_at_') for k in recalls):<9}"

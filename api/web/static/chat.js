@@ -2,6 +2,8 @@
 "use strict";
 
 const STORE = "newsqa.chat.v1";
+// The article the conversation is about ({doc_id, title}), or null: every indexed article.
+const SCOPE_STORE = "newsqa.scope.v1";
 const MODEL = "news-qa";
 const log = document.getElementById("log");
 const form = document.getElementById("ask");
@@ -9,11 +11,22 @@ const input = document.getElementById("q");
 const send = document.getElementById("send");
 
 let history = load();
+let scope = loadScope();
 
 function load() {
   try { return JSON.parse(localStorage.getItem(STORE)) || []; } catch (e) { return []; }
 }
 function save() { localStorage.setItem(STORE, JSON.stringify(history)); }
+function loadScope() {
+  try { return JSON.parse(localStorage.getItem(SCOPE_STORE)); } catch (e) { return null; }
+}
+// Shown above the input whenever questions are limited to one article; the button clears it.
+function setScope(s) {
+  scope = s;
+  if (s) localStorage.setItem(SCOPE_STORE, JSON.stringify(s)); else localStorage.removeItem(SCOPE_STORE);
+  document.getElementById("scope").hidden = !s;
+  document.getElementById("scope-title").textContent = s ? s.title : "";
+}
 
 // "paragraph 3", or "page 2, paragraph 3" for a PDF (paragraphs come 0-based from the API).
 function place(c) {
@@ -67,6 +80,10 @@ function renderAssistant(node, m) {
     const where = el("div", "where");
     where.append(document.createTextNode(`[${c.index}] `), el("b", "", c.citation.title),
       document.createTextNode(` · ${place(c.citation)} · score ${c.score.toFixed(2)}`));
+    const about = el("button", "scope-btn", "Ask about this article");
+    about.type = "button";
+    about.addEventListener("click", () => { setScope({doc_id: c.citation.doc_id, title: c.citation.title}); input.focus(); });
+    where.append(document.createTextNode(" "), about);
     src.append(where, paragraph(c));
     node.append(src);
   }
@@ -151,7 +168,7 @@ async function ask(question) {
   try {
     const resp = await fetch("/v1/chat/completions", {
       method: "POST", headers: {"Content-Type": "application/json"},
-      body: JSON.stringify({model: MODEL, messages, stream: true}),
+      body: JSON.stringify({model: MODEL, messages, stream: true, ...(scope ? {doc_ids: [scope.doc_id]} : {})}),
     });
     if (!resp.ok) {
       let msg = resp.statusText;
@@ -204,10 +221,13 @@ form.addEventListener("submit", async (ev) => {
 });
 
 document.getElementById("new-chat").addEventListener("click", () => {
-  history = []; save(); redraw();
+  history = []; save(); setScope(null); redraw();
   log.append(Object.assign(el("p", "hint", "New conversation."), {id: "empty"}));
   input.focus();
 });
 
+document.getElementById("scope-clear").addEventListener("click", () => { setScope(null); input.focus(); });
+
+setScope(scope);
 redraw();
 input.focus();

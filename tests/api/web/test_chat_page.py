@@ -115,6 +115,42 @@ def test_conversation_with_citations_follow_up_and_reload(browser, live_server, 
     browser.save_screenshot(str(SCREENSHOT))
 
 
+RECORD_REQUESTS = ("window.sent = []; const f = window.fetch; window.fetch = (url, opts) => "
+                   "{ window.sent.push({url: String(url), body: opts && opts.body}); return f(url, opts); };")
+
+
+def _chat_bodies(browser):
+    return [json.loads(r["body"]) for r in browser.execute_script("return window.sent")
+            if r["url"].endswith("/v1/chat/completions")]
+
+
+def test_ask_about_this_article_scopes_the_chat_until_cleared(browser, live_server):
+    from selenium.webdriver.common.by import By
+
+    browser.get(live_server + "/")
+    browser.execute_script("localStorage.clear()")
+    browser.refresh()
+    assert not browser.find_element(By.ID, "scope").is_displayed()
+    browser.execute_script(RECORD_REQUESTS)
+    first = _ask(browser, "Who is the Kremlin spokesperson?", 1)
+    title = first.find_element(By.CSS_SELECTOR, ".source .where b").text
+    first.find_element(By.CSS_SELECTOR, ".source .scope-btn").click()
+    bar = browser.find_element(By.ID, "scope")
+    assert bar.is_displayed() and browser.find_element(By.ID, "scope-title").text == title
+    second = _ask(browser, "Who is the German chancellor?", 2)
+    assert second.find_elements(By.CSS_SELECTOR, ".source mark")
+    bodies = _chat_bodies(browser)
+    assert "doc_ids" not in bodies[0] and len(bodies[1]["doc_ids"]) == 1
+    # The scope survives a reload with the conversation, and clearing it asks every article again.
+    browser.refresh()
+    browser.execute_script(RECORD_REQUESTS)
+    assert browser.find_element(By.ID, "scope").is_displayed()
+    browser.find_element(By.ID, "scope-clear").click()
+    assert not browser.find_element(By.ID, "scope").is_displayed()
+    _ask(browser, "Who is the Kremlin spokesperson?", 3)
+    assert "doc_ids" not in _chat_bodies(browser)[-1]
+
+
 def test_a_pdf_printed_by_chromium_is_answerable_with_its_page(tmp_path, real_service):
     """A real PDF (chromium's --print-to-pdf of an article) indexed and asked: the answer cites its page."""
     import subprocess

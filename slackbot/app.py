@@ -19,19 +19,36 @@ from slack_sdk.errors import SlackClientError
 from chat.rewrite import Turn
 from chat.turns import Message, turns_of
 from service.application import Application
+from service.documents import DocumentError
 from service.gate import Busy
 from slackbot.blocks import reply_payload
 
 log = logging.getLogger("qa.slack")
 _MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
+_SCOPE = re.compile(r"(?<!\S)doc:(\S{1,128})(?!\S)")
 SORRY = "Sorry, something went wrong while answering. Please try again."
 BUSY = "I'm answering many questions right now; please ask again in a moment."
 
 
 def question_text(text: str) -> str:
-    """A message's question: mentions removed, Slack's entities unescaped."""
+    """A message's question: mentions and ``doc:ID`` scopes removed, Slack's entities unescaped."""
+    return split_scope(_plain(text))[0]
+
+
+def _plain(text: str) -> str:
     text = _MENTION.sub(" ", text or "")
     return " ".join(text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").split())
+
+
+def split_scope(text: str) -> tuple[str, list[str]]:
+    """``doc:ID`` words (the article a question is about, as `GET /v1/documents` lists its id) and the rest."""
+    ids = _SCOPE.findall(text)
+    return " ".join(_SCOPE.sub(" ", text).split()), ids
+
+
+def scope_of(text: str) -> list[str]:
+    """The document ids a message scopes its question to (none: every indexed article)."""
+    return split_scope(_plain(text))[1]
 
 
 class SeenEvents:
@@ -125,18 +142,22 @@ class _UnreadablePayloads(Middleware):
         return next()
 
 
-def _turns(messages: list[dict], bot_user_id: str | None, before_ts: str) -> list[Turn]:
-    """Earlier (question, answer) turns of a thread or DM: people's messages ask, this bot's answer."""
+def _turns(messages: list[dict], bot_user_id: str | None, before_ts: str) -> tuple[list[Turn], list[str]]:
+    """Earlier (question, answer) turns of a thread or DM: people's messages ask, this bot's answer; and the scope
+    the latest of people's messages that named one (``doc:ID``) set: a thread keeps it."""
     said: list[Message] = []
+    scope: list[str] = []
     for m in sorted(messages, key=lambda m: float(m.get("ts", 0))):
         if float(m.get("ts", 0)) >= float(before_ts):
             break
         mine = m.get("user") == bot_user_id or (m.get("bot_id") and m.get("user") in (None, bot_user_id))
         if mine:
             said.append(Message("assistant", m.get("text", "")))
-        elif not m.get("bot_id") and (q := question_text(m.get("text", ""))):
-            said.append(Message("user", q))
-    return turns_of(said)
+        elif not m.get("bot_id"):
+            scope = scope_of(m.get("text", "")) or scope
+            if q := question_text(m.get("text", "")):
+                said.append(Message("user", q))
+    return turns_of(said), scope
 
 
 def build_app(signing_secret: str, bot_token: str, get_app: Callable[[], Application],
@@ -165,14 +186,17 @@ def build_app(signing_secret: str, bot_token: str, get_app: Callable[[], Applica
             return BoltResponse(status=200, body="")
         return next()
 
-    def answer(history: list[Turn], question: str) -> dict:
+    def answer(history: list[Turn], question: str, scope: list[str] | None = None) -> dict:
         # The same gate and metrics as every other channel.
         try:
-            return reply_payload(get_app().chat(history, question, channel="slack"))
+            return reply_payload(get_app().chat(history, question, channel="slack", scope=scope or None))
         except Busy:
             return {"text": BUSY}
+        except DocumentError as exc:  # a doc:ID that is not indexed
+            return {"text": f"{exc}. Ask without doc:… to search every article."}
 
-    def history_of(client: WebClient, channel: str, thread_ts: str | None, ts: str, bot_user_id: str | None) -> list[Turn]:
+    def history_of(client: WebClient, channel: str, thread_ts: str | None, ts: str,
+                   bot_user_id: str | None) -> tuple[list[Turn], list[str]]:
         if thread_ts:
             messages = client.conversations_replies(channel=channel, ts=thread_ts, limit=50).get("messages", [])
         else:
@@ -189,12 +213,12 @@ def build_app(signing_secret: str, bot_token: str, get_app: Callable[[], Applica
         question = question_text(event.get("text", ""))
         thread_ts = event.get("thread_ts") or event["ts"]
         if not question:
-            say(text="Ask me a question about the indexed articles, e.g. “@me Who is the Kremlin spokesperson?”",
-                thread_ts=thread_ts)
+            say(text="Ask me a question about the indexed articles, e.g. “@me Who is the Kremlin spokesperson?” "
+                     "(add doc:ID to ask about one article; the thread keeps it)", thread_ts=thread_ts)
             return
-        history = history_of(client, event["channel"], event.get("thread_ts"), event["ts"], context.bot_user_id) \
-            if event.get("thread_ts") else []
-        say(thread_ts=thread_ts, **answer(history, question))
+        history, scope = history_of(client, event["channel"], event.get("thread_ts"), event["ts"],
+                                    context.bot_user_id) if event.get("thread_ts") else ([], [])
+        say(thread_ts=thread_ts, **answer(history, question, scope_of(event.get("text", "")) or scope))
 
     @app.event("message")
     def on_message(event, client, context, say):
@@ -204,18 +228,19 @@ def build_app(signing_secret: str, bot_token: str, get_app: Callable[[], Applica
         question = question_text(event.get("text", ""))
         if not question:
             return
-        history = history_of(client, event["channel"], event.get("thread_ts"), event["ts"], context.bot_user_id)
-        say(thread_ts=event.get("thread_ts"), **answer(history, question))
+        history, scope = history_of(client, event["channel"], event.get("thread_ts"), event["ts"], context.bot_user_id)
+        say(thread_ts=event.get("thread_ts"), **answer(history, question, scope_of(event.get("text", "")) or scope))
 
     @app.command("/ask")
     def on_ask(ack, command, respond):
         question = question_text(command.get("text", ""))
         if not question:
-            ack(text="Usage: /ask <question about the indexed articles>")
+            ack(text="Usage: /ask [doc:ID] <question about the indexed articles>")
             return
         # Acknowledge now (Slack waits 3 seconds); the answer follows through the response URL.
         ack()
-        respond(response_type="in_channel", replace_original=False, **answer([], question))
+        respond(response_type="in_channel", replace_original=False,
+                **answer([], question, scope_of(command.get("text", ""))))
 
     @app.error
     def on_error(error, body, respond=None, say=None):

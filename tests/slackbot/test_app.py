@@ -153,9 +153,9 @@ def test_slash_command_is_acknowledged_before_a_slow_answer(fake_slack, real_ser
     from slackbot.route import make_router
 
     class SlowApplication:
-        def chat(self, history, question, channel="chat"):
+        def chat(self, history, question, channel="chat", scope=None):
             time.sleep(3.5)  # slower than Slack's 3-second limit
-            return real_service.chat(history, question, channel=channel)
+            return real_service.chat(history, question, channel=channel, scope=scope)
 
     app = FastAPI()
     app.include_router(make_router(build_app(SECRET, TOKEN, lambda: SlowApplication(), api_url=fake_slack.url + "/api/")))
@@ -272,3 +272,22 @@ def test_block_actions_without_an_action_are_acknowledged_and_ignored(fake_slack
         assert client.post("/slack/events", content=form, headers={**headers, **signed(form, "not-the-secret")}).status_code == 401
     assert not fake_slack.posts("chat.postMessage")
     assert not [rec for rec in caplog.records if rec.levelno >= logging.ERROR and rec.name.startswith(("qa", "slack_bolt"))]
+
+
+def test_doc_scopes_a_question_and_its_thread_keeps_the_scope(slack, fake_slack):
+    """doc:ID asks within one article; later messages of the thread are asked within it too."""
+    post_event(slack, mention("doc:a55cb55b65e2c03f Who is the Kremlin spokesperson?"), "Ev-scope-1")
+    post = fake_slack.wait_for("chat.postMessage")[0]
+    assert "Peskov" in json.dumps(post["blocks"]) and "doc:" not in json.dumps(post["blocks"])
+    # A thread opened with an id that is not indexed: the follow-up (no doc: of its own) inherits it, and the
+    # reply says so instead of answering from every article.
+    fake_slack.history = [
+        {"type": "message", "user": "UALICE", "text": f"<@{BOT_USER}> doc:gone-story Who is the German chancellor?",
+         "ts": "1700000200.000000"},
+        {"type": "message", "user": BOT_USER, "bot_id": "BBOT", "text": "doc_ids: no indexed document …",
+         "ts": "1700000201.000000"},
+    ]
+    post_event(slack, mention("Which country was he visiting?", ts="1700000202.000000", thread_ts="1700000200.000000"),
+               "Ev-scope-2")
+    reply = fake_slack.wait_for("chat.postMessage", 2)[1]
+    assert "gone-story" in reply["text"] and "doc:" in reply["text"]

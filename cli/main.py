@@ -293,7 +293,7 @@ def _eval_conversations(args: argparse.Namespace) -> int:
     from cli.progress import EvalRecorder
 
     service = _load(build_if_missing=True)
-    missing = sorted({c.doc_id for c in conversations if c.doc_id is not None and service.index.document(c.doc_id) is None})
+    missing = sorted(set(service.unindexed(c.doc_id for c in conversations if c.doc_id is not None)))
     if missing and not args.unscoped:
         return _fail(f"{len(missing)} stories the conversations name are not indexed (e.g. {missing[0][:80]!r}): "
                      "index them (qa index STORIES.jsonl) or ask the whole index with --unscoped")

@@ -94,6 +94,7 @@ def candidate_features(question: str, passages: list[str], passage_scores: list[
     if not n:
         return out
     margin = np.array([c.margin for c in candidates], dtype=np.float64)
+    best = margin.max()
     logit = np.array([c.logit for c in candidates], dtype=np.float64)
     top = logit.max()
     log_share = logit - top - math.log(np.exp(logit - top).sum())
@@ -113,7 +114,7 @@ def candidate_features(question: str, passages: list[str], passage_scores: list[
     rank = np.empty(n, dtype=np.int64)
     rank[order] = np.arange(n)
     scores = np.array(passage_scores, dtype=np.float64) if passage_scores is not None else None
-    wh = wh_class(question)
+    out[:, 0:5] = (len(question.split()), wh_class(question), n, len(passages), best)  # the question's, every row
     for i, (c, text, key) in enumerate(zip(candidates, texts, norms)):
         passage = passages[c.passage_index]
         if c.passage_index not in words:
@@ -125,8 +126,7 @@ def candidate_features(question: str, passages: list[str], passage_scores: list[
         a_terms = w.between(c.start_char, c.end_char)
         tokens = text.split()
         row = out[i]
-        row[0:5] = (len(question.split()), wh, n, len(passages), margin.max())
-        row[5:15] = (c.margin, margin.max() - c.margin, rank[i], c.logit, math.log(max(c.prob, 1e-30)), log_share[i],
+        row[5:15] = (c.margin, best - c.margin, rank[i], c.logit, math.log(max(c.prob, 1e-30)), log_share[i],
                      len(text), len(tokens), c.start_char / max(len(passage), 1), len(passage))
         row[15:18] = (same_count[key], math.log(max(same_share[key], 1e-30)), in_passages[key])
         if scores is not None:
@@ -190,7 +190,3 @@ class Selector:
         """The probability that an answer with this raw score is right (the isotonic map, flat beyond its ends)."""
         self.warm_up()
         return np.interp(raw, self._iso_x, self._iso_y)
-
-    def probabilities(self, question: str, passages: list[str], passage_scores: list[float] | None,
-                      candidates: list[SpanCandidate]) -> np.ndarray:
-        return self.calibrate(self.raw(candidate_features(question, passages, passage_scores, candidates)))

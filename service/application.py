@@ -10,7 +10,7 @@ import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Iterable, Iterator, Sequence
 
 from prometheus_client import CollectorRegistry
 
@@ -136,8 +136,12 @@ class Application:
         self.metrics.observe(reply.result, channel)
         return reply
 
+    def unindexed(self, doc_ids: Iterable[str]) -> list[str]:
+        """Those of ``doc_ids`` that name no indexed document, in order."""
+        return [d for d in doc_ids if self.index.document(d) is None]
+
     def _check_scope(self, scope: Sequence[str] | None) -> None:
-        unknown = [d for d in scope or () if self.index.document(d) is None]
+        unknown = self.unindexed(scope or ())
         if unknown:
             raise DocumentError(f"doc_ids: no indexed document with id {unknown[0][:MAX_ID_CHARS]!r}", kind="not_found")
 

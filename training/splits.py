@@ -19,11 +19,16 @@ SQUAD1_EXCLUDED = PILOT_TRAINED + TUNE
 NEWSQA_SPLIT_RULE = "sha256(title)[0] % 2 == 0 -> tune, else report"
 
 
-def newsqa_split(title: str) -> str:
-    """"tune" or "report": which half of the public NewsQA articles this one is in."""
+def _digest_byte(key: str, index: int) -> int:
+    """Byte ``index`` of the SHA-256 of ``key``: a split that no ordering or sampling of the files can move."""
     import hashlib
 
-    return "tune" if hashlib.sha256(title.encode("utf-8")).digest()[0] % 2 == 0 else "report"
+    return hashlib.sha256(key.encode("utf-8")).digest()[index]
+
+
+def newsqa_split(title: str) -> str:
+    """"tune" or "report": which half of the public NewsQA articles this one is in."""
+    return "tune" if _digest_byte(title, 0) % 2 == 0 else "report"
 
 
 # Within the NewsQA tune half, the articles a short reader fine-tune may train on ("tune-train": the second byte
@@ -31,15 +36,11 @@ def newsqa_split(title: str) -> str:
 # selector is fitted on ("tune-check"). Fixed before the fine-tune ran.
 def newsqa_tune_part(title: str) -> str:
     """"tune-train" or "tune-check" for an article of the tune half."""
-    import hashlib
-
-    return "tune-check" if hashlib.sha256(title.encode("utf-8")).digest()[1] % 3 == 2 else "tune-train"
+    return "tune-check" if _digest_byte(title, 1) % 3 == 2 else "tune-train"
 
 
 # The CoQA conversations over CNN stories (shared/data/conversations) split by story, as the NewsQA articles are:
 # a story (its doc_id) is TUNE when the first byte of the SHA-256 of its doc_id is even, else REPORT.
 def coqa_split(doc_id: str) -> str:
     """"tune" or "report": which half of the CoQA stories this one is in."""
-    import hashlib
-
-    return "tune" if hashlib.sha256(doc_id.encode("utf-8")).digest()[0] % 2 == 0 else "report"
+    return "tune" if _digest_byte(doc_id, 0) % 2 == 0 else "report"

@@ -30,7 +30,7 @@ def _quote(context: str, start: int, end: int) -> str:
 def _source_line(n: Numbered) -> str:
     c = n.answer.citation
     # Paragraphs are numbered from 1 wherever a person reads them (the API's field counts from 0).
-    return (f"[{n.index}] {c.title}, {c.place()} (score {n.answer.score:.2f}): "
+    return (f"[{n.index}] {c.title}, {c.line()} (score {n.answer.score:.2f}): "
             f"\u201c{_quote(n.passage.text, c.start, c.end)}\u201d")
 
 

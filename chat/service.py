@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 from typing import Sequence
 
 from chat.rewrite import Rewrite, Rewriter, RuleRewriter, Turn
+from qa.filters import Scope
 from qa.pipeline import QAPipeline
 from qa.text import normalize_answer
 from qa.types import CitedAnswer, Passage, QAResult
@@ -69,8 +70,9 @@ class ChatService:
         return resolved
 
     def reply_batch(self, conversations: Sequence[tuple[Sequence[Turn], str]], top_k: int | None = None,
-                    max_answers: int | None = None, scope: Sequence[str] | None = None) -> list[ChatReply]:
-        """``scope``: the document ids the conversation is about (a story a reader is looking at); None: all."""
+                    max_answers: int | None = None, scope: Scope | None = None) -> list[ChatReply]:
+        """``scope``: what the conversation is asked within (the story a reader is looking at, a period, a
+        publisher); None: the whole index."""
         max_answers = self.pipeline.max_answers if max_answers is None else max_answers
         rewrites = [self.rewriter.rewrite(self.standalone(history), question, self.about)
                     for history, question in conversations]
@@ -85,5 +87,5 @@ class ChatService:
         return replies
 
     def reply(self, history: Sequence[Turn], question: str, top_k: int | None = None,
-              max_answers: int | None = None, scope: Sequence[str] | None = None) -> ChatReply:
+              max_answers: int | None = None, scope: Scope | None = None) -> ChatReply:
         return self.reply_batch([(history, question)], top_k, max_answers, scope)[0]

@@ -138,8 +138,9 @@ def _running_server(settings) -> str | None:
     return url if same else None
 
 
-def _ask_server(url: str, question: str, top_k: int | None, max_answers: int | None, doc_ids: list[str] | None = None):
-    """The question asked of a running server (POST /v1/ask), as the same QAResult a local ask gives."""
+def _ask_server(url: str, question: str, top_k: int | None, max_answers: int | None, scope=None):
+    """The question asked of a running server (POST /v1/ask, with ``scope``'s filters), as the same QAResult a
+    local ask gives."""
     import urllib.error
     import urllib.request
 
@@ -147,7 +148,9 @@ def _ask_server(url: str, question: str, top_k: int | None, max_answers: int | N
 
     body = {"question": question, **({"top_k": top_k} if top_k is not None else {}),
             **({"max_answers": max_answers} if max_answers is not None else {}),
-            **({"doc_ids": doc_ids} if doc_ids else {})}
+            **({"filters": scope.to_dict()} if scope is not None and scope.filtered else {}),
+            **({"recency_half_life_days": scope.recency_half_life_days}
+               if scope is not None and scope.recency_half_life_days else {})}
     headers = {"Content-Type": "application/json"}
     keys = _settings().server.key_list
     if keys:  # a server that wants keys for reads gets this machine's first one
@@ -177,17 +180,25 @@ def cmd_ask(args: argparse.Namespace) -> int:
     for name, value, top in (("--top-k", args.top_k, TOP_K_MAX), ("--max-answers", args.max_answers, MAX_ANSWERS_MAX)):
         if value is not None and not 1 <= value <= top:
             return _fail(f"{name} must be between 1 and {top} (got {value})")
+    from qa.filters import FilterError, Scope
+
+    try:
+        scope = Scope.of(args.since, args.until, args.source, args.topic, args.doc, args.recent)
+    except FilterError as exc:
+        flags = {"sources": "--source", "topics": "--topic", "doc_ids": "--doc", "recency_half_life_days": "--recent"}
+        return _fail(f"{flags.get(exc.field, '--' + exc.field)}: {str(exc).split(': ', 1)[1]}")
+    scope = scope if scope.filtered or scope.recency_half_life_days else None
     server = None if args.local else (args.server or _running_server(_settings()))
     if server is not None:
         try:
-            result = _ask_server(server, question, args.top_k, args.max_answers, args.doc)
+            result = _ask_server(server, question, args.top_k, args.max_answers, scope)
         except RuntimeError as exc:
             return _fail(str(exc))
     else:
         service = _load(build_if_missing=True)
         try:
-            result = service.ask(question, args.top_k, args.max_answers, channel="cli", scope=args.doc)
-        except ValueError as exc:  # a --doc that is not indexed
+            result = service.ask(question, args.top_k, args.max_answers, channel="cli", scope=scope)
+        except ValueError as exc:  # a --doc that is not indexed, filters that match nothing
             return _fail(str(exc))
     if args.json:
         print(json.dumps(result.to_dict(with_context=True), indent=2, ensure_ascii=False))
@@ -203,7 +214,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     for rank, a in enumerate(result.answers, start=1):
         c = a.citation
         print(f"{rank}. {a.text}   (score {a.score:.2f})")
-        print(f"   source: {c.title} [doc {c.doc_id}, {c.place()}, chars {c.start}-{c.end}]")
+        print(f"   source: {c.title} [{c.line()}, doc {c.doc_id}, chars {c.start}-{c.end}]")
         if rank == 1 or args.verbose:
             print(f"   {_marked(result.passage_of(a).text, c.start, c.end)}")
     return 0
@@ -524,6 +535,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the full result as JSON")
     p.add_argument("--doc", action="append", metavar="ID", default=None,
                    help="answer only from this document (repeatable; ids as `GET /v1/documents` lists them)")
+    p.add_argument("--since", metavar="DATE", default=None, help="only stories published on or after DATE (ISO 8601)")
+    p.add_argument("--until", metavar="DATE", default=None, help="only stories published on or before DATE")
+    p.add_argument("--source", action="append", metavar="NAME", default=None,
+                   help="only stories from this publisher (repeatable; `GET /v1/sources` lists them)")
+    p.add_argument("--topic", action="append", metavar="TOPIC", default=None, help="only stories on this topic (repeatable)")
+    p.add_argument("--recent", nargs="?", type=float, const=30.0, default=None, metavar="DAYS",
+                   help="prefer newer stories (for 'latest ...' questions): one DAYS older than the newest candidate "
+                        "weighs half as much (default 30)")
     p.add_argument("-v", "--verbose", action="store_true", help="show the cited paragraph of every answer")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--server", metavar="URL", default=None,

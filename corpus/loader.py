@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from corpus.metadata import MetadataError, front_matter, of_front_matter, of_record
 from qa.limits import MAX_PASSAGE_CHARS
 from qa.types import Document, Passage
 
@@ -65,11 +66,12 @@ def paragraph_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def _markdown_spans(text: str) -> tuple[str | None, list[tuple[int, int]]]:
-    """Paragraph spans of a Markdown file, with headings left out; the first heading is the title."""
+def _markdown_spans(text: str, begin: int = 0) -> tuple[str | None, list[tuple[int, int]]]:
+    """Paragraph spans of a Markdown file from ``begin`` (after its front matter), with headings left out; the
+    first heading is the title."""
     title = None
     spans = []
-    for start, end in paragraph_spans(text):
+    for start, end in ((a + begin, b + begin) for a, b in paragraph_spans(text[begin:])):
         heading = _MD_HEADING.match(text[start:end])
         if heading and "\n" not in text[start:end]:
             title = title or heading.group(1).strip()
@@ -164,7 +166,8 @@ def _load_pdf(path: Path, result: LoadResult) -> list[SplitDocument]:
     except PdfError as exc:
         result.errors.append(f"{path}: {exc}")
         return []
-    doc = Document(content_id(pdf.text), pdf.title or title_from_filename(path), pdf.text, source=str(path))
+    doc = Document(content_id(pdf.text), pdf.title or title_from_filename(path), pdf.text, source=str(path),
+                   published=pdf.published)
     return [SplitDocument(doc, pdf.spans, pdf.pages)]
 
 
@@ -190,8 +193,16 @@ def _load_file(path: Path, result: LoadResult) -> list[SplitDocument]:
         doc = Document(content_id(raw), title or title_from_filename(path), raw, source=str(path))
         return [SplitDocument(doc, tuple(spans))]
     if suffix == ".md":
-        title, spans = _markdown_spans(raw)
-        doc = Document(content_id(raw), title or title_from_filename(path), raw, source=str(path))
+        fields, begin = front_matter(raw)
+        try:
+            meta = of_front_matter(fields)
+        except MetadataError as exc:
+            result.errors.append(f"{path}: front matter: {exc}")
+            return []
+        title, spans = _markdown_spans(raw, begin)
+        title = fields.get("title") if isinstance(fields.get("title"), str) and fields["title"] else title
+        doc = Document(content_id(raw), title or title_from_filename(path), raw, meta.url, meta.published, str(path),
+                       meta.publisher, meta.topics)
         return [SplitDocument(doc, tuple(spans))]
     if suffix == ".jsonl":
         return _load_jsonl(path, raw, result)
@@ -215,13 +226,20 @@ def _load_jsonl(path: Path, raw: str, result: LoadResult) -> list[SplitDocument]
         if not isinstance(text, str) or not text.strip():
             result.errors.append(f"{where}: record needs a non-empty string 'text'")
             continue
+        try:
+            meta = of_record(record)
+        except MetadataError as exc:
+            result.errors.append(f"{where}: {exc}")
+            continue
         doc = Document(
             id=str(record.get("id") or content_id(text)),
             title=str(record.get("title") or f"{title_from_filename(path)} #{lineno}"),
             text=text,
-            url=record.get("url"),
-            published=record.get("published"),
+            url=meta.url,
+            published=meta.published,
             source=where,
+            publisher=meta.publisher,
+            topics=meta.topics,
         )
         out.append(split_text(doc))
     return out
@@ -252,7 +270,7 @@ class Corpus:
         """Hash of everything the index depends on, to tell a stale index from a current one."""
         h = hashlib.sha256(f"splitter={SPLITTER_VERSION}\n".encode())
         for doc in self.documents:
-            h.update(json.dumps([doc.id, doc.title, doc.url, doc.published]).encode())
+            h.update(json.dumps([doc.id, doc.title, doc.url, doc.published, doc.publisher, doc.topics]).encode())
         for p in self.passages:
             h.update(json.dumps([p.id, p.text, p.doc_start]).encode())
         return h.hexdigest()

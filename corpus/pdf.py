@@ -11,6 +11,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from qa.dates import from_pdf
+
 # A PDF starts with this (after, at most, a byte-order mark or blank space).
 PDF_MAGIC = b"%PDF-"
 _SENTENCE_END = ('.', '!', '?', ':', '"', '”', "'", '’', ')')
@@ -37,6 +39,7 @@ class PdfText:
     text: str
     spans: tuple[tuple[int, int], ...]
     pages: tuple[int, ...]
+    published: str | None = None  # the document's creation date from its metadata (ISO 8601)
 
 
 def _page_paragraphs(text: str) -> tuple[list[str], list[str]]:
@@ -96,7 +99,8 @@ def _read_in_worker(raw: bytes, seconds: float, memory_bytes: int | None) -> Pdf
         raise PdfError(f"cannot read the PDF (the reader stopped with status {done.returncode})")
     if "error" in answer:
         raise (PdfTooLarge if answer.get("too_large") else PdfError)(answer["error"])
-    return PdfText(answer["title"], answer["text"], tuple(map(tuple, answer["spans"])), tuple(answer["pages"]))
+    return PdfText(answer["title"], answer["text"], tuple(map(tuple, answer["spans"])), tuple(answer["pages"]),
+                   answer.get("published"))
 
 
 def _worker(memory_bytes: int) -> int:
@@ -111,7 +115,8 @@ def _worker(memory_bytes: int) -> int:
     raw = sys.stdin.buffer.read()
     try:
         pdf = _read(raw)
-        answer = {"title": pdf.title, "text": pdf.text, "spans": pdf.spans, "pages": pdf.pages}
+        answer = {"title": pdf.title, "text": pdf.text, "spans": pdf.spans, "pages": pdf.pages,
+                  "published": pdf.published}
     except PdfError as exc:
         answer = {"error": str(exc), "too_large": isinstance(exc, PdfTooLarge)}
     sys.stdout.write(json.dumps(answer))
@@ -130,6 +135,7 @@ def _read(raw: bytes) -> PdfText:
         texts = [page.extract_text() or "" for page in reader.pages]
         meta = reader.metadata
         title = (meta.title or "").strip() if meta is not None else ""
+        created = from_pdf(str(meta.get("/CreationDate") or "")) if meta is not None else None
     except PdfError:
         raise
     except too_large:
@@ -155,7 +161,8 @@ def _read(raw: bytes) -> PdfText:
         spans.append((pos, pos + len(paragraph)))
         pos += len(paragraph) + 2
     # No title in the metadata: the first heading (a headline), as Markdown's first heading is.
-    return PdfText(title or first_heading, "\n\n".join(p for p, _ in paragraphs), tuple(spans), tuple(pg for _, pg in paragraphs))
+    return PdfText(title or first_heading, "\n\n".join(p for p, _ in paragraphs), tuple(spans),
+                   tuple(pg for _, pg in paragraphs), created)
 
 
 if __name__ == "__main__":

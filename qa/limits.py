@@ -54,3 +54,9 @@ def quoted(value: object, limit: int = 60) -> str:
     """A short, encodable rendering of user input for error messages (never the whole of it)."""
     text = clean_text(value if isinstance(value, str) else repr(value))
     return repr(text if len(text) <= limit else text[:limit] + "…")
+# A publisher's name, and an article's topics: kept per document and matched by filters.
+MAX_SOURCE_CHARS = 200
+MAX_TOPICS = 20
+MAX_TOPIC_CHARS = 100
+# Sources and topics one filter may name.
+MAX_FILTER_VALUES = 100

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import time
-from typing import Sequence
 
 from qa import deadline
+from qa.filters import Scope
 from qa.types import Answer, Citation, CitedAnswer, Passage, QAResult
 from qa.protocols import Embedder, Reader, Retriever
 
@@ -19,7 +19,8 @@ def cite(answer: Answer, passages: dict[str, Passage]) -> CitedAnswer:
     if passage.text[answer.start : answer.end] != answer.text or not answer.text:
         raise CitationError(f"answer {answer.text!r} is not passage {passage.id}[{answer.start}:{answer.end}]")
     citation = Citation(passage.doc_id, passage.title, passage.paragraph, answer.start, answer.end,
-                        passage.doc_start + answer.start, passage.doc_start + answer.end, passage.page)
+                        passage.doc_start + answer.start, passage.doc_start + answer.end, passage.page, passage.published,
+                        passage.source)
     return CitedAnswer(answer.text, float(min(max(answer.score, 0.0), 1.0)), passage.id, citation)
 
 
@@ -36,8 +37,8 @@ class QAPipeline:
         return QAPipeline(self.embedder, self.retriever, reader, self.top_k, self.max_answers)
 
     def ask_batch(self, questions: list[str], top_k: int | None = None, max_answers: int | None = None,
-                  scope: Sequence[str] | None = None) -> list[QAResult]:
-        """``scope``: document ids the passages must come from (None: the whole index)."""
+                  scope: Scope | None = None) -> list[QAResult]:
+        """``scope``: filters the passages must pass, and a recency preference (None: the whole index)."""
         top_k = self.top_k if top_k is None else top_k
         max_answers = self.max_answers if max_answers is None else max_answers
         marks = [time.perf_counter()]
@@ -61,5 +62,5 @@ class QAPipeline:
         return results
 
     def ask(self, question: str, top_k: int | None = None, max_answers: int | None = None,
-            scope: Sequence[str] | None = None) -> QAResult:
+            scope: Scope | None = None) -> QAResult:
         return self.ask_batch([question], top_k, max_answers, scope)[0]

@@ -6,6 +6,7 @@ from typing import Protocol, Sequence
 
 import numpy as np
 
+from qa.filters import Scope
 from qa.types import Answer, ScoredPassage
 
 
@@ -32,8 +33,9 @@ class Retriever(Protocol):
     """
 
     def retrieve_batch(self, queries: list[str], embeddings: np.ndarray, top_k: int,
-                       scope: Sequence[str] | None = None) -> list[list[ScoredPassage]]:
-        """``scope``: document ids to search within (a conversation about one story); None: the whole index."""
+                       scope: Scope | None = None) -> list[list[ScoredPassage]]:
+        """``scope``: filters the passages must pass (dates, sources, topics, document ids: a conversation about
+        one story) and a recency preference; None: the whole index."""
         ...
 
     def retrieve(self, query: str, embedding: np.ndarray, top_k: int) -> list[ScoredPassage]: ...

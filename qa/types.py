@@ -17,8 +17,21 @@ class Document:
     title: str
     text: str
     url: str | None = None
-    published: str | None = None
-    source: str | None = None
+    published: str | None = None  # ISO 8601, normalised on the way in (qa.dates)
+    source: str | None = None  # where it was read from (a file, "api"); not shown to users
+    publisher: str | None = None  # who published it ("reuters21578"): what APIs and filters call "source"
+    topics: tuple[str, ...] = ()
+
+
+def display_date(published: str | None) -> str | None:
+    """A normalised date as people read it: "26 Feb 1987" (None stays None)."""
+    if not published or len(published) < 10 or published[4] != "-":
+        return published or None
+    months = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
+    try:
+        return f"{int(published[8:10])} {months[int(published[5:7]) - 1]} {published[:4]}"
+    except (ValueError, IndexError):
+        return published
 
 
 def place(paragraph: int, page: int | None) -> str:
@@ -39,6 +52,8 @@ class Passage:
     doc_start: int
     doc_end: int
     page: int | None = None  # 1-based page of a PDF the passage starts on; None for other documents
+    published: str | None = None  # its document's, shown with every citation
+    source: str | None = None  # its document's publisher
 
     def place(self) -> str:
         """Where it is, as people count: "paragraph 3", or "page 2, paragraph 3" in a PDF."""
@@ -46,12 +61,13 @@ class Passage:
 
     def to_dict(self) -> dict:
         return {"id": self.id, "doc_id": self.doc_id, "title": self.title, "paragraph": self.paragraph, "text": self.text,
-                "doc_start": self.doc_start, "doc_end": self.doc_end, "page": self.page}
+                "doc_start": self.doc_start, "doc_end": self.doc_end, "page": self.page, "published": self.published,
+                "source": self.source}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Passage":
         return cls(d["id"], d["doc_id"], d["title"], d["paragraph"], d["text"], d["doc_start"], d["doc_end"],
-                   d.get("page"))
+                   d.get("page"), d.get("published"), d.get("source"))
 
 
 @dataclass(frozen=True)
@@ -91,18 +107,25 @@ class Citation:
     doc_start: int
     doc_end: int
     page: int | None = None  # 1-based PDF page of the passage; None for other documents
+    published: str | None = None  # when the cited story ran (ISO 8601)
+    source: str | None = None  # who published it
 
     def place(self) -> str:
         return place(self.paragraph, self.page)
 
+    def line(self) -> str:
+        """When, where and which paragraph, as every channel shows it: "reuters21578 · 26 Feb 1987 · paragraph 3"."""
+        return " · ".join(p for p in (self.source, display_date(self.published), self.place()) if p)
+
     def to_dict(self) -> dict:
         return {"doc_id": self.doc_id, "title": self.title, "paragraph": self.paragraph, "start": self.start,
-                "end": self.end, "doc_start": self.doc_start, "doc_end": self.doc_end, "page": self.page}
+                "end": self.end, "doc_start": self.doc_start, "doc_end": self.doc_end, "page": self.page,
+                "published": self.published, "source": self.source}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Citation":
         return cls(d["doc_id"], d["title"], d["paragraph"], d["start"], d["end"], d["doc_start"], d["doc_end"],
-                   d.get("page"))
+                   d.get("page"), d.get("published"), d.get("source"))
 
 
 @dataclass(frozen=True)
@@ -168,10 +191,12 @@ class DocumentInfo:
     title: str
     url: str | None
     published: str | None
-    source: str | None
+    source: str | None  # where it was read from (a file, "api"): stays on the server
     paragraphs: int
+    publisher: str | None = None
+    topics: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
-        """What a listing shows (the source path stays on the server)."""
+        """What a listing shows (the file it came from stays on the server; "source" is the publisher)."""
         return {"id": self.id, "title": self.title, "url": self.url, "published": self.published,
-                "paragraphs": self.paragraphs}
+                "source": self.publisher, "topics": list(self.topics), "paragraphs": self.paragraphs}

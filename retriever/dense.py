@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Sequence
-
 import numpy as np
 
+from qa.filters import Scope
 from qa.types import ScoredPassage
 from retriever.store import StoredIndex
 
@@ -15,16 +14,13 @@ class DenseRetriever:
         self.index = index
 
     def retrieve_batch(self, queries: list[str], embeddings: np.ndarray, top_k: int,
-                       scope: Sequence[str] | None = None) -> list[list[ScoredPassage]]:
+                       scope: Scope | None = None) -> list[list[ScoredPassage]]:
+        """``scope``: filters applied inside the search (before the top ``top_k`` is cut); recency is the hybrid
+        retriever's."""
         if not queries:
             return []
-        if scope is not None:
-            within = self.index.rows_of(scope)
-            sims = embeddings @ self.index.vectors_of(within).T if len(within) else np.zeros((len(queries), 0))
-            order = np.argsort(-sims, axis=1, kind="stable")[:, :top_k]
-            scores, rows = np.take_along_axis(sims, order, axis=1), within[order]
-        else:
-            scores, rows = self.index.search(embeddings, top_k)
+        allowed = self.index.select(scope).mask if scope is not None and scope.filtered else None
+        scores, rows = self.index.search(embeddings, top_k, allowed)
         found = self.index.passages_at({int(r) for r in rows.ravel() if r >= 0})
         # A row deleted between the search and the lookup is skipped, never cited.
         return [[ScoredPassage(found[r], float(s)) for s, r in zip(row_s, row_r) if r in found]

@@ -6,17 +6,28 @@ Neither side scores every passage: the candidates are the dense top ``candidates
 scoring call). The fused score adds, with ``article_weight``, the best score of another passage of the same
 article in the pool: a news question is often written from the story's headline and lead, so the paragraph that
 answers it can share few words with it while its article as a whole matches well.
+
+A filter (``qa.filters.Scope``) is applied on both sides before their top ``candidates`` are cut: a selection of
+at most ``SCOPE_EXACT_MAX`` passages is scored whole (exact), a wider one is searched with the filter inside the
+dense search and inside the BM25 query. A recency preference adds ``RECENCY_WEIGHT`` times a half-life decay of
+each passage's age behind the newest dated passage of the pool.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
-
 import numpy as np
 
+from qa.filters import Scope
 from qa.types import ScoredPassage
 from retriever.store import StoredIndex
+
+# A filter letting through at most this many passages: every one of them is scored on both sides.
+SCOPE_EXACT_MAX = 2_000
+# What the newest passage gains over an undated or very old one when recency is asked for (fused scores are
+# about 0-1.2).
+RECENCY_WEIGHT = 0.2
+DAY_S = 86_400.0
 
 
 @dataclass(frozen=True)
@@ -47,6 +58,17 @@ def fuse(pool: Pool, doc_of: np.ndarray, lexical_weight: float, article_weight: 
     return mixed + article_weight * others
 
 
+def recency(published: np.ndarray, half_life_days: float) -> np.ndarray:
+    """Each passage's recency in [0, 1]: 1 for the newest dated one, halving every ``half_life_days`` behind it;
+    0 when undated. Relative to the pool, so that an archive of 1987 has a "latest" too."""
+    dated = ~np.isnan(published)
+    out = np.zeros(len(published))
+    if dated.any():
+        age = (published[dated].max() - published[dated]) / DAY_S
+        out[dated] = 0.5 ** (age / half_life_days)
+    return out
+
+
 class HybridRetriever:
     def __init__(self, index: StoredIndex, lexical_weight: float = 0.3, candidates: int = 50,
                  article_weight: float = 0.0):
@@ -55,13 +77,12 @@ class HybridRetriever:
         self.candidates = candidates
         self.article_weight = article_weight
 
-    def pool(self, query: str, qvec: np.ndarray, dense_rows: np.ndarray, width: int) -> Pool:
-        """The question's candidate pool (the dense search's rows and BM25's own top ``width``), scored on both
-        sides; rows deleted meanwhile (no longer in the dense index) are left out, never cited."""
-        lexical_rows, lexical_top = self.index.lexical(query, width)
-        dense_index = self.index.dense
+    def pool(self, query: str, qvec: np.ndarray, dense_rows: np.ndarray, width: int, where=None) -> Pool:
+        """The question's candidate pool (the dense search's rows and BM25's own top ``width``, within ``where``),
+        scored on both sides; rows deleted meanwhile (no longer in the dense index) are left out, never cited."""
+        lexical_rows, lexical_top = self.index.lexical(query, width, where)
         rows = np.array(sorted(r for r in {int(r) for r in dense_rows if r >= 0} | {int(r) for r in lexical_rows}
-                               if dense_index.has(r)), dtype=np.int64)
+                               if self.index.has(r)), dtype=np.int64)
         return self._scored(query, qvec, rows, lexical_top.max(initial=0.0))
 
     def scoped_pool(self, query: str, qvec: np.ndarray, rows: np.ndarray) -> Pool:
@@ -71,29 +92,36 @@ class HybridRetriever:
     def _scored(self, query: str, qvec: np.ndarray, rows: np.ndarray, best: float | None) -> Pool:
         if not len(rows):
             return Pool(rows, np.zeros(0), np.zeros(0))
-        dense = self.index.dense.vectors_of(rows) @ qvec
+        dense = self.index.vectors_of(rows) @ qvec
         lexical = self.index.lexical_scores(query, rows)
         # BM25 scaled so that the question's best passage is 1 (0 everywhere when no word matches).
         best = lexical.max(initial=0.0) if best is None else best
         return Pool(rows, dense, lexical / best if best > 0 else np.zeros(len(rows)))
 
     def retrieve_batch(self, queries: list[str], embeddings: np.ndarray, top_k: int,
-                       scope: Sequence[str] | None = None) -> list[list[ScoredPassage]]:
+                       scope: Scope | None = None) -> list[list[ScoredPassage]]:
         if not queries:
             return []
         width = max(self.candidates, top_k)
-        if scope is None:
-            _, dense_rows = self.index.search(embeddings, width)
-        else:
-            within = self.index.rows_of(scope)
+        selection = self.index.select(scope) if scope is not None and scope.filtered else None
+        if selection is not None and not selection.count:
+            return [[] for _ in queries]
+        within = self.index.rows_at(selection.mask) if selection and selection.count <= SCOPE_EXACT_MAX else None
+        if within is None:
+            _, dense_rows = self.index.search(embeddings, width, None if selection is None else selection.mask)
         results = []
         for i, (query, qvec) in enumerate(zip(queries, embeddings)):
-            pool = self.pool(query, qvec, dense_rows[i], width) if scope is None else self.scoped_pool(query, qvec, within)
+            if within is not None:
+                pool = self.scoped_pool(query, qvec, within)
+            else:
+                pool = self.pool(query, qvec, dense_rows[i], width, None if selection is None else selection.where)
             if not len(pool.rows):
                 results.append([])
                 continue
             doc_of = self.index.documents_of(pool.rows) if self.article_weight else np.zeros(len(pool.rows))
             fused = fuse(pool, doc_of, self.lexical_weight, self.article_weight)
+            if scope is not None and scope.recency_half_life_days:
+                fused = fused + RECENCY_WEIGHT * recency(self.index.published_of(pool.rows), scope.recency_half_life_days)
             order = np.argsort(-fused, kind="stable")[:top_k]
             # Records only for the passages returned (a row deleted since the search is left out).
             found = self.index.passages_at(pool.rows[order])

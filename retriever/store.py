@@ -1,5 +1,7 @@
 """The passage store: records in SQLite, lexical search in tantivy, dense search in FAISS, written a
-document at a time.
+document at a time. Its parts live beside it: the schema (``retriever.schema``), the dense index and its
+snapshots (``retriever.dense_index``), the lexical index (``retriever.lexical``), versions and the write lock
+(``retriever.versions``); this module keeps them in step.
 
 Layout: ``DIR/CURRENT`` names a version folder ``DIR/v-.../`` holding ``store.sqlite``, ``lexical/`` (tantivy)
 and a dense snapshot (``dense-*.faiss`` with ``dense-*.rows.npy``, the passage row of each vector). A full
@@ -25,13 +27,10 @@ Readers in other processes (``qa serve`` replicas over one directory) pick up co
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import logging
-import os
 import shutil
 import sqlite3
-import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass
@@ -42,45 +41,39 @@ import faiss
 import numpy as np
 
 from qa.atomic import fsync_dir, write_atomic
+from qa.dates import seconds_of
+from qa.filters import Scope
 from qa.types import DocumentInfo, Passage
-from retriever.lexical import LexicalIndex
+from retriever.dense_index import DenseIndex, RowFacts, tune, write_snapshot
+from retriever.lexical import SCHEMA_VERSION as LEXICAL_SCHEMA, LexicalIndex
+from retriever.schema import (REBUILD_HINT, SCHEMA, IndexCorrupt, IndexError_, IndexMissing, connect, corrupt,
+                              migrate)
+from retriever.versions import check_folder, current_version, known_sources, make_current, new_version, write_lock
 
-FORMAT_VERSION = 2
-REBUILD_HINT = "qa index"
+__all__ = ["FORMAT_VERSION", "REBUILD_HINT", "IndexError_", "IndexMissing", "IndexCorrupt", "Manifest", "NewDocument",
+           "StoredIndex", "build", "load", "check_folder", "current_version", "known_sources"]
+
+# 3: documents keep publisher, topics and a parsed published time (older indexes are rebuilt, reusing vectors).
+FORMAT_VERSION = 3
 log = logging.getLogger("qa.store")
-# Up to this many passages, exact search; above, an inverted-file index (IVF-Flat: k-means cells, a few cells
-# searched per question), chosen over HNSW by bench/bench_scale.py (recall against exact search, speed, memory).
-EXACT_MAX = 50_000
-IVF_CELLS_PER_SQRT, IVF_NPROBE = 4, 24
 # Replayed rows or deletions beyond this share of the snapshot (and at least COMPACT_MIN) make a new snapshot.
 COMPACT_SHARE, COMPACT_MIN = 0.2, 5_000
 # How often a reader looks for writes committed by other processes.
 REFRESH_S = 0.5
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS documents (
-    id TEXT PRIMARY KEY, title TEXT NOT NULL, url TEXT, published TEXT, source TEXT,
-    paragraphs INTEGER NOT NULL, text TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS passages (
-    row INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL, doc_id TEXT NOT NULL, title TEXT NOT NULL,
-    paragraph INTEGER NOT NULL, text TEXT NOT NULL, doc_start INTEGER NOT NULL, doc_end INTEGER NOT NULL,
-    vector BLOB NOT NULL, page INTEGER);
-CREATE INDEX IF NOT EXISTS passages_doc ON passages(doc_id);
-CREATE TABLE IF NOT EXISTS tombstones (seq INTEGER PRIMARY KEY AUTOINCREMENT, row INTEGER NOT NULL);
-"""
+_DOC_COLUMNS = "id, title, url, published, source, paragraphs, publisher, topics"
+_PASSAGE_COLUMNS = ("p.id, p.doc_id, p.title, p.paragraph, p.text, p.doc_start, p.doc_end, p.page, d.published, "
+                    "d.publisher")
+# The facts filters need of passage rows (RowFacts), joined from their documents.
+_FACTS = "SELECT p.row, d.rowid, d.published_at, d.publisher FROM passages p JOIN documents d ON d.id = p.doc_id"
 
 
-class IndexError_(Exception):
-    """Base for index problems; the message names the command that fixes it."""
+def _info(r: tuple) -> DocumentInfo:
+    return DocumentInfo(*r[:6], publisher=r[6], topics=tuple(json.loads(r[7] or "[]")))
 
 
-class IndexMissing(IndexError_):
-    pass
-
-
-class IndexCorrupt(IndexError_):
-    pass
+def _facts(records: list[tuple]) -> tuple[np.ndarray, RowFacts]:
+    """Rows and their facts from ``_FACTS`` records."""
+    return np.array([r[0] for r in records], dtype=np.int64), RowFacts.of([r[1:] for r in records])
 
 
 @dataclass(frozen=True)
@@ -97,6 +90,16 @@ class Manifest:
 
 
 @dataclass(frozen=True)
+class Selection:
+    """The passages a filter lets through, for both sides: a mask of dense positions, the same as a lexical query
+    clause, and how many there are."""
+
+    mask: np.ndarray
+    where: object
+    count: int
+
+
+@dataclass(frozen=True)
 class NewDocument:
     """One document to write: its record and text, its passages and their vectors (one row each)."""
 
@@ -104,118 +107,6 @@ class NewDocument:
     text: str
     passages: list[Passage]
     vectors: np.ndarray
-
-
-def _corrupt(directory: Path, why: str) -> IndexCorrupt:
-    return IndexCorrupt(f"index at {directory} is unreadable ({why}); rebuild it with: {REBUILD_HINT}")
-
-
-def _connect(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")  # a committed write survives a power cut
-    conn.execute("PRAGMA foreign_keys=OFF")
-    return conn
-
-
-# One thread per search: questions arrive one at a time from several request threads, and OpenMP's threads
-# spinning against each other (and against the reader) made a 20,000-passage exact search take 24 ms
-# instead of 2 (bench/README.md).
-faiss.omp_set_num_threads(1)
-
-
-def tune(index: faiss.Index) -> faiss.Index:
-    """Search-time settings, which a saved index does not carry everywhere."""
-    if isinstance(index, faiss.IndexIVF):
-        index.nprobe = IVF_NPROBE
-        index.make_direct_map()
-    return index
-
-
-class DenseIndex:
-    """Vectors by position in a FAISS index, with the passage row of each position and a deleted mask."""
-
-    def __init__(self, index: faiss.Index, rows: np.ndarray):
-        self.index = index
-        self.rows = rows.astype(np.int64)
-        self.dead = np.zeros(len(rows), dtype=bool)
-        self.position = {int(r): i for i, r in enumerate(self.rows)}
-        self._lock = threading.Lock()  # FAISS is not safe to search while it is added to
-
-    @staticmethod
-    def new(vectors: np.ndarray, dim: int) -> faiss.Index:
-        """An index holding ``vectors``: exact up to ``EXACT_MAX``, IVF-Flat trained on them above."""
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, dim)
-        if len(vectors) <= EXACT_MAX:
-            index = faiss.IndexFlatIP(dim)
-        else:
-            cells = int(IVF_CELLS_PER_SQRT * np.sqrt(len(vectors)))
-            index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, cells, faiss.METRIC_INNER_PRODUCT)
-            sample = np.random.default_rng(0).choice(len(vectors), min(len(vectors), 40 * cells), replace=False)
-            index.train(vectors[np.sort(sample)])
-        if len(vectors):
-            index.add(vectors)
-        tune(index)
-        return index
-
-    @property
-    def live(self) -> int:
-        return len(self.rows) - int(self.dead.sum())
-
-    def add(self, rows: np.ndarray, vectors: np.ndarray) -> None:
-        if not len(rows):
-            return
-        with self._lock:
-            self.index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-            start = len(self.rows)
-            self.rows = np.concatenate([self.rows, rows.astype(np.int64)])
-            self.dead = np.concatenate([self.dead, np.zeros(len(rows), dtype=bool)])
-            self.position.update({int(r): start + i for i, r in enumerate(rows)})
-
-    def remove(self, rows: Iterable[int]) -> None:
-        with self._lock:
-            for r in rows:
-                pos = self.position.pop(int(r), None)
-                if pos is not None:
-                    self.dead[pos] = True
-
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Scores and passage rows, best first; -1 rows pad when fewer live passages exist."""
-        n = len(queries)
-        scores = np.full((n, k), -np.inf, dtype=np.float32)
-        rows = np.full((n, k), -1, dtype=np.int64)
-        if k == 0 or not self.live:
-            return scores, rows
-        dead = int(self.dead.sum())
-        fetch = min(len(self.rows), k + dead) if dead else min(len(self.rows), k)
-        with self._lock:
-            found_s, found_p = self.index.search(np.ascontiguousarray(queries, dtype=np.float32), fetch)
-        for q in range(n):
-            keep = [(s, p) for s, p in zip(found_s[q], found_p[q]) if p >= 0 and not self.dead[p]][:k]
-            for j, (s, p) in enumerate(keep):
-                scores[q, j], rows[q, j] = s, self.rows[p]
-        return scores, rows
-
-    def has(self, row: int) -> bool:
-        return int(row) in self.position
-
-    def vectors_of(self, rows: Iterable[int]) -> np.ndarray:
-        with self._lock:
-            return self._reconstruct(np.array([self.position[int(r)] for r in rows], dtype=np.int64))
-
-    def snapshot(self) -> tuple[faiss.Index, np.ndarray]:
-        """The live vectors only, re-indexed (compaction drops the deleted ones)."""
-        with self._lock:
-            keep = np.flatnonzero(~self.dead)
-            vectors = self._reconstruct(keep)
-        return self.new(vectors, self.index.d), self.rows[keep]
-
-    def _reconstruct(self, positions: np.ndarray) -> np.ndarray:
-        if isinstance(self.index, faiss.IndexIVF):
-            self.index.make_direct_map()  # IVF reconstructs by position only with its direct map
-        if not len(positions):
-            return np.zeros((0, self.index.d), dtype=np.float32)
-        return self.index.reconstruct_batch(np.asarray(positions, dtype=np.int64)).astype(np.float32)
 
 
 class StoredIndex:
@@ -235,7 +126,7 @@ class StoredIndex:
     def _db(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = self._local.conn = _connect(self.version / "store.sqlite")
+            conn = self._local.conn = connect(self.version / "store.sqlite")
         return conn
 
     # -- reads ----------------------------------------------------------------------------------
@@ -246,13 +137,11 @@ class StoredIndex:
         return int(self._db().execute("SELECT count(*) FROM documents").fetchone()[0])
 
     def documents(self) -> list[DocumentInfo]:
-        return [DocumentInfo(*r) for r in self._db().execute(
-            "SELECT id, title, url, published, source, paragraphs FROM documents ORDER BY rowid")]
+        return [_info(r) for r in self._db().execute(f"SELECT {_DOC_COLUMNS} FROM documents ORDER BY rowid")]
 
     def document(self, doc_id: str) -> DocumentInfo | None:
-        r = self._db().execute("SELECT id, title, url, published, source, paragraphs FROM documents WHERE id = ?",
-                               (doc_id,)).fetchone()
-        return DocumentInfo(*r) if r else None
+        r = self._db().execute(f"SELECT {_DOC_COLUMNS} FROM documents WHERE id = ?", (doc_id,)).fetchone()
+        return _info(r) if r else None
 
     def document_text(self, doc_id: str) -> str | None:
         r = self._db().execute("SELECT text FROM documents WHERE id = ?", (doc_id,)).fetchone()
@@ -260,8 +149,8 @@ class StoredIndex:
 
     def passages_of(self, doc_id: str) -> list[Passage]:
         return [Passage(*r) for r in self._db().execute(
-            "SELECT id, doc_id, title, paragraph, text, doc_start, doc_end, page FROM passages WHERE doc_id = ? ORDER BY row",
-            (doc_id,))]
+            f"SELECT {_PASSAGE_COLUMNS} FROM passages p JOIN documents d ON d.id = p.doc_id WHERE p.doc_id = ? "
+            "ORDER BY p.row", (doc_id,))]
 
     def passages_at(self, rows: Iterable[int]) -> dict[int, Passage]:
         """The passages of these rows that exist (a row deleted meanwhile is simply absent)."""
@@ -270,8 +159,8 @@ class StoredIndex:
             return {}
         marks = ",".join("?" * len(rows))
         return {r[0]: Passage(*r[1:]) for r in self._db().execute(
-            f"SELECT row, id, doc_id, title, paragraph, text, doc_start, doc_end, page FROM passages WHERE row IN ({marks})",
-            rows)}
+            f"SELECT p.row, {_PASSAGE_COLUMNS} FROM passages p JOIN documents d ON d.id = p.doc_id "
+            f"WHERE p.row IN ({marks})", rows)}
 
     def rows_of(self, doc_ids: Iterable[str]) -> np.ndarray:
         """The passage rows of these documents that are searchable now, in row order."""
@@ -291,40 +180,87 @@ class StoredIndex:
         found = dict(self._db().execute(f"SELECT row, doc_id FROM passages WHERE row IN ({marks})", rows).fetchall())
         return np.array([found.get(r, "") for r in rows], dtype=object)
 
+    def document_codes(self, doc_ids: Iterable[str] = (), topics: Iterable[str] | None = None) -> np.ndarray:
+        """The codes (rowids) filters use for these documents, or for the documents carrying any of ``topics``."""
+        if topics is not None:
+            topics = list(dict.fromkeys(topics))
+            marks = ",".join("?" * len(topics))
+            sql = (f"SELECT DISTINCT d.rowid FROM topics t JOIN documents d ON d.id = t.doc_id "
+                   f"WHERE t.topic IN ({marks})")
+            return np.array([r for (r,) in self._db().execute(sql, topics)], dtype=np.int64)
+        ids = list(dict.fromkeys(doc_ids))
+        out = []
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            marks = ",".join("?" * len(part))
+            out += [r for (r,) in self._db().execute(f"SELECT rowid FROM documents WHERE id IN ({marks})", part)]
+        return np.array(out, dtype=np.int64)
+
+    def publishers(self) -> list[tuple[str, int]]:
+        """Every publisher with its number of documents, most first (what a source picker offers)."""
+        return [(p, n) for p, n in self._db().execute(
+            "SELECT publisher, count(*) FROM documents WHERE publisher IS NOT NULL GROUP BY publisher "
+            "ORDER BY count(*) DESC, publisher")]
+
+    def published_range(self) -> tuple[str | None, str | None]:
+        """The earliest and latest published dates (ISO) in the index."""
+        r = self._db().execute("SELECT min(published_at), max(published_at) FROM documents").fetchone()
+        return tuple(None if v is None else time.strftime("%Y-%m-%d", time.gmtime(v)) for v in r)
+
+    def select(self, scope: Scope) -> Selection:
+        """The searchable passages that pass ``scope``'s filters (all of them, AND)."""
+        self.refresh()
+        docs = None
+        if scope.doc_ids:
+            docs = self.document_codes(scope.doc_ids)
+        if scope.topics:
+            on = self.document_codes(topics=scope.topics)
+            docs = on if docs is None else np.intersect1d(docs, on)
+        publishers = list(scope.sources) or None
+        since, until = scope.since_seconds(), scope.until_seconds()
+        mask = self.dense.select(since, until, publishers, docs)
+        return Selection(mask, self.words.where(since, until, publishers, docs), int(mask.sum()))
+
+    def rows_at(self, mask: np.ndarray) -> np.ndarray:
+        """The passage rows of a selection's positions, in row order."""
+        return np.sort(self.dense.rows[np.flatnonzero(mask)])
+
     def all_passages(self) -> Iterator[tuple[Passage, np.ndarray]]:
         """Every passage with its vector, in row order (rebuilds reuse vectors of unchanged text)."""
         for r in self._db().execute(
                 "SELECT id, doc_id, title, paragraph, text, doc_start, doc_end, page, vector FROM passages ORDER BY row"):
             yield Passage(*r[:8]), np.frombuffer(r[8], dtype=np.float32)
 
-    def search(self, queries: np.ndarray, top_k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Dense search: (scores, rows), best first."""
+    def search(self, queries: np.ndarray, top_k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Dense search: (scores, rows), best first; ``allowed``: a mask from ``dense.select`` (a filter)."""
         self.refresh()
-        return self.dense.search(queries, top_k)
+        return self.dense.search(queries, top_k, allowed)
+
+    def has(self, row: int) -> bool:
+        """Whether a passage row is searchable now (a row deleted meanwhile is not)."""
+        return self.dense.has(row)
 
     def vectors_of(self, rows: Iterable[int]) -> np.ndarray:
         """The stored vectors of these passage rows, in order (for re-scoring a candidate pool)."""
         return self.dense.vectors_of(rows)
 
-    def lexical(self, query: str, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """BM25 over the passages' words: rows and scores (higher is better) of the best ``k``."""
+    def published_of(self, rows: Iterable[int]) -> np.ndarray:
+        """Published seconds of these passage rows (NaN where undated): what a recency preference weighs."""
+        return self.dense.published_of(rows)
+
+    def lexical(self, query: str, k: int, where=None) -> tuple[np.ndarray, np.ndarray]:
+        """BM25 over the passages' words: rows and scores (higher is better) of the best ``k`` (matching
+        ``where``, a filter clause from ``self.words.where``)."""
         self.refresh()
-        return self.words.search(query, k)
+        return self.words.search(query, k, where)
 
     def lexical_scores(self, query: str, rows: np.ndarray) -> np.ndarray:
         """BM25 of the question against these rows (0 where no word is shared)."""
         return self.words.scores(query, rows)
 
     # -- writes ---------------------------------------------------------------------------------
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        """One writer across processes (replicas share the directory)."""
-        with open(self.directory / ".write.lock", "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+    def _locked(self):
+        return write_lock(self.directory)
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -340,21 +276,28 @@ class StoredIndex:
                 conn.execute("ROLLBACK")
             raise
 
+    def _lexical_done(self) -> dict:
+        return json.loads(self._db().execute("SELECT value FROM meta WHERE key = 'lexical'").fetchone()[0])
+
     def _catch_up_words(self) -> None:
         """Apply to tantivy what SQLite committed beyond what tantivy has (after a crash, or another writer)."""
         conn = self._db()
-        done = json.loads(conn.execute("SELECT value FROM meta WHERE key = 'lexical'").fetchone()[0])
-        added = conn.execute("SELECT row, text FROM passages WHERE row > ? ORDER BY row", (done["max_row"],)).fetchall()
+        done = self._lexical_done()
+        if done.get("schema", 1) != LEXICAL_SCHEMA:
+            raise IndexCorrupt(f"lexical index of schema {done.get('schema', 1)}, not {LEXICAL_SCHEMA}")
+        added = conn.execute(f"SELECT p.row, p.text, d.rowid, d.published_at, d.publisher FROM passages p "
+                             f"JOIN documents d ON d.id = p.doc_id WHERE p.row > ? ORDER BY p.row",
+                             (done["max_row"],)).fetchall()
         tombs = conn.execute("SELECT seq, row FROM tombstones WHERE seq > ? ORDER BY seq", (done["max_tomb"],)).fetchall()
         if not added and not tombs:
             return
         self.words.delete(r for _, r in tombs)
-        self.words.add([r for r, _ in added], [t for _, t in added])
+        self.words.add([r[0] for r in added], [r[1] for r in added], RowFacts.of([r[2:] for r in added]))
         self.words.commit()
         max_row = max(done["max_row"], added[-1][0] if added else 0)
         max_tomb = max(done["max_tomb"], tombs[-1][0] if tombs else 0)
         conn.execute("INSERT OR REPLACE INTO meta VALUES ('lexical', ?)",
-                     (json.dumps({"max_row": max_row, "max_tomb": max_tomb}),))
+                     (json.dumps({"max_row": max_row, "max_tomb": max_tomb, "schema": LEXICAL_SCHEMA}),))
 
     def write(self, upserts: list[NewDocument] = (), deletes: Iterable[str] = ()) -> None:
         """Add or replace ``upserts`` and delete ``deletes`` (document ids), as one durable transaction.
@@ -365,14 +308,26 @@ class StoredIndex:
             with self._transaction() as conn:
                 gone, added = self._apply(conn, upserts, list(deletes))
                 self._max_tomb = int(conn.execute("SELECT coalesce(max(seq), 0) FROM tombstones").fetchone()[0])
+                facts = self._facts_of([r for r, _ in added], conn)
             # Committed: the derived indexes follow (a crash from here on is repaired by replay on load).
             self.dense.remove(gone)
             if added:
-                self.dense.add(np.array([r for r, _ in added]), np.stack([v for _, v in added]))
+                self.dense.add(np.array([r for r, _ in added]), np.stack([v for _, v in added]), facts)
                 self._max_row = max(self._max_row, max(r for r, _ in added))
             self._catch_up_words()
             if self._replay_is_long():
                 self._compact()
+
+    @staticmethod
+    def _facts_of(rows: list[int], conn: sqlite3.Connection) -> RowFacts:
+        if not rows:
+            return RowFacts.empty()
+        found = {}
+        for i in range(0, len(rows), 500):
+            part = rows[i : i + 500]
+            marks = ",".join("?" * len(part))
+            found.update({r[0]: r[1:] for r in conn.execute(f"{_FACTS} WHERE p.row IN ({marks})", part)})
+        return RowFacts.of([found[r] for r in rows])
 
     @staticmethod
     def _apply(conn: sqlite3.Connection, upserts: list[NewDocument], deletes: list[str]):
@@ -384,6 +339,7 @@ class StoredIndex:
             conn.executemany("INSERT INTO tombstones(row) VALUES (?)", [(r,) for r in rows])
             conn.execute("DELETE FROM passages WHERE doc_id = ?", (doc_id,))
             conn.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
+            conn.execute("DELETE FROM topics WHERE doc_id = ?", (doc_id,))
             gone += rows
         for doc in upserts:
             for row, vector in _insert(conn, doc):
@@ -421,7 +377,9 @@ class StoredIndex:
                 self.dense.remove(r for _, r in tombs)
                 self._max_tomb = tombs[-1][0]
             if new:
-                self.dense.add(np.array([r for r, _ in new]), np.stack([np.frombuffer(v, np.float32) for _, v in new]))
+                rows = [r for r, _ in new]
+                self.dense.add(np.array(rows), np.stack([np.frombuffer(v, np.float32) for _, v in new]),
+                               self._facts_of(rows, conn))
                 self._max_row = new[-1][0]
             if new or tombs:
                 self.words.reload()
@@ -443,20 +401,21 @@ class StoredIndex:
         lexical = self.version / "lexical"
         shutil.rmtree(lexical, ignore_errors=True)
         self.words = LexicalIndex(lexical)
-        cursor = conn.execute("SELECT row, text FROM passages ORDER BY row")
+        cursor = conn.execute("SELECT p.row, p.text, d.rowid, d.published_at, d.publisher FROM passages p "
+                              "JOIN documents d ON d.id = p.doc_id ORDER BY p.row")
         while chunk := cursor.fetchmany(10_000):
-            self.words.add([r for r, _ in chunk], [t for _, t in chunk])
+            self.words.add([r[0] for r in chunk], [r[1] for r in chunk], RowFacts.of([r[2:] for r in chunk]))
         self.words.commit()
         max_row = int(conn.execute("SELECT coalesce(max(row), 0) FROM passages").fetchone()[0])
         max_tomb = int(conn.execute("SELECT coalesce(max(seq), 0) FROM tombstones").fetchone()[0])
         conn.execute("INSERT OR REPLACE INTO meta VALUES ('lexical', ?)",
-                     (json.dumps({"max_row": max_row, "max_tomb": max_tomb}),))
+                     (json.dumps({"max_row": max_row, "max_tomb": max_tomb, "schema": LEXICAL_SCHEMA}),))
 
     def _compact(self) -> None:
-        index, rows = self.dense.snapshot()
-        _write_snapshot(self._db(), self.version, index, rows, self._max_row, self._max_tomb)
+        index, rows, facts = self.dense.snapshot()
+        write_snapshot(self._db(), self.version, index, rows, self._max_row, self._max_tomb)
         # The in-memory index sheds its deleted vectors too.
-        self.dense = DenseIndex(index, rows)
+        self.dense = DenseIndex(index, rows, facts)
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
@@ -468,8 +427,11 @@ class StoredIndex:
 def _insert(conn: sqlite3.Connection, doc: NewDocument) -> Iterator[tuple[int, np.ndarray]]:
     """Insert one document and its passages; yields each passage's row and vector."""
     d = doc.info
-    conn.execute("INSERT INTO documents(id, title, url, published, source, paragraphs, text) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                 (d.id, d.title, d.url, d.published, d.source, len(doc.passages), doc.text))
+    conn.execute("INSERT INTO documents(id, title, url, published, source, paragraphs, text, publisher, topics, "
+                 "published_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 (d.id, d.title, d.url, d.published, d.source, len(doc.passages), doc.text, d.publisher,
+                  json.dumps(list(d.topics)) if d.topics else None, seconds_of(d.published)))
+    conn.executemany("INSERT INTO topics(doc_id, topic) VALUES (?, ?)", [(d.id, t) for t in d.topics])
     if not doc.passages:
         return  # a copy whose every paragraph is stored with an earlier document: cited from there
     vectors = np.ascontiguousarray(doc.vectors, dtype=np.float32).reshape(len(doc.passages), -1)
@@ -480,36 +442,15 @@ def _insert(conn: sqlite3.Connection, doc: NewDocument) -> Iterator[tuple[int, n
         yield cur.lastrowid, v
 
 
-def _write_snapshot(conn: sqlite3.Connection, version: Path, index: faiss.Index, rows: np.ndarray,
-                    max_row: int, max_tomb: int) -> None:
-    """New snapshot files under fresh names, fsynced, then pointed to from SQLite; the old ones removed."""
-    name = f"dense-{max_row}-{max_tomb}-{os.getpid()}"
-    faiss.write_index(index, str(version / f"{name}.faiss"))
-    np.save(version / f"{name}.rows.npy", rows)
-    for suffix in (".faiss", ".rows.npy"):
-        with open(version / f"{name}{suffix}", "rb") as fh:
-            os.fsync(fh.fileno())
-    fsync_dir(version)
-    old = conn.execute("SELECT value FROM meta WHERE key = 'snapshot'").fetchone()
-    meta = {"file": name, "max_row": int(max_row), "max_tomb": int(max_tomb), "size": int(len(rows))}
-    conn.execute("INSERT OR REPLACE INTO meta VALUES ('snapshot', ?)", (json.dumps(meta),))
-    if old:
-        previous = json.loads(old[0])["file"]
-        if previous != name:
-            for suffix in (".faiss", ".rows.npy"):
-                (version / f"{previous}{suffix}").unlink(missing_ok=True)
-
-
 def build(directory: Path, manifest: Manifest, documents: Iterable[NewDocument], progress=None) -> StoredIndex:
     """Write a complete new version aside, make it current atomically, and return it opened.
 
     ``documents`` may be a generator; ``progress(n)`` is called with the passages written so far."""
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    version = Path(tempfile.mkdtemp(prefix=f"v-{int(time.time())}-", dir=directory))
+    version = new_version(directory)
     try:
-        conn = _connect(version / "store.sqlite")
-        conn.executescript(_SCHEMA)
+        conn = connect(version / "store.sqlite")
+        conn.executescript(SCHEMA)
         conn.execute("INSERT INTO meta VALUES ('manifest', ?)", (json.dumps(asdict(manifest)),))
         chunks: list[np.ndarray] = []
         words = LexicalIndex(version / "lexical")
@@ -524,7 +465,7 @@ def build(directory: Path, manifest: Manifest, documents: Iterable[NewDocument],
             vectors = np.stack([v for _, v in new]) if new else np.zeros((0, manifest.dim), np.float32)
             chunks.append(vectors)
             if len(texts) >= 10_000:  # tantivy batches its own writes; keep Python's list short
-                words.add(rows_all[-len(texts):], texts)
+                _add_words(conn, words, rows_all[-len(texts):], texts)
                 texts = []
             written += len(doc.passages)
             if progress is not None:
@@ -532,64 +473,24 @@ def build(directory: Path, manifest: Manifest, documents: Iterable[NewDocument],
         rows = np.array(rows_all, dtype=np.int64)
         index = DenseIndex.new(np.concatenate(chunks) if chunks else np.zeros((0, manifest.dim)), manifest.dim)
         chunks.clear()
-        words.add(rows_all[len(rows_all) - len(texts):], texts)
+        _add_words(conn, words, rows_all[len(rows_all) - len(texts):], texts)
         words.commit()
         conn.execute("INSERT INTO meta VALUES ('lexical', ?)",
-                     (json.dumps({"max_row": int(rows.max(initial=0)), "max_tomb": 0}),))
-        _write_snapshot(conn, version, index, rows, int(rows.max(initial=0)), 0)
+                     (json.dumps({"max_row": int(rows.max(initial=0)), "max_tomb": 0, "schema": LEXICAL_SCHEMA}),))
+        write_snapshot(conn, version, index, rows, int(rows.max(initial=0)), 0)
         conn.execute("COMMIT")
         conn.close()
         fsync_dir(version)
-        previous = current_version(directory)
-        write_atomic(directory / "SOURCES.json", json.dumps(manifest.sources))
-        write_atomic(directory / "CURRENT", version.name)
+        make_current(directory, version, manifest.sources)
     except BaseException:
         shutil.rmtree(version, ignore_errors=True)
         raise
-    # The version just replaced stays until the next build: replicas still serving it move over within a
-    # second (service.application.Application.follow), questions in flight finish on it.
-    for old in directory.glob("v-*"):
-        if old.name not in (version.name, previous) and old.is_dir():
-            shutil.rmtree(old, ignore_errors=True)
     return load(directory)
 
 
-def known_sources(directory: Path) -> list[str] | None:
-    """The sources the last saved index was built from, readable even when the index itself is not."""
-    try:
-        sources = json.loads((directory / "SOURCES.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return [str(s) for s in sources] if isinstance(sources, list) else None
-
-
-def current_version(directory: Path) -> str | None:
-    """The name of the version ``CURRENT`` points to (None without one): replicas compare it to reload."""
-    try:
-        return (directory / "CURRENT").read_text(encoding="utf-8").strip() or None
-    except (OSError, UnicodeDecodeError):
-        return None
-
-
-def check_folder(directory: Path) -> None:
-    """An index folder that exists as something else (a file) cannot be read or built: say so plainly."""
-    if directory.exists() and not directory.is_dir():
-        raise IndexCorrupt(f"the index folder {directory} is a file, not a folder; point QA_INDEX_DIR at a folder "
-                           "(or move that file away)")
-
-
-def _add_page_column(path: Path) -> None:
-    """Stores written before passages had page numbers (PDF) get the column, empty: a cheap, one-time change."""
-    conn = _connect(path)
-    try:
-        if "page" not in {r[1] for r in conn.execute("PRAGMA table_info(passages)")}:
-            try:
-                conn.execute("ALTER TABLE passages ADD COLUMN page INTEGER")
-            except sqlite3.OperationalError as exc:  # another process added it first
-                if "duplicate column" not in str(exc):
-                    raise
-    finally:
-        conn.close()
+def _add_words(conn: sqlite3.Connection, words: LexicalIndex, rows: list[int], texts: list[str]) -> None:
+    if rows:
+        words.add(rows, texts, StoredIndex._facts_of(rows, conn))
 
 
 def load(directory: Path) -> StoredIndex:
@@ -600,7 +501,7 @@ def load(directory: Path) -> StoredIndex:
         raise IndexMissing(f"no index at {directory}; build it with: {REBUILD_HINT}")
     name = current_version(directory)
     if name is None or "/" in name or not (directory / name / "store.sqlite").is_file():
-        raise _corrupt(directory, f"{pointer} does not name a version folder with a store.sqlite")
+        raise corrupt(directory, f"{pointer} does not name a version folder with a store.sqlite")
     version = directory / name
     try:
         conn = sqlite3.connect(f"file:{version / 'store.sqlite'}?mode=ro", uri=True)
@@ -623,11 +524,13 @@ def load(directory: Path) -> StoredIndex:
                 raise ValueError(f"{bad} passage(s) with offsets that do not match their text")
         finally:
             conn.close()
+        migrate(version / "store.sqlite")
+        facts = _snapshot_facts(version, rows)
     except (sqlite3.Error, OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
-        raise _corrupt(directory, str(exc)[:300]) from exc
-    _add_page_column(version / "store.sqlite")
+        raise corrupt(directory, str(exc)[:300]) from exc
+
     def open_stored() -> StoredIndex:
-        return StoredIndex(directory, version, manifest, DenseIndex(index, rows), int(snap["max_row"]),
+        return StoredIndex(directory, version, manifest, DenseIndex(index, rows, facts), int(snap["max_row"]),
                            int(snap["max_tomb"]))
 
     try:
@@ -646,5 +549,15 @@ def load(directory: Path) -> StoredIndex:
             try:
                 stored._rebuild_words()
             except (OSError, ValueError, sqlite3.Error) as exc:
-                raise _corrupt(directory, f"lexical index: {exc}"[:300]) from exc
+                raise corrupt(directory, f"lexical index: {exc}"[:300]) from exc
     return stored
+
+
+def _snapshot_facts(version: Path, rows: np.ndarray) -> RowFacts:
+    """The facts of the snapshot's rows, in its order (a row deleted since is undated: it is masked out anyway)."""
+    conn = sqlite3.connect(f"file:{version / 'store.sqlite'}?mode=ro", uri=True)
+    try:
+        found = {r[0]: r[1:] for r in conn.execute(_FACTS)}
+    finally:
+        conn.close()
+    return RowFacts.of([found.get(int(r), (0, None, None)) for r in rows])

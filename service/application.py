@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
@@ -17,6 +18,7 @@ from prometheus_client import CollectorRegistry
 from chat.rewrite import Rewriter, RuleRewriter, Turn
 from chat.service import ChatReply, ChatService
 from qa.deadline import Cancelled
+from qa.filters import Scope
 from qa.limits import MAX_ID_CHARS
 from qa.pipeline import QAPipeline
 from qa.protocols import Embedder, Reader
@@ -116,21 +118,21 @@ class Application:
 
     # -- questions ------------------------------------------------------------------------------
     def ask(self, question: str, top_k: int | None = None, max_answers: int | None = None,
-            channel: str = "api", scope: Sequence[str] | None = None) -> QAResult:
+            channel: str = "api", scope: Scope | None = None) -> QAResult:
         """One question through the gate; counted in the metrics under ``channel``. Raises ``Busy``, and
-        ``DocumentError`` for a ``scope`` (document ids to answer from) naming a document not indexed."""
+        ``DocumentError`` (not_found) for a ``scope`` naming a document not indexed or letting nothing through."""
         self.follow()
-        self._check_scope(scope)
+        scope = self._checked(scope)
         with self._slot(channel):
             result = self._pipeline.ask(question, top_k, max_answers, scope)
         self.metrics.observe(result, channel)
         return result
 
     def chat(self, history: Sequence[Turn], question: str, top_k: int | None = None,
-             max_answers: int | None = None, channel: str = "chat", scope: Sequence[str] | None = None) -> ChatReply:
+             max_answers: int | None = None, channel: str = "chat", scope: Scope | None = None) -> ChatReply:
         """The conversation's last question made standalone, then answered as ``ask`` does."""
         self.follow()
-        self._check_scope(scope)
+        scope = self._checked(scope)
         with self._slot(channel):
             reply = ChatService(self._pipeline, self.rewriter).reply(history, question, top_k, max_answers, scope)
         self.metrics.observe(reply.result, channel)
@@ -140,10 +142,26 @@ class Application:
         """Those of ``doc_ids`` that name no indexed document, in order."""
         return [d for d in doc_ids if self.index.document(d) is None]
 
-    def _check_scope(self, scope: Sequence[str] | None) -> None:
-        unknown = self.unindexed(scope or ())
+    def _checked(self, scope: Scope | None) -> Scope | None:
+        """The scope a question is asked within, with the configured recency preference where it sets none; a
+        filter that lets nothing through says so (rather than "no confident answer")."""
+        recency = self.settings.retrieval.recency_half_life_days
+        if recency is not None and (scope is None or scope.recency_half_life_days is None):
+            scope = replace(scope or Scope(), recency_half_life_days=recency)
+        if scope is None:
+            return None
+        unknown = self.unindexed(scope.doc_ids)
         if unknown:
             raise DocumentError(f"doc_ids: no indexed document with id {unknown[0][:MAX_ID_CHARS]!r}", kind="not_found")
+        if scope.filtered and not self.index.select(scope).count:
+            raise DocumentError(f"no documents {scope.describe()} in the index", kind="not_found")
+        return scope
+
+    def sources(self) -> dict:
+        """What filters can name: publishers with their document counts, and the span of published dates."""
+        first, last = self.index.published_range()
+        return {"sources": [{"name": p, "documents": n} for p, n in self.index.publishers()],
+                "published": {"first": first, "last": last}}
 
     def conversations(self) -> ChatService:
         """Chat over the current pipeline without the gate: batch evaluation (``qa eval``) only."""

@@ -28,7 +28,8 @@ def _read(batch: dict) -> dict:
         for split in splits:
             d = split.document
             docs.append(json.dumps({"id": d.id, "title": d.title, "text": d.text, "url": d.url,
-                                    "published": d.published, "source": d.source,
+                                    "published": d.published, "source": d.source, "publisher": d.publisher,
+                                    "topics": list(d.topics),
                                     "passages": [[p.id, p.paragraph, p.doc_start, p.doc_end]
                                                  for p in passages_of(split)]}))
     return {"doc": docs or [""], "errors": [json.dumps(errors)] + [""] * (max(len(docs), 1) - 1)}
@@ -120,7 +121,8 @@ def _assemble(rows, errors: list[str], progress: Progress | None) -> tuple[Corpu
         if d["id"] in seen_docs:
             continue
         seen_docs.add(d["id"])
-        doc = Document(d["id"], d["title"], d["text"], d["url"], d["published"], d["source"])
+        doc = Document(d["id"], d["title"], d["text"], d["url"], d["published"], d["source"], d.get("publisher"),
+                       tuple(d.get("topics") or ()))
         documents.append(doc)
         for (pid, paragraph, start, end), vector in zip(d["passages"], block):
             text = d["text"][start:end]

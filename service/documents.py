@@ -11,11 +11,12 @@ from dataclasses import replace as replace_
 from pathlib import Path
 from typing import Literal, Protocol
 
+from corpus.metadata import MetadataError, metadata
 from corpus.pdf import PdfError, PdfTooLarge, is_pdf, read_pdf
 from corpus.loader import (SUPPORTED_SUFFIXES, SplitDocument, content_id, load_splits, passages_of, split_text,
                            title_from_filename)
 from service.indexing import API_SOURCE, embed_texts, new_document
-from qa.limits import (ID_PATTERN, MAX_ID_CHARS, MAX_PUBLISHED_CHARS, MAX_TITLE_CHARS, MAX_URL_CHARS,
+from qa.limits import (ID_PATTERN, MAX_ID_CHARS, MAX_PUBLISHED_CHARS, MAX_SOURCE_CHARS, MAX_TITLE_CHARS, MAX_URL_CHARS,
                        PDF_READ_MEMORY_BYTES, PDF_READ_SECONDS, clean_text, has_text)
 from qa.types import Document, DocumentInfo, Passage
 from qa.protocols import Embedder
@@ -52,9 +53,9 @@ def check_id(doc_id: str) -> str:
 
 
 def article(text: str, title: str | None = None, doc_id: str | None = None, url: str | None = None,
-            published: str | None = None) -> SplitDocument:
+            published: str | None = None, source: str | None = None, topics=None) -> SplitDocument:
     """A JSON article (or a record of an upload), checked as every route checks documents: the JSON route's
-    bounds hold for every upload too."""
+    bounds hold for every upload too; ``published`` is normalised to ISO 8601 (an unreadable date is refused)."""
     if not isinstance(text, str) or not has_text(text):
         raise DocumentError("text must not be empty")
     for name, value, limit in (("title", title, MAX_TITLE_CHARS), ("url", url, MAX_URL_CHARS),
@@ -63,10 +64,16 @@ def article(text: str, title: str | None = None, doc_id: str | None = None, url:
             raise DocumentError(f"{name} must be a string")
         if value is not None and len(value) > limit:
             raise DocumentError(f"{name} must be at most {limit:,} characters (got {len(value):,})")
+    try:
+        meta = metadata(published and clean_text(published), source and clean_text(source),
+                        [clean_text(t) for t in topics] if isinstance(topics, (list, tuple)) else topics,
+                        url and clean_text(url))
+    except MetadataError as exc:
+        raise DocumentError(str(exc)) from None
     text = clean_text(text)
     doc = Document(check_id(doc_id) if doc_id is not None else content_id(text),
-                   clean_text(title or "").strip() or "Untitled", text, url and clean_text(url),
-                   published and clean_text(published))
+                   clean_text(title or "").strip() or "Untitled", text, meta.url, meta.published,
+                   publisher=meta.publisher, topics=meta.topics)
     return split_text(doc)
 
 
@@ -90,7 +97,17 @@ def _html_document(raw: bytes, name: str) -> list[SplitDocument]:
         lines = lines[1:]  # the headline is the title, not a paragraph
     if not lines:
         raise DocumentError(f"{name}: no article text found in the HTML")
-    return [article("\n\n".join(lines), file_title(title))]
+    # The page's own date, site name and address (trafilatura reads them from its meta tags); what does not fit
+    # its bound or cannot be read as a date is left out, since the article is still the article.
+    published = record.get("date") if isinstance(record.get("date"), str) else None
+    site = record.get("sitename") if isinstance(record.get("sitename"), str) else None
+    url = record.get("source") if isinstance(record.get("source"), str) else None
+    try:
+        metadata(published)
+    except MetadataError:
+        published = None
+    return [article("\n\n".join(lines), file_title(title), url=url if url and len(url) <= MAX_URL_CHARS else None,
+                    published=published, source=site[:MAX_SOURCE_CHARS] if site else None)]
 
 
 def _pdf_document(raw: bytes, name: str, seconds: float) -> list[SplitDocument]:
@@ -101,7 +118,7 @@ def _pdf_document(raw: bytes, name: str, seconds: float) -> list[SplitDocument]:
         raise DocumentError(f"{name}: {exc}", kind="too_large") from None
     except PdfError as exc:
         raise DocumentError(f"{name}: {exc}") from None
-    checked = article(pdf.text, file_title(pdf.title or title_from_filename(Path(name)))).document
+    checked = article(pdf.text, file_title(pdf.title or title_from_filename(Path(name))), published=pdf.published).document
     return [SplitDocument(checked, pdf.spans, pdf.pages)]
 
 
@@ -162,7 +179,7 @@ def parse_upload(name: str, raw: bytes, media_type: str | None = None, max_html_
         d = split.document
         title = d.title if suffix == ".jsonl" else file_title(d.title)
         try:
-            checked = article(d.text, title, d.id, d.url, d.published).document
+            checked = article(d.text, title, d.id, d.url, d.published, d.publisher, d.topics).document
         except DocumentError as exc:  # named by the record's line (.jsonl) or the file
             raise DocumentError(f"{(d.source or str(path)).replace(str(path), name)}: {exc}") from None
         docs.append(SplitDocument(checked, split.spans, split.pages))

@@ -125,7 +125,7 @@ def _by_document(corpus: Corpus) -> dict[str, list[Passage]]:
 
 
 def new_document(doc: Document, passages: list[Passage], vectors: dict[str, np.ndarray], dim: int) -> NewDocument:
-    info = DocumentInfo(doc.id, doc.title, doc.url, doc.published, doc.source, len(passages))
+    info = DocumentInfo(doc.id, doc.title, doc.url, doc.published, doc.source, len(passages), doc.publisher, doc.topics)
     stacked = np.stack([vectors[p.text] for p in passages]) if passages else np.zeros((0, dim), np.float32)
     return NewDocument(info, doc.text, passages, stacked)
 
@@ -147,13 +147,17 @@ def build_index(
     corpus: Corpus | None = None,
     progress: Progress | None = None,
     computed: dict[str, np.ndarray] | None = None,
+    signature: str | None = None,
 ) -> BuildReport:
     """Embed the corpus under ``sources`` into a new version of the index; unchanged vectors are reused.
 
-    ``computed``: vectors already made elsewhere for this corpus (a Ray cluster), by the same model."""
+    ``computed``: vectors already made elsewhere for this corpus (a Ray cluster), by the same model.
+    ``signature``: the sources' signature taken before ``corpus`` was read (else it is taken now)."""
     started = time.perf_counter()
     store.check_folder(Path(index_dir))
     sources = [str(Path(s).resolve()) for s in sources]
+    # Before reading: a file changed while it is indexed then differs from the signature, and is read again.
+    signature = signature or sources_signature(sources)
     corpus = corpus or load_corpus(sources)
     kept = _kept_api_documents(previous, corpus)
     if not corpus.passages and not any(passages for _, _, passages in kept):
@@ -170,15 +174,15 @@ def build_index(
     embedded = len(set(texts)) - reused
     dim = int(next(iter(vectors.values())).shape[0]) if vectors else embedder.dim
     manifest = Manifest(embedder.name, dim, corpus.fingerprint(), sources, time.time(),
-                        signature=sources_signature(sources))
+                        signature=signature)
     grouped = _by_document(corpus)
 
     def documents() -> Iterator[NewDocument]:
         for doc in corpus.documents:
             yield new_document(doc, grouped[doc.id], vectors, dim)
         for info, text, passages in kept:
-            yield new_document(Document(info.id, info.title, text, info.url, info.published, info.source),
-                               passages, vectors, dim)
+            yield new_document(Document(info.id, info.title, text, info.url, info.published, info.source,
+                                        info.publisher, info.topics), passages, vectors, dim)
 
     stored = store.build(Path(index_dir), manifest, documents())
     cache.drop()
@@ -201,18 +205,21 @@ def _in_sources(source: str | None, sources: list[str]) -> bool:
 
 
 def sync_sources(stored: StoredIndex, sources: list[Path | str], embedder: Embedder,
-                 progress: Progress | None = None, corpus: Corpus | None = None, batch: int = 500) -> BuildReport:
+                 progress: Progress | None = None, corpus: Corpus | None = None, batch: int = 500,
+                 signature: str | None = None) -> BuildReport:
     """Write only the documents of ``sources`` that are new, changed or gone; documents added over HTTP stay."""
     started = time.perf_counter()
     sources = [str(Path(s).resolve()) for s in sources]
+    signature = signature or sources_signature(sources)  # before reading, as in build_index
     corpus = corpus or load_corpus(sources)
     grouped = _by_document(corpus)
     current = {d.id: d for d in stored.documents()}
     changed: list[Document] = []
     for doc in corpus.documents:
         old = current.get(doc.id)
-        same = old is not None and (old.title, old.url, old.published, old.paragraphs) == (
-            doc.title, doc.url, doc.published, len(grouped[doc.id])) and stored.document_text(doc.id) == doc.text
+        same = old is not None and (old.title, old.url, old.published, old.publisher, old.topics, old.paragraphs) == (
+            doc.title, doc.url, doc.published, doc.publisher, doc.topics, len(grouped[doc.id])) and (
+            stored.document_text(doc.id) == doc.text)
         if not same:
             changed.append(doc)
     ids = {d.id for d in corpus.documents}
@@ -232,7 +239,7 @@ def sync_sources(stored: StoredIndex, sources: list[Path | str], embedder: Embed
     upserts = [new_document(doc, grouped[doc.id], vectors, dim) for doc in changed]
     for i in range(0, max(len(upserts), len(gone)), batch):
         stored.write(upserts[i : i + batch], gone[i : i + batch])
-    stored.set_sources(sources, corpus.fingerprint(), sources_signature(sources))
+    stored.set_sources(sources, corpus.fingerprint(), signature)
     return BuildReport(stored, corpus.errors, len(set(texts)) - reused, reused, time.perf_counter() - started,
                        written_documents=len(upserts) + len(gone), embed_seconds=timing.get("seconds", 0.0))
 
@@ -276,7 +283,8 @@ def open_index(
             "using the index as built")
         return stored
     reason = stale_reason(stored, embedder)
-    if reason is None and sources_signature(stored.manifest.sources) == stored.manifest.signature:
+    signature = sources_signature(stored.manifest.sources)
+    if reason is None and signature == stored.manifest.signature:
         return stored
     if not refresh:
         log(f"warning: the index at {index_dir} is out of date ({reason or 'its source files changed'}); "
@@ -288,10 +296,11 @@ def open_index(
         return stored
     if reason is not None:
         log(f"rebuilding index at {index_dir}: {reason}")
-        report = build_index(stored.manifest.sources, embedder, index_dir, previous=stored, corpus=corpus)
+        report = build_index(stored.manifest.sources, embedder, index_dir, previous=stored, corpus=corpus,
+                             signature=signature)
     else:
         log(f"updating index at {index_dir}: its source files changed")
-        report = sync_sources(stored, stored.manifest.sources, embedder, corpus=corpus)
+        report = sync_sources(stored, stored.manifest.sources, embedder, corpus=corpus, signature=signature)
     return _report(report, log).index
 
 

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from corpus.loader import DEFAULT_CORPUS_DIR
+from qa.filters import RECENCY_MAX_DAYS, RECENCY_MIN_DAYS
 from qa.limits import MAX_ANSWERS_MAX, TOP_K_MAX
 from reader.features import DOC_STRIDE, MAX_SEQ_LEN
 
@@ -61,6 +62,9 @@ class RetrievalSettings(BaseSettings):
     article_weight: float = Field(default=0.2, ge=0.0, le=1.0)
     # Passages per question when a request does not say.
     top_k: int = Field(default=5, ge=1, le=TOP_K_MAX)
+    # Prefer newer passages for every question that does not say otherwise: a passage this many days older than
+    # the newest candidate weighs half as much (retriever/hybrid.py). None (the default): no preference.
+    recency_half_life_days: float | None = Field(default=None, ge=RECENCY_MIN_DAYS, le=RECENCY_MAX_DAYS)
 
 
 class ReaderSettings(BaseSettings):
@@ -143,6 +147,9 @@ class ServerSettings(BaseSettings):
     keep_alive_s: int = Field(default=5, ge=1, le=300)
     # A connection that has not sent complete request headers within this is closed.
     header_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    # A connection whose client takes nothing of a queued answer for this long is closed (a client that never
+    # reads would otherwise keep the answer in memory and the connection open).
+    write_timeout_s: float = Field(default=30.0, gt=0, le=600)
 
     @property
     def key_list(self) -> list[str]:

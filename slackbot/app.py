@@ -18,6 +18,7 @@ from slack_sdk.errors import SlackClientError
 
 from chat.rewrite import Turn
 from chat.turns import Message, turns_of
+from qa.filters import FilterError, Scope
 from service.application import Application
 from service.documents import DocumentError
 from service.gate import Busy
@@ -25,13 +26,18 @@ from slackbot.blocks import reply_payload
 
 log = logging.getLogger("qa.slack")
 _MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
-_SCOPE = re.compile(r"(?<!\S)doc:(\S{1,128})(?!\S)")
+# Filters written in the message: doc:ID, since:DATE, until:DATE, source:NAME, topic:NAME (repeatable).
+_SCOPE = re.compile(r"(?<!\S)(doc|since|until|source|topic):(\S{1,128})(?!\S)")
+_FIELD = {"doc": "doc_ids", "source": "sources", "topic": "topics", "since": "since", "until": "until"}
+HELP = ("Ask me a question about the indexed articles, e.g. “@me Who is the Kremlin spokesperson?”. Narrow it with "
+        "doc:ID (one article; the thread keeps it), source:NAME, topic:NAME, since:2022-01-01 and until:2022-12-31.")
 SORRY = "Sorry, something went wrong while answering. Please try again."
 BUSY = "I'm answering many questions right now; please ask again in a moment."
 
 
 def question_text(text: str) -> str:
-    """A message's question: mentions and ``doc:ID`` scopes removed, Slack's entities unescaped."""
+    """A message's question: mentions and filter words (``doc:ID``, ``since:DATE``, ...) removed, Slack's entities
+    unescaped."""
     return split_scope(_plain(text))[0]
 
 
@@ -40,14 +46,22 @@ def _plain(text: str) -> str:
     return " ".join(text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").split())
 
 
-def split_scope(text: str) -> tuple[str, list[str]]:
-    """``doc:ID`` words (the article a question is about, as `GET /v1/documents` lists its id) and the rest."""
-    ids = _SCOPE.findall(text)
-    return " ".join(_SCOPE.sub(" ", text).split()), ids
+def split_scope(text: str) -> tuple[str, dict]:
+    """The filter words of a message, as ``Scope.of`` fields (``doc:ID`` the article a question is about, as
+    `GET /v1/documents` lists its id; ``source:``, ``topic:`` repeatable; ``since:``, ``until:`` dates), and the
+    rest."""
+    fields: dict = {}
+    for key, value in _SCOPE.findall(text):
+        name = _FIELD[key]
+        if name in ("since", "until"):
+            fields[name] = value
+        else:
+            fields.setdefault(name, []).append(value)
+    return " ".join(_SCOPE.sub(" ", text).split()), fields
 
 
-def scope_of(text: str) -> list[str]:
-    """The document ids a message scopes its question to (none: every indexed article)."""
+def scope_of(text: str) -> dict:
+    """The filters a message asks its question within (empty: every indexed article)."""
     return split_scope(_plain(text))[1]
 
 
@@ -142,11 +156,11 @@ class _UnreadablePayloads(Middleware):
         return next()
 
 
-def _turns(messages: list[dict], bot_user_id: str | None, before_ts: str) -> tuple[list[Turn], list[str]]:
-    """Earlier (question, answer) turns of a thread or DM: people's messages ask, this bot's answer; and the scope
-    the latest of people's messages that named one (``doc:ID``) set: a thread keeps it."""
+def _turns(messages: list[dict], bot_user_id: str | None, before_ts: str) -> tuple[list[Turn], dict]:
+    """Earlier (question, answer) turns of a thread or DM: people's messages ask, this bot's answer; and the
+    filters the latest of people's messages that named any (``doc:ID``, ``source:``...) set: a thread keeps them."""
     said: list[Message] = []
-    scope: list[str] = []
+    scope: dict = {}
     for m in sorted(messages, key=lambda m: float(m.get("ts", 0))):
         if float(m.get("ts", 0)) >= float(before_ts):
             break
@@ -186,17 +200,20 @@ def build_app(signing_secret: str, bot_token: str, get_app: Callable[[], Applica
             return BoltResponse(status=200, body="")
         return next()
 
-    def answer(history: list[Turn], question: str, scope: list[str] | None = None) -> dict:
+    def answer(history: list[Turn], question: str, scope: dict | None = None) -> dict:
         # The same gate and metrics as every other channel.
         try:
-            return reply_payload(get_app().chat(history, question, channel="slack", scope=scope or None))
+            filters = Scope.of(**scope) if scope else None
+            return reply_payload(get_app().chat(history, question, channel="slack", scope=filters))
         except Busy:
             return {"text": BUSY}
-        except DocumentError as exc:  # a doc:ID that is not indexed
-            return {"text": f"{exc}. Ask without doc:… to search every article."}
+        except FilterError as exc:  # since:yesterday, since after until
+            return {"text": f"Cannot use that filter ({exc}); dates are like since:2022-01-01."}
+        except DocumentError as exc:  # a doc:ID that is not indexed, filters that match no document
+            return {"text": f"{exc}. Ask without doc:…, source:…, since:… to search every article."}
 
     def history_of(client: WebClient, channel: str, thread_ts: str | None, ts: str,
-                   bot_user_id: str | None) -> tuple[list[Turn], list[str]]:
+                   bot_user_id: str | None) -> tuple[list[Turn], dict]:
         if thread_ts:
             messages = client.conversations_replies(channel=channel, ts=thread_ts, limit=50).get("messages", [])
         else:
@@ -213,11 +230,10 @@ def build_app(signing_secret: str, bot_token: str, get_app: Callable[[], Applica
         question = question_text(event.get("text", ""))
         thread_ts = event.get("thread_ts") or event["ts"]
         if not question:
-            say(text="Ask me a question about the indexed articles, e.g. “@me Who is the Kremlin spokesperson?” "
-                     "(add doc:ID to ask about one article; the thread keeps it)", thread_ts=thread_ts)
+            say(text=HELP, thread_ts=thread_ts)
             return
         history, scope = history_of(client, event["channel"], event.get("thread_ts"), event["ts"],
-                                    context.bot_user_id) if event.get("thread_ts") else ([], [])
+                                    context.bot_user_id) if event.get("thread_ts") else ([], {})
         say(thread_ts=thread_ts, **answer(history, question, scope_of(event.get("text", "")) or scope))
 
     @app.event("message")
@@ -235,7 +251,8 @@ def build_app(signing_secret: str, bot_token: str, get_app: Callable[[], Applica
     def on_ask(ack, command, respond):
         question = question_text(command.get("text", ""))
         if not question:
-            ack(text="Usage: /ask [doc:ID] <question about the indexed articles>")
+            ack(text="Usage: /ask [doc:ID] [source:NAME] [topic:NAME] [since:DATE] [until:DATE] <question about the "
+                     "indexed articles>")
             return
         # Acknowledge now (Slack waits 3 seconds); the answer follows through the response URL.
         ack()

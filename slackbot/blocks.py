@@ -50,7 +50,7 @@ def reply_blocks(reply: ChatReply) -> list[dict]:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _clip(
             "> " + quote_in_context(c.passage.text, ref.start, ref.end), MAX_SECTION_CHARS)}})
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _clip(
-            f"[{c.index}] {escape(ref.title)} · {ref.place()} · score {c.answer.score:.2f}", 2000)}]})
+            f"[{c.index}] {escape(ref.title)} · {escape(ref.line())} · score {c.answer.score:.2f}", 2000)}]})
     if reply.rewrite.changed:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _clip(
             f"Asked as: {escape(reply.rewrite.question)}", 2000)}]})

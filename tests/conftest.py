@@ -52,7 +52,7 @@ class ListRetriever:
     def retrieve_batch(self, queries, embeddings, top_k, scope=None):
         assert embeddings.shape[0] == len(queries)  # the pipeline embeds, once per batch
         self.asked.extend(queries)
-        passages = [p for p in self.passages if scope is None or p.doc_id in scope]
+        passages = [p for p in self.passages if scope is None or not scope.doc_ids or p.doc_id in scope.doc_ids]
         return [[ScoredPassage(p, self.score if self.score is not None else 0.9 - i / 10)
                  for i, p in enumerate(passages[:top_k])] for _ in queries]
 

@@ -66,7 +66,7 @@ def get_model(model_id: str, service: ServiceDep, _key: ReadKey) -> ModelCard:
 
 
 @router.post("/chat/completions", response_model=ChatCompletion, responses={
-    **ERRORS, 404: {"model": ErrorResponse, "description": "A doc_ids entry is not an indexed document"}, 200: {"content": {"text/event-stream": {}},
+    **ERRORS, 404: {"model": ErrorResponse, "description": "A doc_ids entry is not an indexed document, or the filters match none"}, 200: {"content": {"text/event-stream": {}},
                     "description": "A chat.completion, or with stream=true Server-Sent Events of chat.completion.chunk"}})
 async def chat_completions(body: ChatCompletionRequest, request: Request, service: ServiceDep, _key: ReadKey):
     history, raw = conversation(body.messages)
@@ -79,9 +79,10 @@ async def chat_completions(body: ChatCompletionRequest, request: Request, servic
     else:
         try:
             reply = await within_deadline(service, request, service.chat, history, question, None, None, "openai",
-                                          body.doc_ids)
-        except DocumentError as exc:  # a doc_ids entry that is not indexed
-            raise OpenAIError(404, str(exc), "doc_ids", "document_not_found") from None
+                                          body.scope())
+        except DocumentError as exc:  # a doc_ids entry that is not indexed, or filters that match nothing
+            raise OpenAIError(404, str(exc), "doc_ids" if str(exc).startswith("doc_ids") else "filters",
+                              "document_not_found") from None
         text = message(reply)
     limit = body.max_completion_tokens if body.max_completion_tokens is not None else body.max_tokens
     content, finish = _cut(text, limit)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
 
 from api.schemas.ask import AnswerOut, PassageOut
 from api.schemas.common import Text, WholeNumbers
+from api.schemas.filters import FiltersIn, Recency
+from qa.filters import FIELDS, FilterError, Scope
 from qa.limits import MAX_ID_CHARS, MAX_SCOPE_DOCUMENTS, QUESTION_MAX_CHARS
 
 
@@ -68,6 +70,39 @@ class ChatCompletionRequest(WholeNumbers):
     doc_ids: list[Annotated[str, Field(min_length=1, max_length=MAX_ID_CHARS)]] | None = Field(
         None, min_length=1, max_length=MAX_SCOPE_DOCUMENTS,
         description="Answer only from these documents, as POST /v1/ask's doc_ids (an id not indexed is a 404).")
+    # Not OpenAI's either (extra_body={"filters": {...}}): POST /v1/ask's filters, the same shape.
+    filters: FiltersIn | None = None
+    recency_half_life_days: Recency = None
+    # OpenAI's own request metadata (string values): the same filters for clients that can only set it, e.g.
+    # metadata={"sources": "reuters21578", "until": "1987-03-01"}; lists comma-separated. Other keys are ignored.
+    metadata: dict[Annotated[str, Field(max_length=64)], Annotated[Text, Field(max_length=512)]] | None = Field(
+        None, max_length=16)
+
+    @model_validator(mode="after")
+    def _metadata_filters(self) -> "ChatCompletionRequest":
+        self.scope()  # a malformed filter in metadata: refused like one in filters
+        return self
+
+    def scope(self) -> Scope | None:
+        """The filters of ``filters``, ``metadata`` and ``doc_ids`` together (AND), with the recency preference."""
+        meta = {k: v for k, v in (self.metadata or {}).items() if k in FIELDS or k == "recency_half_life_days"}
+        recency = self.recency_half_life_days
+        if "recency_half_life_days" in meta:
+            try:
+                recency = float(meta.pop("recency_half_life_days"))
+            except ValueError:
+                raise ValueError("metadata.recency_half_life_days: must be a number of days") from None
+        listed = {k: [x for x in v.split(",")] if k in ("sources", "topics", "doc_ids") else v for k, v in meta.items()}
+        fields = (self.filters.model_dump(exclude_none=True) if self.filters else {})
+        for key, value in listed.items():
+            fields[key] = [*fields.get(key, []), *value] if isinstance(value, list) else value
+        fields["doc_ids"] = [*fields.get("doc_ids", []), *(self.doc_ids or [])]
+        if not any(fields.values()) and recency is None:
+            return None
+        try:
+            return Scope.of(**fields, recency_half_life_days=recency)
+        except FilterError as exc:
+            raise ValueError(str(exc)) from None
 
 
 class AssistantMessage(BaseModel):

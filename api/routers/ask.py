@@ -8,6 +8,7 @@ from api.deps import ReadKey, ServiceDep, within_deadline
 from api.schemas.ask import AskRequest, AskResponse
 from api.routers.documents import refused
 from api.schemas.errors import error_responses
+from api.schemas.filters import scope_of
 from service.documents import DocumentError
 
 router = APIRouter(prefix="/v1", tags=["ask"])
@@ -18,7 +19,7 @@ async def ask(body: AskRequest, request: Request, service: ServiceDep, _key: Rea
     # The models are CPU-bound and blocking: off the event loop; the application's gate bounds how many at once.
     try:
         result = await within_deadline(service, request, service.ask, body.question, body.top_k, body.max_answers,
-                                       "api", body.doc_ids)
+                                       "api", scope_of(body.filters, body.recency_half_life_days, body.doc_ids))
     except DocumentError as exc:
         raise refused(exc) from None
     return AskResponse(**result.to_dict())

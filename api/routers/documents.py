@@ -8,7 +8,8 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from api.deps import ReadKey, ServiceDep, WriteKey
-from api.schemas.documents import ArticleBody, ArticleIn, DocumentDetail, DocumentList, DocumentOut, ParagraphOut
+from api.schemas.documents import (ArticleBody, ArticleIn, DocumentDetail, DocumentList, DocumentOut, ParagraphOut,
+                                   SourcesOut)
 from api.schemas.errors import error_responses
 from service.documents import DocumentError, article, parse_upload
 from qa.limits import NONBLANK_PATTERN
@@ -50,6 +51,12 @@ def list_documents(service: ServiceDep, _key: ReadKey) -> DocumentList:
     return DocumentList(documents=docs, total=len(docs))
 
 
+@router.get("/sources", response_model=SourcesOut)
+def list_sources(service: ServiceDep, _key: ReadKey) -> SourcesOut:
+    """What filters can name: every publisher with its number of documents, and the span of published dates."""
+    return SourcesOut(**service.sources())
+
+
 @router.get("/documents/{doc_id}", response_model=DocumentDetail, responses=error_responses(404, 503))
 def get_document(doc_id: str, service: ServiceDep, _key: ReadKey) -> DocumentDetail:
     try:
@@ -79,7 +86,7 @@ async def add_documents(request: Request, service: ServiceDep, _key: WriteKey) -
                                                upload.content_type, html_cap)
         elif kind in ("application/json", ""):
             body = await _article(request)
-            docs = [article(body.text, body.title, body.id, body.url, body.published)]
+            docs = [article(body.text, body.title, body.id, body.url, body.published, body.source, body.topics)]
         else:
             raise DocumentError(f"send application/json or multipart/form-data, not {kind[:60]!r}", kind="unsupported")
         added = await run_in_threadpool(service.documents.put, docs, False)
@@ -96,7 +103,8 @@ async def replace_document(doc_id: str, body: ArticleBody, service: ServiceDep, 
     try:
         existed = service.documents.stored(doc_id)
         [info] = await run_in_threadpool(service.documents.put, [article(body.text, body.title, doc_id, body.url,
-                                                                         body.published)], True)
+                                                                         body.published, body.source, body.topics)],
+                                         True)
     except DocumentError as exc:
         raise refused(exc) from None
     response.status_code = 200 if existed else 201

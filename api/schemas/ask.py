@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from api.schemas.common import Question, WholeNumbers
+from api.schemas.filters import FiltersIn, Recency
 from qa.limits import MAX_ANSWERS_MAX, MAX_ID_CHARS, MAX_SCOPE_DOCUMENTS, TOP_K_MAX
 
 
@@ -19,7 +20,10 @@ class AskRequest(WholeNumbers):
     doc_ids: list[Annotated[str, Field(min_length=1, max_length=MAX_ID_CHARS)]] | None = Field(
         None, min_length=1, max_length=MAX_SCOPE_DOCUMENTS,
         description="Answer only from these documents (a conversation about one story); an id that is not indexed "
-                    "is a 404. Default: the whole index.")
+                    "is a 404. Default: the whole index. The same as filters.doc_ids.")
+    filters: FiltersIn | None = Field(None, description="Published since/until, sources, topics, document ids (AND). "
+                                                        "A filter that matches nothing is a 404 saying so.")
+    recency_half_life_days: Recency = None
 
 
 class CitationOut(BaseModel):
@@ -32,6 +36,8 @@ class CitationOut(BaseModel):
     doc_start: int = Field(..., description="The answer's start character offset within the whole document's text.")
     doc_end: int = Field(..., description="The answer's end character offset (exclusive) within the document's text.")
     page: int | None = Field(None, description="1-based page of a PDF document; null for other documents.")
+    published: str | None = Field(None, description="When the cited story ran (ISO 8601).")
+    source: str | None = Field(None, description="Who published it.")
 
 
 class AnswerOut(BaseModel):
@@ -51,6 +57,8 @@ class PassageOut(BaseModel):
     doc_start: int = Field(..., description="Where the passage starts in its document's text.")
     doc_end: int = Field(..., description="Where it ends (exclusive): text == document_text[doc_start:doc_end].")
     page: int | None = Field(None, description="1-based page of a PDF document; null for other documents.")
+    published: str | None = Field(None, description="When the story ran (ISO 8601).")
+    source: str | None = Field(None, description="Who published it.")
     score: float
 
 

@@ -1,6 +1,7 @@
 """HTTP API with fakes swapped in through dependency overrides, plus one real end-to-end run."""
 
 import json
+import re
 
 import pytest
 from fastapi.testclient import TestClient
@@ -72,7 +73,9 @@ def test_bad_input_is_422_with_message(client, payload, fragment):
 def test_documents_and_health(client):
     docs = client.get("/v1/documents").json()
     assert docs["total"] == 3 and [d["id"] for d in docs["documents"]] == ["d0", "d1", "d2"]
-    assert set(docs["documents"][0]) == {"id", "title", "url", "published", "paragraphs"}  # never the server's path
+    # "source" is the publisher (None here), never the server's path to the file.
+    assert set(docs["documents"][0]) == {"id", "title", "url", "published", "source", "topics", "paragraphs"}
+    assert docs["documents"][0]["source"] is None
     assert client.get("/healthz").json() == {"status": "ok", "detail": None, "index_version": None,
                                                "answer_settings": None}
     assert client.get("/docs").status_code == 200
@@ -147,10 +150,10 @@ def test_uploads_get_the_json_routes_bounds_on_title_url_and_published(writer):
     record = {"id": "big", "text": "The dam cost four billion.", "title": "t" * 3_000_000, "url": "u" * 3_000_000,
               "published": "p" * 2_000_000}
     r = writer.post("/v1/documents", files={"file": ("big.jsonl", json.dumps(record).encode(), "application/jsonl")})
-    assert r.status_code == 422 and r.json()["message"].startswith("big.jsonl:1: title must be at most 500 characters")
+    assert r.status_code == 422 and re.match(r"big\.jsonl:1: (title|url|published) must be at most", r.json()["message"])
     for field in ("url", "published"):
         small = {**record, "title": "Dam", field: record[field]}
-        small.update({f: "x" for f in ("url", "published") if f != field})
+        small.update({f: "2022-01-18" if f == "published" else "x" for f in ("url", "published") if f != field})
         r = writer.post("/v1/documents", files={"file": ("one.jsonl", json.dumps(small).encode())})
         assert r.status_code == 422 and f"{field} must be at most" in r.json()["message"] and len(r.content) < 300
     assert writer.service.index.document("big") is None

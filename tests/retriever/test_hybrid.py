@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from qa.filters import Scope
+
 from retriever.hybrid import HybridRetriever
 from tests.conftest import make_stored
 
@@ -59,14 +61,15 @@ def test_a_scope_searches_only_its_documents_and_scores_them_as_the_whole_index_
     index = _index(three_passages, fake_embedder)
     query = "What did Baerbock say about weapons?"
     vector = fake_embedder.encode([query])[0]
-    scope = ["d1", "d2"]  # not the Baerbock document that the whole index would rank first
+    ids = ["d1", "d2"]  # not the Baerbock document that the whole index would rank first
+    scope = Scope.of(doc_ids=ids)
     unscoped = HybridRetriever(index, lexical_weight=0.0).retrieve(query, vector, 3)
     scoped = HybridRetriever(index, lexical_weight=0.0).retrieve_batch([query], vector[None, :], 3, scope=scope)[0]
-    assert {h.passage.doc_id for h in scoped} == set(scope)
+    assert {h.passage.doc_id for h in scoped} == set(ids)
     # Dense side alone: the scope's passages in the order and with the scores of the unscoped search.
     assert [(h.passage.id, round(h.score, 5)) for h in scoped] == [
-        (h.passage.id, round(h.score, 5)) for h in unscoped if h.passage.doc_id in scope]
+        (h.passage.id, round(h.score, 5)) for h in unscoped if h.passage.doc_id in ids]
     dense = DenseRetriever(index).retrieve_batch([query], vector[None, :], 3, scope=scope)[0]
     assert [h.passage.id for h in dense] == [h.passage.id for h in scoped]
-    assert HybridRetriever(index).retrieve_batch([query], vector[None, :], 3, scope=["nowhere"])[0] == []
-    assert DenseRetriever(index).retrieve_batch([query], vector[None, :], 3, scope=["nowhere"])[0] == []
+    assert HybridRetriever(index).retrieve_batch([query], vector[None, :], 3, scope=Scope.of(doc_ids=["nowhere"]))[0] == []
+    assert DenseRetriever(index).retrieve_batch([query], vector[None, :], 3, scope=Scope.of(doc_ids=["nowhere"]))[0] == []

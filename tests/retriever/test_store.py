@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from qa.types import Passage
-from retriever import store
+from retriever import dense_index, store
 from retriever.dense import DenseRetriever
 from retriever.store import IndexCorrupt, IndexMissing
 from tests.conftest import make_stored as _stored, new_documents
@@ -27,7 +27,7 @@ def test_search_matches_numpy_oracle(three_passages, fake_embedder):
 
 def test_hnsw_above_the_exact_size_keeps_recall_against_the_oracle(tmp_path, monkeypatch):
     """The approximate index (IVF) against exact search on the same vectors, also after writes."""
-    monkeypatch.setattr(store, "EXACT_MAX", 100)
+    monkeypatch.setattr(dense_index, "EXACT_MAX", 100)
     rng = np.random.default_rng(0)
     centres = rng.normal(size=(20, 16))
     vectors = (centres[rng.integers(0, 20, 600)] + rng.normal(0, 0.3, (600, 16))).astype(np.float32)

@@ -34,6 +34,47 @@ function place(c) {
   return c.page == null ? paragraph : `page ${c.page}, ${paragraph}`;
 }
 
+// When and where a story ran, then where in it: "reuters21578 · 26 Feb 1987 · paragraph 3".
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+function day(iso) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(iso || "");
+  return m ? `${+m[3]} ${MONTHS[+m[2] - 1]} ${m[1]}` : (iso || "");
+}
+function line(c) {
+  return [c.source, day(c.published), place(c)].filter(Boolean).join(" · ");
+}
+
+// The date range and source picker: sent as the request's filters (the same shape as POST /v1/ask's).
+const since = document.getElementById("since"), until = document.getElementById("until");
+const source = document.getElementById("source");
+function filters() {
+  const f = {};
+  if (since.value) f.since = since.value;
+  if (until.value) f.until = until.value;
+  if (source.value) f.sources = [source.value];
+  if (scope) f.doc_ids = [scope.doc_id];
+  return Object.keys(f).length ? {filters: f} : {};
+}
+async function loadSources() {
+  try {
+    const r = await fetch("/v1/sources");
+    if (!r.ok) return;
+    const data = await r.json();
+    for (const s of data.sources) {
+      const option = el("option", "", `${s.name} (${s.documents})`);
+      option.value = s.name;
+      source.append(option);
+    }
+    for (const input_ of [since, until]) {
+      if (data.published.first) input_.min = data.published.first;
+      if (data.published.last) input_.max = data.published.last;
+    }
+  } catch (e) { /* the picker stays at "all sources" */ }
+}
+document.getElementById("filters-clear").addEventListener("click", () => {
+  since.value = until.value = source.value = ""; input.focus();
+});
+
 function el(tag, cls, text) {
   const node = document.createElement(tag);
   if (cls) node.className = cls;
@@ -62,7 +103,7 @@ function renderAssistant(node, m) {
       closest = el("div", "source closest");
       const where = el("div", "where");
       where.append(document.createTextNode("The closest passage says — "), el("b", "", m.closest.title),
-        document.createTextNode(` · ${place(m.closest)} · not an answer`));
+        document.createTextNode(` · ${line(m.closest)} · not an answer`));
       closest.append(where, el("p", "", m.closest.text));
     }
   } else {
@@ -79,7 +120,7 @@ function renderAssistant(node, m) {
     const src = el("div", "source");
     const where = el("div", "where");
     where.append(document.createTextNode(`[${c.index}] `), el("b", "", c.citation.title),
-      document.createTextNode(` · ${place(c.citation)} · score ${c.score.toFixed(2)}`));
+      document.createTextNode(` · ${line(c.citation)} · score ${c.score.toFixed(2)}`));
     const about = el("button", "scope-btn", "Ask about this article");
     about.type = "button";
     about.addEventListener("click", () => { setScope({doc_id: c.citation.doc_id, title: c.citation.title}); input.focus(); });
@@ -168,7 +209,7 @@ async function ask(question) {
   try {
     const resp = await fetch("/v1/chat/completions", {
       method: "POST", headers: {"Content-Type": "application/json"},
-      body: JSON.stringify({model: MODEL, messages, stream: true, ...(scope ? {doc_ids: [scope.doc_id]} : {})}),
+      body: JSON.stringify({model: MODEL, messages, stream: true, ...filters()}),
     });
     if (!resp.ok) {
       let msg = resp.statusText;
@@ -229,5 +270,6 @@ document.getElementById("new-chat").addEventListener("click", () => {
 document.getElementById("scope-clear").addEventListener("click", () => { setScope(null); input.focus(); });
 
 setScope(scope);
+loadSources();
 redraw();
 input.focus();

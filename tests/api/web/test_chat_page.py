@@ -140,7 +140,7 @@ def test_ask_about_this_article_scopes_the_chat_until_cleared(browser, live_serv
     second = _ask(browser, "Who is the German chancellor?", 2)
     assert second.find_elements(By.CSS_SELECTOR, ".source mark")
     bodies = _chat_bodies(browser)
-    assert "doc_ids" not in bodies[0] and len(bodies[1]["doc_ids"]) == 1
+    assert "filters" not in bodies[0] and len(bodies[1]["filters"]["doc_ids"]) == 1
     # The scope survives a reload with the conversation, and clearing it asks every article again.
     browser.refresh()
     browser.execute_script(RECORD_REQUESTS)
@@ -148,7 +148,7 @@ def test_ask_about_this_article_scopes_the_chat_until_cleared(browser, live_serv
     browser.find_element(By.ID, "scope-clear").click()
     assert not browser.find_element(By.ID, "scope").is_displayed()
     _ask(browser, "Who is the Kremlin spokesperson?", 3)
-    assert "doc_ids" not in _chat_bodies(browser)[-1]
+    assert "filters" not in _chat_bodies(browser)[-1]
 
 
 def test_a_pdf_printed_by_chromium_is_answerable_with_its_page(tmp_path, real_service):

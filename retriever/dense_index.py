@@ -1,0 +1,243 @@
+"""The dense index: passage vectors in FAISS (exact, or IVF-Flat above ``EXACT_MAX``), each position's passage
+row and the facts filters need of it, filtered search, and its snapshot files."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+import faiss
+import numpy as np
+
+from qa.atomic import fsync_dir
+
+# Up to this many passages, exact search; above, an inverted-file index (IVF-Flat: k-means cells, a few cells
+# searched per question), chosen over HNSW by bench/bench_scale.py (recall against exact search, speed, memory).
+EXACT_MAX = 50_000
+IVF_CELLS_PER_SQRT, IVF_NPROBE = 4, 24
+# A filter selecting at most this many passages is searched exactly over just them (their vectors gathered and
+# multiplied: a few milliseconds); a wider one goes through FAISS with the selection as an id bitmap, so the
+# top k is cut after the filter, never before (bench/bench_filters.py chose it).
+FILTER_EXACT_MAX = 20_000
+
+# One thread per search: questions arrive one at a time from several request threads, and OpenMP's threads
+# spinning against each other (and against the reader) made a 20,000-passage exact search take 24 ms
+# instead of 2 (bench/README.md).
+faiss.omp_set_num_threads(1)
+
+
+def tune(index: faiss.Index) -> faiss.Index:
+    """Search-time settings, which a saved index does not carry everywhere."""
+    if isinstance(index, faiss.IndexIVF):
+        index.nprobe = IVF_NPROBE
+        index.make_direct_map()
+    return index
+
+
+@dataclass(frozen=True)
+class RowFacts:
+    """What filters need of passage rows, one entry each: the document's code (the documents table's rowid), its
+    published time (POSIX seconds, NaN when undated) and its publisher (None when unknown)."""
+
+    doc: np.ndarray
+    when: np.ndarray
+    publisher: list[str | None]
+
+    @classmethod
+    def empty(cls) -> "RowFacts":
+        return cls(np.zeros(0, np.int64), np.zeros(0), [])
+
+    @classmethod
+    def of(cls, records: list[tuple]) -> "RowFacts":
+        """From ``(doc code, published seconds or None, publisher or None)`` triples."""
+        return cls(np.array([r[0] for r in records], dtype=np.int64),
+                   np.array([np.nan if r[1] is None else r[1] for r in records], dtype=np.float64),
+                   [r[2] for r in records])
+
+
+class DenseIndex:
+    """Vectors by position in a FAISS index, with the passage row of each position, its facts and a deleted mask."""
+
+    def __init__(self, index: faiss.Index, rows: np.ndarray, facts: RowFacts | None = None):
+        self.index = index
+        self.rows = rows.astype(np.int64)
+        self.dead = np.zeros(len(rows), dtype=bool)
+        self.position = {int(r): i for i, r in enumerate(self.rows)}
+        self._codes: dict[str | None, int] = {None: -1}
+        facts = facts or RowFacts(np.zeros(len(rows), np.int64), np.full(len(rows), np.nan), [None] * len(rows))
+        self.doc, self.when, self.publisher = facts.doc, facts.when, self._encode(facts.publisher)
+        self._lock = threading.Lock()  # FAISS is not safe to search while it is added to
+
+    @staticmethod
+    def new(vectors: np.ndarray, dim: int) -> faiss.Index:
+        """An index holding ``vectors``: exact up to ``EXACT_MAX``, IVF-Flat trained on them above."""
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, dim)
+        if len(vectors) <= EXACT_MAX:
+            index = faiss.IndexFlatIP(dim)
+        else:
+            cells = int(IVF_CELLS_PER_SQRT * np.sqrt(len(vectors)))
+            index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, cells, faiss.METRIC_INNER_PRODUCT)
+            sample = np.random.default_rng(0).choice(len(vectors), min(len(vectors), 40 * cells), replace=False)
+            index.train(vectors[np.sort(sample)])
+        if len(vectors):
+            index.add(vectors)
+        tune(index)
+        return index
+
+    def _encode(self, publishers: list[str | None]) -> np.ndarray:
+        """Publishers as small integers (compared a million at a time)."""
+        return np.array([self._codes.setdefault(p, len(self._codes) - 1) for p in publishers], dtype=np.int32)
+
+    @property
+    def live(self) -> int:
+        return len(self.rows) - int(self.dead.sum())
+
+    def add(self, rows: np.ndarray, vectors: np.ndarray, facts: RowFacts | None = None) -> None:
+        if not len(rows):
+            return
+        facts = facts or RowFacts(np.zeros(len(rows), np.int64), np.full(len(rows), np.nan), [None] * len(rows))
+        with self._lock:
+            self.index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+            start = len(self.rows)
+            self.rows = np.concatenate([self.rows, rows.astype(np.int64)])
+            self.dead = np.concatenate([self.dead, np.zeros(len(rows), dtype=bool)])
+            self.doc = np.concatenate([self.doc, facts.doc])
+            self.when = np.concatenate([self.when, facts.when])
+            self.publisher = np.concatenate([self.publisher, self._encode(facts.publisher)])
+            self.position.update({int(r): start + i for i, r in enumerate(rows)})
+
+    def remove(self, rows: Iterable[int]) -> None:
+        with self._lock:
+            for r in rows:
+                pos = self.position.pop(int(r), None)
+                if pos is not None:
+                    self.dead[pos] = True
+
+    def select(self, since: float | None = None, until: float | None = None, publishers: Iterable[str] | None = None,
+               docs: np.ndarray | None = None) -> np.ndarray:
+        """The live positions whose facts pass every given condition (AND), as a mask: ``since <= published <
+        until`` (undated passages never pass a date bound), publisher among ``publishers``, document among
+        ``docs`` (codes)."""
+        mask = ~self.dead
+        if since is not None:
+            mask &= self.when >= since  # NaN compares False: undated rows drop out
+        if until is not None:
+            mask &= self.when < until
+        if publishers is not None:
+            # Publishers match whatever their case ("Reuters" finds "reuters"), as the lexical side does.
+            wanted = {p.lower() for p in publishers}
+            codes = [c for name, c in self._codes.items() if name is not None and name.lower() in wanted]
+            mask &= np.isin(self.publisher, codes)
+        if docs is not None:
+            mask &= np.isin(self.doc, docs)
+        return mask
+
+    def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Scores and passage rows, best first; -1 rows pad when fewer live passages exist. ``allowed``: a mask
+        of positions (``select``) the results must come from, applied before the top ``k`` is cut."""
+        n = len(queries)
+        scores = np.full((n, k), -np.inf, dtype=np.float32)
+        rows = np.full((n, k), -1, dtype=np.int64)
+        if k == 0 or not self.live:
+            return scores, rows
+        queries = np.ascontiguousarray(queries, dtype=np.float32)
+        if allowed is not None:
+            return self._search_within(queries, k, allowed, scores, rows)
+        dead = int(self.dead.sum())
+        fetch = min(len(self.rows), k + dead) if dead else min(len(self.rows), k)
+        with self._lock:
+            found_s, found_p = self.index.search(queries, fetch)
+        for q in range(n):
+            keep = [(s, p) for s, p in zip(found_s[q], found_p[q]) if p >= 0 and not self.dead[p]][:k]
+            for j, (s, p) in enumerate(keep):
+                scores[q, j], rows[q, j] = s, self.rows[p]
+        return scores, rows
+
+    def _search_within(self, queries: np.ndarray, k: int, allowed: np.ndarray, scores: np.ndarray,
+                       rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        with self._lock:
+            allowed = allowed & ~self.dead[: len(allowed)]
+            positions = np.flatnonzero(allowed)
+            if not len(positions):
+                return scores, rows
+            if len(positions) <= FILTER_EXACT_MAX:
+                sims = queries @ self._reconstruct(positions).T
+                take = min(k, len(positions))
+                top = np.argpartition(-sims, take - 1, axis=1)[:, :take]
+                order = np.take_along_axis(top, np.argsort(-np.take_along_axis(sims, top, 1), axis=1, kind="stable"), 1)
+                scores[:, :take] = np.take_along_axis(sims, order, 1)
+                rows[:, :take] = self.rows[positions[order]]
+                return scores, rows
+            bits = np.packbits(allowed, bitorder="little")
+            selector = faiss.IDSelectorBitmap(len(allowed), faiss.swig_ptr(bits))
+            if isinstance(self.index, faiss.IndexIVF):
+                # A selective filter leaves few passages in the usual cells: look in more of them, so that the k
+                # nearest passages that pass are found about as well as the k nearest of all.
+                share = len(positions) / max(len(allowed), 1)
+                nprobe = min(self.index.nlist, int(np.ceil(IVF_NPROBE / np.sqrt(share))))
+                params = faiss.SearchParametersIVF(sel=selector, nprobe=nprobe)
+            else:
+                params = faiss.SearchParameters(sel=selector)
+            found_s, found_p = self.index.search(queries, k, params=params)
+        hit = found_p >= 0
+        scores[hit], rows[hit] = found_s[hit], self.rows[found_p[hit]]
+        return scores, rows
+
+    def has(self, row: int) -> bool:
+        return int(row) in self.position
+
+    def positions_of(self, rows: Iterable[int]) -> np.ndarray:
+        return np.array([self.position[int(r)] for r in rows], dtype=np.int64)
+
+    def published_of(self, rows: Iterable[int]) -> np.ndarray:
+        """Published seconds of these (live) rows, NaN where undated."""
+        return self.when[self.positions_of(rows)]
+
+    def vectors_of(self, rows: Iterable[int]) -> np.ndarray:
+        with self._lock:
+            return self._reconstruct(self.positions_of(rows))
+
+    def snapshot(self) -> tuple[faiss.Index, np.ndarray, RowFacts]:
+        """The live vectors only, re-indexed (compaction drops the deleted ones), with their rows and facts."""
+        with self._lock:
+            keep = np.flatnonzero(~self.dead)
+            vectors = self._reconstruct(keep)
+            names = {code: name for name, code in self._codes.items()}
+            facts = RowFacts(self.doc[keep], self.when[keep], [names[int(c)] for c in self.publisher[keep]])
+        return self.new(vectors, self.index.d), self.rows[keep], facts
+
+    def _reconstruct(self, positions: np.ndarray) -> np.ndarray:
+        if isinstance(self.index, faiss.IndexIVF):
+            self.index.make_direct_map()  # IVF reconstructs by position only with its direct map
+        if not len(positions):
+            return np.zeros((0, self.index.d), dtype=np.float32)
+        if isinstance(self.index, faiss.IndexFlat):
+            # The flat index's own storage, read in place: gathering rows is a numpy take, not a copy per vector.
+            stored = faiss.rev_swig_ptr(self.index.get_xb(), self.index.ntotal * self.index.d)
+            return stored.reshape(self.index.ntotal, self.index.d)[positions]
+        return self.index.reconstruct_batch(np.asarray(positions, dtype=np.int64)).astype(np.float32)
+
+
+def write_snapshot(conn: sqlite3.Connection, version: Path, index: faiss.Index, rows: np.ndarray,
+                   max_row: int, max_tomb: int) -> None:
+    """New snapshot files under fresh names, fsynced, then pointed to from SQLite; the old ones removed."""
+    name = f"dense-{max_row}-{max_tomb}-{os.getpid()}"
+    faiss.write_index(index, str(version / f"{name}.faiss"))
+    np.save(version / f"{name}.rows.npy", rows)
+    for suffix in (".faiss", ".rows.npy"):
+        with open(version / f"{name}{suffix}", "rb") as fh:
+            os.fsync(fh.fileno())
+    fsync_dir(version)
+    old = conn.execute("SELECT value FROM meta WHERE key = 'snapshot'").fetchone()
+    meta = {"file": name, "max_row": int(max_row), "max_tomb": int(max_tomb), "size": int(len(rows))}
+    conn.execute("INSERT OR REPLACE INTO meta VALUES ('snapshot', ?)", (json.dumps(meta),))
+    if old:
+        previous = json.loads(old[0])["file"]
+        if previous != name:
+            for suffix in (".faiss", ".rows.npy"):
+                (version / f"{previous}{suffix}").unlink(missing_ok=True)

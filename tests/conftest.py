@@ -260,3 +260,47 @@ def pytest_terminal_summary(terminalreporter):
     if skipped:
         terminalreporter.write_sep("!", "the chat page's browser test was SKIPPED: chromium/chromedriver not installed "
                                         "(apt-get install chromium chromium-driver; .ci/run installs them)", yellow=True)
+
+
+# A small dated archive: the same kind of story from two publishers years apart, and another topic (filters).
+ARCHIVE = [
+    {"id": "reuters-cocoa", "title": "BAHIA COCOA REVIEW", "source": "reuters21578", "published": "1987-02-26T15:01:01",
+     "topics": ["cocoa"], "text": "Showers continued throughout the week in the Bahia cocoa zone, alleviating the "
+                                  "drought since early January.\n\nComissaria Smith said the temporao crop in Bahia "
+                                  "is expected to total 1.2 million bags."},
+    {"id": "bbc-cocoa", "title": "Cocoa farmers in Bahia", "source": "bbc", "published": "2005-03-10",
+     "topics": ["cocoa", "business"], "text": "Farmers in Bahia said the cocoa crop is expected to total 2.5 million "
+                                              "bags this year, helped by rain.\n\nPrices fell in London."},
+    {"id": "reuters-grain", "title": "GRAIN EXPORTS", "source": "reuters21578", "published": "1987-04-01",
+     "topics": ["grain"], "text": "Wheat exports from Argentina rose to 300,000 tonnes in March, the grain board "
+                                  "said."},
+]
+
+
+@pytest.fixture(scope="session")
+def archive_file(tmp_path_factory) -> Path:
+    import json
+
+    path = tmp_path_factory.mktemp("archive") / "archive.jsonl"
+    path.write_text("".join(json.dumps(a) + "\n" for a in ARCHIVE), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def archive_service(real_service, archive_file, tmp_path_factory):
+    """The real models over the small dated archive (its own index)."""
+    from service.application import Application
+    from service.indexing import build_index
+
+    index_dir = tmp_path_factory.mktemp("archive-index")
+    settings = real_service.settings.with_(index={"index_dir": index_dir, "corpus": [archive_file]})
+    index = build_index([archive_file], real_service.embedder, index_dir).index
+    return Application(settings, index, real_service.embedder, real_service.reader)
+
+
+@pytest.fixture(scope="module")
+def archive_server(archive_service):
+    from api.app import create_app
+
+    with serving(create_app(archive_service.settings, loader=lambda _settings: archive_service)) as url:
+        yield url

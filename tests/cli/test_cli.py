@@ -351,3 +351,29 @@ def test_conversations_are_asked_within_the_story_they_name(tmp_path):
     r = run_qa("ask", "Who is the Kremlin spokesperson?", "--local", "--doc", "a55cb55b65e2c03f", "--json",
                index_dir=tmp_path / "idx")
     assert r.returncode == 0 and {p["doc_id"] for p in json.loads(r.stdout)["passages"]} == {"a55cb55b65e2c03f"}
+
+
+@pytest.mark.slow
+def test_ask_with_filters_answers_from_the_filtered_stories_and_shows_date_and_source(tmp_path, archive_file):
+    from tests.conftest import ARCHIVE
+
+    gz = tmp_path / "archive.jsonl.gz"
+    import gzip
+
+    gz.write_bytes(gzip.compress(archive_file.read_bytes()))  # archives come compressed
+    index_dir = tmp_path / "idx"
+    r = run_qa("index", str(gz), index_dir=index_dir)
+    assert r.returncode == 0, r.stderr
+    question = "How many bags is the Bahia cocoa crop expected to total?"
+    r = run_qa("ask", question, "--local", "--source", "reuters21578", "--until", "1987-03-01", index_dir=index_dir)
+    assert r.returncode == 0, r.stderr
+    assert "1.2 million" in r.stdout.splitlines()[0]
+    assert "BAHIA COCOA REVIEW [reuters21578 · 26 Feb 1987 · paragraph 2, doc reuters-cocoa" in r.stdout
+    r = run_qa("ask", question, "--local", "--source", "bbc", "--json", index_dir=index_dir)
+    cited = json.loads(r.stdout)["answers"][0]["citation"]
+    assert (cited["doc_id"], cited["published"], cited["source"]) == ("bbc-cocoa", ARCHIVE[1]["published"], "bbc")
+    r = run_qa("ask", question, "--local", "--source", "reuters21578", "--since", "2023-01-01", index_dir=index_dir)
+    assert r.returncode != 0 and r.stderr.strip().splitlines() == [
+        "error: no documents from reuters21578 published since 2023-01-01 in the index"]
+    r = run_qa("ask", question, "--local", "--since", "last week", index_dir=index_dir)
+    assert r.returncode == 2 and r.stderr.startswith("error: --since: 'last week' is not a date")

@@ -291,3 +291,33 @@ def test_doc_scopes_a_question_and_its_thread_keeps_the_scope(slack, fake_slack)
                "Ev-scope-2")
     reply = fake_slack.wait_for("chat.postMessage", 2)[1]
     assert "gone-story" in reply["text"] and "doc:" in reply["text"]
+
+
+@pytest.fixture(scope="module")
+def archive_slack(fake_slack, archive_service):
+    settings = archive_service.settings.with_(slack={"signing_secret": SECRET, "bot_token": TOKEN,
+                                                     "api_url": fake_slack.url + "/api/"})
+    with TestClient(create_app(settings, loader=lambda _s: archive_service)) as client:
+        yield client
+
+
+def test_filters_in_a_message_narrow_the_question_and_the_thread_keeps_them(archive_slack, fake_slack):
+    question = "How many bags is the Bahia cocoa crop expected to total?"
+    post_event(archive_slack, mention(f"source:reuters21578 until:1987-03-01 {question}"), "Ev-filter-1")
+    post = fake_slack.wait_for("chat.postMessage")[0]
+    blocks = json.dumps(post["blocks"], ensure_ascii=False)
+    assert "1.2 million" in blocks and "reuters21578 · 26 Feb 1987 · paragraph 2" in blocks
+    assert "source:" not in blocks and "until:" not in blocks
+    # A follow-up in the thread without filters of its own keeps them: a filter that now matches nothing says so.
+    fake_slack.history = [
+        {"type": "message", "user": "UALICE", "text": f"<@{BOT_USER}> source:bbc since:2023-01-01 {question}",
+         "ts": "1700000300.000000"},
+        {"type": "message", "user": BOT_USER, "bot_id": "BBOT", "text": "no documents …", "ts": "1700000301.000000"},
+    ]
+    post_event(archive_slack, mention("And in London?", ts="1700000302.000000", thread_ts="1700000300.000000"),
+               "Ev-filter-2")
+    reply = fake_slack.wait_for("chat.postMessage", 2)[1]
+    assert reply["text"].startswith("no documents from bbc published since 2023-01-01")
+    post_event(archive_slack, mention(f"since:yesterday {question}", ts="1700000400.000000"), "Ev-filter-3")
+    reply = fake_slack.wait_for("chat.postMessage", 3)[2]
+    assert reply["text"].startswith("Cannot use that filter (since: 'yesterday' is not a date")

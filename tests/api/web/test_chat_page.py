@@ -183,3 +183,33 @@ def test_a_pdf_printed_by_chromium_is_answerable_with_its_page(tmp_path, real_se
         assert answer["text"] == "Tomas Brandt" and answer["citation"]["page"] == 2
         assert answer["citation"]["doc_id"] == doc_id
         assert client.delete(f"/v1/documents/{doc_id}").status_code == 204  # the shared service as it was
+
+
+def test_the_date_range_and_source_picker_narrow_the_question(browser, archive_server):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    browser.get(archive_server + "/")
+    browser.execute_script("localStorage.clear()")
+    browser.refresh()
+    browser.execute_script(RECORD_REQUESTS)
+    picker = Select(browser.find_element(By.ID, "source"))
+    WebDriverWait(browser, 10).until(lambda b: len(picker.options) == 3)  # all sources, reuters21578, bbc
+    assert [o.get_attribute("value") for o in picker.options] == ["", "reuters21578", "bbc"]
+    assert browser.find_element(By.ID, "since").get_attribute("min") == "1987-02-26"
+    picker.select_by_value("bbc")
+    question = "How many bags is the Bahia cocoa crop expected to total?"
+    first = _ask(browser, question, 1)
+    assert "2.5 million" in first.find_element(By.CSS_SELECTOR, ".answer").text
+    assert "bbc · 10 Mar 2005 · paragraph 1" in first.find_element(By.CSS_SELECTOR, ".source .where").text
+    assert _chat_bodies(browser)[-1]["filters"] == {"sources": ["bbc"]}
+    # A period with nothing from that source: the page says so, not "no confident answer".
+    browser.execute_script("document.getElementById('since').value = '1987-01-01';"
+                           "document.getElementById('until').value = '1987-12-31'")
+    second = _ask(browser, question, 2)
+    assert "no documents from bbc published 1987-01-01 to 1987-12-31" in second.text
+    browser.find_element(By.ID, "filters-clear").click()
+    picker.select_by_value("reuters21578")
+    third = _ask(browser, question, 3)
+    assert "reuters21578 · 26 Feb 1987" in third.find_element(By.CSS_SELECTOR, ".source .where").text
+    assert _chat_bodies(browser)[-1]["filters"] == {"sources": ["reuters21578"]}

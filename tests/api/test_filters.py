@@ -1,0 +1,99 @@
+"""Filters, dates and sources end to end over the real models and a small dated archive: POST /v1/ask, the
+official OpenAI client (extra body and metadata), GET /v1/sources; bad filters are 422s naming the field."""
+
+import openai
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+
+pytestmark = pytest.mark.slow
+QUESTION = "How many bags is the Bahia cocoa crop expected to total?"
+
+
+@pytest.fixture(scope="module")
+def api(archive_service):
+    # From this machine: writes need no key.
+    with TestClient(create_app(archive_service.settings, loader=lambda _s: archive_service),
+                    client=("127.0.0.1", 50000)) as client:
+        yield client
+
+
+def _ask(api, **more):
+    return api.post("/v1/ask", json={"question": QUESTION, **more})
+
+
+@pytest.mark.parametrize("filters, doc, published, source", [
+    ({"sources": ["reuters21578"], "until": "1987-03-01"}, "reuters-cocoa", "1987-02-26T15:01:01Z", "reuters21578"),
+    ({"sources": ["BBC"]}, "bbc-cocoa", "2005-03-10", "bbc"),
+    ({"since": "2000-01-01", "topics": ["cocoa"]}, "bbc-cocoa", "2005-03-10", "bbc"),
+])
+def test_a_filtered_question_is_answered_from_the_filtered_stories_with_date_and_source(api, filters, doc, published,
+                                                                                       source):
+    body = _ask(api, filters=filters).json()
+    assert body["answers"], body
+    c = body["answers"][0]["citation"]
+    assert (c["doc_id"], c["published"], c["source"]) == (doc, published, source)
+    assert {p["doc_id"] for p in body["passages"]} <= {"reuters-cocoa", "bbc-cocoa", "reuters-grain"}
+    assert all(p["source"] == source for p in body["passages"])
+    passage = next(p for p in body["passages"] if p["id"] == body["answers"][0]["passage_id"])
+    assert passage["text"][c["start"]:c["end"]] == body["answers"][0]["text"]
+
+
+def test_a_filter_matching_nothing_says_so(api):
+    r = _ask(api, filters={"sources": ["reuters21578"], "since": "2023-01-01"})
+    assert r.status_code == 404
+    assert r.json()["message"] == "no documents from reuters21578 published since 2023-01-01 in the index"
+
+
+@pytest.mark.parametrize("filters, field", [
+    ({"publisher": ["bbc"]}, "publisher"),
+    ({"since": "2005-01-02", "until": "2005-01-01"}, "since"),
+    ({"since": "last tuesday"}, "since"),
+    ({"until": "1987-13-45"}, "until"),
+    ({"sources": "bbc"}, "sources"),
+])
+def test_bad_filters_are_422_naming_the_field(api, filters, field):
+    r = _ask(api, filters=filters)
+    assert r.status_code == 422 and field in r.json()["message"], r.json()
+    assert _ask(api, recency_half_life_days=-1).status_code == 422
+
+
+def test_sources_lists_publishers_and_the_span_of_dates(api):
+    body = api.get("/v1/sources").json()
+    assert body == {"sources": [{"name": "reuters21578", "documents": 2}, {"name": "bbc", "documents": 1}],
+                    "published": {"first": "1987-02-26", "last": "2005-03-10"}}
+    listed = {d["id"]: d for d in api.get("/v1/documents").json()["documents"]}
+    assert listed["bbc-cocoa"]["source"] == "bbc" and listed["bbc-cocoa"]["topics"] == ["cocoa", "business"]
+
+
+def test_documents_added_over_http_keep_a_normalised_date_and_refuse_another(api):
+    r = api.put("/v1/documents/wire-1", json={"text": "Cocoa arrivals in Ilheus reached 40,000 bags.",
+                                              "published": "Thu, 05 Mar 1987 10:00:00 +0100", "source": "wire",
+                                              "topics": ["cocoa"]})
+    assert r.status_code == 201 and r.json()["published"] == "1987-03-05T09:00:00Z" and r.json()["source"] == "wire"
+    try:
+        r = api.put("/v1/documents/wire-2", json={"text": "Cocoa.", "published": "early March"})
+        assert r.status_code == 422 and r.json()["message"].startswith("published:")
+        body = _ask(api, filters={"sources": ["wire"]}).json()
+        assert body["passages"] and {p["doc_id"] for p in body["passages"]} == {"wire-1"}
+    finally:
+        api.delete("/v1/documents/wire-1")
+
+
+def test_the_official_openai_client_sends_filters_in_the_extra_body_or_the_metadata(archive_server):
+    client = openai.OpenAI(base_url=f"{archive_server}/v1", api_key="not-needed", max_retries=0)
+    messages = [{"role": "user", "content": QUESTION}]
+    r = client.chat.completions.create(model="news-qa", messages=messages,
+                                       extra_body={"filters": {"sources": ["bbc"]}})
+    assert r.model_extra["citations"][0]["citation"]["doc_id"] == "bbc-cocoa"
+    assert "bbc" in r.choices[0].message.content and "10 Mar 2005" in r.choices[0].message.content
+    r = client.chat.completions.create(model="news-qa", messages=messages,
+                                       metadata={"sources": "reuters21578", "until": "1987-03-01"})
+    assert r.model_extra["citations"][0]["citation"]["doc_id"] == "reuters-cocoa"
+    with pytest.raises(openai.NotFoundError) as nothing:
+        client.chat.completions.create(model="news-qa", messages=messages, metadata={"sources": "nobody"})
+    assert "no documents from nobody" in nothing.value.message
+    with pytest.raises(openai.BadRequestError) as bad:
+        client.chat.completions.create(model="news-qa", messages=messages, extra_body={"filters": {"since": "soon"}})
+    assert "since" in bad.value.message

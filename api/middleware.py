@@ -31,14 +31,19 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
-async def _reply(send, status: int, message: str, path: str, headers: dict[str, str] | None = None,
-                 kind: str | None = None) -> None:
+def error_body(status: int, message: str, path: str, kind: str | None = None) -> bytes:
+    """An error as the API answers it on ``path``: {"message", "detail"}, or OpenAI's error object on its routes."""
     if path.startswith(OPENAI_PATHS):
         kind = kind or ("rate_limit_exceeded" if status == 429 else "invalid_request_error")
         body = OpenAIError(status, message, type_=kind).body()
     else:
         body = {"message": message, "detail": message}
-    data = json.dumps(body).encode()
+    return json.dumps(body).encode()
+
+
+async def _reply(send, status: int, message: str, path: str, headers: dict[str, str] | None = None,
+                 kind: str | None = None) -> None:
+    data = error_body(status, message, path, kind)
     raw = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]
     raw += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
     await send({"type": "http.response.start", "status": status, "headers": raw})
@@ -163,7 +168,10 @@ class Operations:
                 message = await asyncio.wait_for(receive(), timeout=max(0.01, deadline - time.monotonic()))
             except asyncio.TimeoutError:
                 self.metrics.rejected.labels("slow_body").inc()
-                await _reply(send, 408, f"request body not received within {server.body_timeout_s:g} s", path)
+                # Closed: the rest of the body would otherwise keep the connection (and its slot) until the
+                # header deadline.
+                await _reply(send, 408, f"request body not received within {server.body_timeout_s:g} s", path,
+                             {"Connection": "close"})
                 return None
             if message["type"] == "http.disconnect":
                 return None

@@ -124,3 +124,33 @@ def test_syndicated_copies_and_empty_files_never_stop_an_import(tmp_path, fake_e
     # The files without a paragraph are named, each on its line; the rest is indexed.
     for name in ("empty.txt", "blank.txt", "heading.md"):
         assert any(name in e and "no paragraphs" in e for e in report.errors), report.errors
+
+
+def test_a_file_changed_while_it_is_indexed_is_read_again_at_the_next_start(tmp_path, fake_embedder):
+    """The sources' signature is taken before they are read: a file changed meanwhile (here, while the passages
+    are embedded) makes the next start read it again, where an index holding the old text once looked current."""
+    from service.indexing import sync_sources
+
+    src = tmp_path / "articles"
+    src.mkdir()
+    article = src / "a.txt"
+    article.write_text("Captain Original leads the crew.\n", encoding="utf-8")
+
+    def changed_to(text):
+        def progress(done, total):  # called once the files have been read
+            article.write_text(text, encoding="utf-8")
+        return progress
+
+    def texts(stored):
+        return [p.text for p, _ in stored.all_passages()]
+
+    built = build_index([src], fake_embedder, tmp_path / "idx", progress=changed_to("Captain Changed After leads.\n"))
+    assert texts(built.index) == ["Captain Original leads the crew."]  # what was read
+    stored = open_index(tmp_path / "idx", fake_embedder, [src], build_if_missing=False, log=lambda m: None)
+    assert texts(stored) == ["Captain Changed After leads."]
+    # The same for a sync (`qa index PATH` on an existing index).
+    article.write_text("Captain Third reads the map.\n", encoding="utf-8")
+    synced = sync_sources(stored, [src], fake_embedder, progress=changed_to("Captain Fourth, the last one.\n"))
+    assert texts(synced.index) == ["Captain Third reads the map."]
+    stored = open_index(tmp_path / "idx", fake_embedder, [src], build_if_missing=False, log=lambda m: None)
+    assert texts(stored) == ["Captain Fourth, the last one."]

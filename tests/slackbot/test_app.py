@@ -18,11 +18,18 @@ from tests.slackbot.conftest import BOT_USER, SECRET, TOKEN, event_body, signed
 pytestmark = pytest.mark.slow
 
 
+@contextlib.contextmanager
+def slack_client(fake_slack, service):
+    """Our app with Slack configured against the local fake Web API, over ``service``."""
+    settings = service.settings.with_(slack={"signing_secret": SECRET, "bot_token": TOKEN,
+                                             "api_url": fake_slack.url + "/api/"})
+    with TestClient(create_app(settings, loader=lambda _s: service)) as client:
+        yield client
+
+
 @pytest.fixture(scope="module")
 def slack(fake_slack, real_service):
-    settings = real_service.settings.with_(slack={"signing_secret": SECRET, "bot_token": TOKEN,
-                                                  "api_url": fake_slack.url + "/api/"})
-    with TestClient(create_app(settings, loader=lambda _s: real_service)) as client:
+    with slack_client(fake_slack, real_service) as client:
         yield client
 
 
@@ -295,9 +302,7 @@ def test_doc_scopes_a_question_and_its_thread_keeps_the_scope(slack, fake_slack)
 
 @pytest.fixture(scope="module")
 def archive_slack(fake_slack, archive_service):
-    settings = archive_service.settings.with_(slack={"signing_secret": SECRET, "bot_token": TOKEN,
-                                                     "api_url": fake_slack.url + "/api/"})
-    with TestClient(create_app(settings, loader=lambda _s: archive_service)) as client:
+    with slack_client(fake_slack, archive_service) as client:
         yield client
 
 

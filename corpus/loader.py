@@ -265,6 +265,8 @@ class Corpus:
     documents: list[Document]
     passages: list[Passage]
     errors: list[str]
+    # By passage id: the later documents whose paragraph had exactly that text (stored once, with the first).
+    copies: dict[str, list[str]] = field(default_factory=dict)
 
     def fingerprint(self) -> str:
         """Hash of everything the index depends on, to tell a stale index from a current one."""
@@ -301,7 +303,8 @@ def load_corpus(paths: list[Path | str]) -> Corpus:
     splits, errors = load_splits(paths)
     documents: list[Document] = []
     seen_docs: set[str] = set()
-    seen_text: set[str] = set()
+    seen_text: dict[str, Passage] = {}
+    copies: dict[str, list[str]] = {}
     passages: list[Passage] = []
     for split in splits:
         doc = split.document
@@ -314,7 +317,10 @@ def load_corpus(paths: list[Path | str]) -> Corpus:
         seen_docs.add(doc.id)
         documents.append(doc)
         for passage in own:
-            if passage.text not in seen_text:
-                seen_text.add(passage.text)
+            first = seen_text.get(passage.text)
+            if first is None:
+                seen_text[passage.text] = passage
                 passages.append(passage)
-    return Corpus(documents, passages, errors)
+            elif first.doc_id != doc.id and doc.id not in copies.setdefault(first.id, []):
+                copies[first.id].append(doc.id)
+    return Corpus(documents, passages, errors, copies)

@@ -8,7 +8,23 @@ import re
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 
-_DATE_ONLY = re.compile(r"^\d{4}(-?\d{2}){0,2}$")  # 1987, 1987-02, 1987-02-26, 19870226
+# What a date may be, exactly (the HTTP schemas state the same pattern, so a client can check before it sends): ISO
+# 8601 as a year, a month, a day, or a day and time with an optional zone; or an e-mail/RSS date. Days that do not
+# exist (30 February, 29 February 1987) are not dates.
+_YEAR = r"[1-9][0-9]{3}"
+_LEAP = r"(?:[1-9][0-9](?:0[48]|[2468][048]|[13579][26])|(?:[2468][048]|[13579][26])00)"
+_MONTH_DAY = (r"(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)")
+_TIME = (r"(?:T(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\.[0-9]{1,6})?)?"
+         r"(?:Z|[+-](?:[01][0-9]|2[0-3]):?[0-5][0-9])?)?")
+_ISO = rf"(?:{_YEAR}(?:-(?:0[1-9]|1[0-2]))?|(?:{_YEAR}-{_MONTH_DAY}|{_LEAP}-02-29){_TIME})"
+_MONTHS = "Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec"
+_RFC_DAY = (rf"(?:(?:0?[1-9]|1[0-9]|2[0-8]) (?:{_MONTHS}) {_YEAR}|(?:29|30) (?:Jan|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+            rf" {_YEAR}|31 (?:Jan|Mar|May|Jul|Aug|Oct|Dec) {_YEAR}|29 Feb {_LEAP})")
+_RFC = (rf"(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), )?{_RFC_DAY} (?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9])?"
+        r" (?:GMT|UT|UTC|[+-](?:[01][0-9]|2[0-3])[0-5][0-9])")
+DATE_PATTERN = rf"^(?:{_ISO}|{_RFC})$"
+_DATE = re.compile(DATE_PATTERN)
+_DATE_ONLY = re.compile(rf"^{_YEAR}(-[0-9]{{2}}){{0,2}}$")  # 1987, 1987-02, 1987-02-26: kept as a date
 _PDF_DATE = re.compile(r"^D:(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?")
 
 
@@ -32,14 +48,16 @@ def _parse(value: str) -> datetime:
 
 
 def normalise(value: str | None) -> str | None:
-    """``YYYY-MM-DD`` for a date alone, ``YYYY-MM-DDTHH:MM:SSZ`` (UTC) for a time; a time without a zone is
-    taken as UTC. None stays None; anything else that is not a date raises ``DateError``."""
+    """A year, month or day as given (``1987``, ``1987-02``, ``1987-02-26``), ``YYYY-MM-DDTHH:MM:SSZ`` (UTC) for a
+    time; a time without a zone is taken as UTC. None stays None; anything else that is not a date raises ``DateError``."""
     if value is None:
         return None
     if not isinstance(value, str):
         raise DateError("a date must be a string (ISO 8601)")
+    if not _DATE.match(value.strip()):
+        raise DateError(f"{value[:60]!r} is not a date (use ISO 8601, e.g. 1987-02-26 or 1987-02-26T15:01:01Z)")
     if _DATE_ONLY.match(value.strip()):
-        return _parse(value).strftime("%Y-%m-%d")
+        return value.strip()  # a year, a month or a day, as precise as it was given
     when = _parse(value)
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
@@ -60,11 +78,24 @@ def seconds_of(value: str | None) -> float | None:
     return when.timestamp()
 
 
-def day_after(value: str) -> str:
-    """The normalised date of the day after ``value`` (an ``until`` date includes its whole day)."""
+def end_of(value: str) -> float:
+    """POSIX seconds of the first moment after the period a normalised date names: the next year, month, day or
+    second (an ``until`` includes the whole of it)."""
     from datetime import timedelta
 
-    return (_parse(value) + timedelta(days=1)).strftime("%Y-%m-%d")
+    start = _parse(value)
+    if start.tzinfo is None:
+        start = start.replace(tzinfo=timezone.utc)
+    text = value.strip()
+    if len(text) == 4:
+        end = start.replace(year=start.year + 1)
+    elif len(text) == 7:
+        end = start.replace(year=start.year + start.month // 12, month=start.month % 12 + 1)
+    elif len(text) == 10:
+        end = start + timedelta(days=1)
+    else:
+        end = start + timedelta(seconds=1)
+    return end.timestamp()
 
 
 def from_pdf(value: str | None) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from qa.dates import DateError, day_after, normalise, seconds_of
+from qa.dates import DateError, end_of, normalise, seconds_of
 from qa.limits import MAX_FILTER_VALUES, MAX_ID_CHARS, MAX_SCOPE_DOCUMENTS, MAX_SOURCE_CHARS, MAX_TOPIC_CHARS
 
 FIELDS = ("since", "until", "sources", "topics", "doc_ids")
@@ -37,7 +37,7 @@ def _values(name: str, values, limit: int, each: int) -> tuple[str, ...]:
 
 
 def _date(name: str, value) -> str | None:
-    if value is None or value == "":
+    if value is None:
         return None
     try:
         return normalise(value)
@@ -47,7 +47,7 @@ def _date(name: str, value) -> str | None:
 
 @dataclass(frozen=True)
 class Scope:
-    """``since``/``until``: ISO dates or times, both inclusive (a date alone means its whole day); ``sources``:
+    """``since``/``until``: ISO dates or times, both inclusive (a year, month or day includes the whole of it); ``sources``:
     publishers; ``topics``: any of them; ``doc_ids``: these documents only. ``recency_half_life_days``: prefer
     newer passages, a passage that many days older than the newest candidate weighing half as much (None: off)."""
 
@@ -95,12 +95,8 @@ class Scope:
         return seconds_of(self.since)
 
     def until_seconds(self) -> float | None:
-        """The first second after ``until`` (a date alone includes its whole day)."""
-        if self.until is None:
-            return None
-        if "T" in self.until:
-            return seconds_of(self.until) + 1
-        return seconds_of(day_after(self.until))
+        """The first moment after ``until`` (a year, month or day includes the whole of it)."""
+        return None if self.until is None else end_of(self.until)
 
     def describe(self) -> str:
         """The filters in words: "from reuters21578 published after 2023-01-01"."""

@@ -14,13 +14,14 @@ class CitationError(ValueError):
     """A reader returned a span that is not a verbatim slice of its passage."""
 
 
-def cite(answer: Answer, passages: dict[str, Passage]) -> CitedAnswer:
+def cite(answer: Answer, passages: dict[str, Passage], also_in: dict[str, tuple[str, ...]] | None = None) -> CitedAnswer:
+    """``also_in``: by passage id, the other documents carrying that passage (its citation says so)."""
     passage = passages[answer.passage_id]
     if passage.text[answer.start : answer.end] != answer.text or not answer.text:
         raise CitationError(f"answer {answer.text!r} is not passage {passage.id}[{answer.start}:{answer.end}]")
     citation = Citation(passage.doc_id, passage.title, passage.paragraph, answer.start, answer.end,
                         passage.doc_start + answer.start, passage.doc_start + answer.end, passage.page, passage.published,
-                        passage.source)
+                        passage.source, (also_in or {}).get(passage.id, ()))
     return CitedAnswer(answer.text, float(min(max(answer.score, 0.0), 1.0)), passage.id, citation)
 
 
@@ -57,7 +58,8 @@ class QAPipeline:
         results = []
         for question, passages, found in zip(questions, retrieved, answers):
             by_id = {sp.passage.id: sp.passage for sp in passages}
-            cited = tuple(cite(a, by_id) for a in found[:max_answers])
+            also_in = {sp.passage.id: sp.also_in for sp in passages if sp.also_in}
+            cited = tuple(cite(a, by_id, also_in) for a in found[:max_answers])
             results.append(QAResult(question, cited, tuple(passages), {k: round(v, 2) for k, v in timings.items()}))
         return results
 

@@ -74,13 +74,15 @@ class Passage:
 class ScoredPassage:
     passage: Passage
     score: float
+    # Other documents carrying this passage, or a near-duplicate of it (a syndicated copy): shown once, here.
+    also_in: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
-        return {**self.passage.to_dict(), "score": round(self.score, 4)}
+        return {**self.passage.to_dict(), "score": round(self.score, 4), "also_in": list(self.also_in)}
 
     @classmethod
     def from_dict(cls, d: dict) -> "ScoredPassage":
-        return cls(Passage.from_dict(d), float(d["score"]))
+        return cls(Passage.from_dict(d), float(d["score"]), tuple(d.get("also_in") or ()))
 
 
 @dataclass(frozen=True)
@@ -109,23 +111,26 @@ class Citation:
     page: int | None = None  # 1-based PDF page of the passage; None for other documents
     published: str | None = None  # when the cited story ran (ISO 8601)
     source: str | None = None  # who published it
+    also_in: tuple[str, ...] = ()  # other documents that carry the same passage (syndicated copies)
 
     def place(self) -> str:
         return place(self.paragraph, self.page)
 
     def line(self) -> str:
-        """When, where and which paragraph, as every channel shows it: "reuters21578 · 26 Feb 1987 · paragraph 3"."""
-        return " · ".join(p for p in (self.source, display_date(self.published), self.place()) if p)
+        """When, where and which paragraph, as every channel shows it: "reuters21578 · 26 Feb 1987 · paragraph 3"
+        (and "also in 2 other articles" for a syndicated story)."""
+        also = f"also in {len(self.also_in)} other article{'s' * (len(self.also_in) > 1)}" if self.also_in else None
+        return " · ".join(p for p in (self.source, display_date(self.published), self.place(), also) if p)
 
     def to_dict(self) -> dict:
         return {"doc_id": self.doc_id, "title": self.title, "paragraph": self.paragraph, "start": self.start,
                 "end": self.end, "doc_start": self.doc_start, "doc_end": self.doc_end, "page": self.page,
-                "published": self.published, "source": self.source}
+                "published": self.published, "source": self.source, "also_in": list(self.also_in)}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Citation":
         return cls(d["doc_id"], d["title"], d["paragraph"], d["start"], d["end"], d["doc_start"], d["doc_end"],
-                   d.get("page"), d.get("published"), d.get("source"))
+                   d.get("page"), d.get("published"), d.get("source"), tuple(d.get("also_in") or ()))
 
 
 @dataclass(frozen=True)

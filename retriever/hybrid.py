@@ -10,16 +10,18 @@ answers it can share few words with it while its article as a whole matches well
 A filter (``qa.filters.Scope``) is applied on both sides before their top ``candidates`` are cut: a selection of
 at most ``SCOPE_EXACT_MAX`` passages is scored whole (exact), a wider one is searched with the filter inside the
 dense search and inside the BM25 query. A recency preference adds ``RECENCY_WEIGHT`` times a half-life decay of
-each passage's age behind the newest dated passage of the pool.
+each passage's age behind the newest dated passage of the pool. Near-duplicate passages (one story syndicated
+several times) are returned once, naming the other documents (``retriever.duplicates``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 import numpy as np
 
 from qa.filters import Scope
 from qa.types import ScoredPassage
+from retriever.duplicates import collapse
 from retriever.store import StoredIndex
 
 # A filter letting through at most this many passages: every one of them is scored on both sides.
@@ -28,6 +30,8 @@ SCOPE_EXACT_MAX = 2_000
 # about 0-1.2).
 RECENCY_WEIGHT = 0.2
 DAY_S = 86_400.0
+# Candidates looked at per passage returned, so that folding near-duplicates still leaves k distinct ones.
+DUPLICATE_LOOKAHEAD = 3
 
 
 @dataclass(frozen=True)
@@ -122,12 +126,19 @@ class HybridRetriever:
             fused = fuse(pool, doc_of, self.lexical_weight, self.article_weight)
             if scope is not None and scope.recency_half_life_days:
                 fused = fused + RECENCY_WEIGHT * recency(self.index.published_of(pool.rows), scope.recency_half_life_days)
-            order = np.argsort(-fused, kind="stable")[:top_k]
-            # Records only for the passages returned (a row deleted since the search is left out).
-            found = self.index.passages_at(pool.rows[order])
-            results.append([ScoredPassage(found[int(pool.rows[o])], float(fused[o])) for o in order
-                            if int(pool.rows[o]) in found])
+            results.append(self._distinct(pool.rows, fused, top_k))
         return results
+
+    def _distinct(self, rows: np.ndarray, fused: np.ndarray, top_k: int) -> list[ScoredPassage]:
+        """The best ``top_k`` passages, one of each story: near-duplicates among the best ``DUPLICATE_LOOKAHEAD``
+        times ``top_k`` fold into the best of them, which lists their documents and its exact copies'."""
+        order = np.argsort(-fused, kind="stable")[: top_k * DUPLICATE_LOOKAHEAD]
+        # Records only for the passages considered (a row deleted since the search is left out).
+        found = self.index.passages_at(rows[order])
+        ranked = [ScoredPassage(found[int(rows[o])], float(fused[o])) for o in order if int(rows[o]) in found]
+        copies = self.index.copies_of(sp.passage.id for sp in ranked)
+        ranked = [replace(sp, also_in=copies.get(sp.passage.id, ())) for sp in ranked]
+        return collapse(ranked, top_k)
 
     def retrieve(self, query: str, embedding: np.ndarray, top_k: int) -> list[ScoredPassage]:
         return self.retrieve_batch([query], embedding[None, :], top_k)[0]

@@ -21,6 +21,9 @@ CREATE TABLE IF NOT EXISTS tombstones (seq INTEGER PRIMARY KEY AUTOINCREMENT, ro
 CREATE TABLE IF NOT EXISTS topics (doc_id TEXT NOT NULL, topic TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS topics_topic ON topics(topic);
 CREATE INDEX IF NOT EXISTS topics_doc ON topics(doc_id);
+CREATE TABLE IF NOT EXISTS copies (doc_id TEXT NOT NULL, passage_id TEXT NOT NULL, copy TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS copies_passage ON copies(passage_id);
+CREATE INDEX IF NOT EXISTS copies_doc ON copies(doc_id);
 CREATE INDEX IF NOT EXISTS documents_publisher ON documents(publisher);
 CREATE INDEX IF NOT EXISTS documents_published ON documents(published_at);
 """

@@ -33,7 +33,7 @@ import shutil
 import sqlite3
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -107,6 +107,8 @@ class NewDocument:
     text: str
     passages: list[Passage]
     vectors: np.ndarray
+    # By passage id: other documents whose paragraph is the same text (stored once, here; their citations say so).
+    copies: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 class StoredIndex:
@@ -195,6 +197,19 @@ class StoredIndex:
             marks = ",".join("?" * len(part))
             out += [r for (r,) in self._db().execute(f"SELECT rowid FROM documents WHERE id IN ({marks})", part)]
         return np.array(out, dtype=np.int64)
+
+    def copies_of(self, passage_ids: Iterable[str]) -> dict[str, tuple[str, ...]]:
+        """By passage id, the indexed documents that carry the same paragraph (syndicated copies stored once)."""
+        ids = list(dict.fromkeys(passage_ids))
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        out: dict[str, list[str]] = {}
+        for pid, copy in self._db().execute(
+                f"SELECT c.passage_id, c.copy FROM copies c JOIN documents d ON d.id = c.copy "
+                f"WHERE c.passage_id IN ({marks}) ORDER BY c.rowid", ids):
+            out.setdefault(pid, []).append(copy)
+        return {k: tuple(v) for k, v in out.items()}
 
     def publishers(self) -> list[tuple[str, int]]:
         """Every publisher with its number of documents, most first (what a source picker offers)."""
@@ -340,6 +355,7 @@ class StoredIndex:
             conn.execute("DELETE FROM passages WHERE doc_id = ?", (doc_id,))
             conn.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
             conn.execute("DELETE FROM topics WHERE doc_id = ?", (doc_id,))
+            conn.execute("DELETE FROM copies WHERE doc_id = ?", (doc_id,))
             gone += rows
         for doc in upserts:
             for row, vector in _insert(conn, doc):
@@ -432,6 +448,8 @@ def _insert(conn: sqlite3.Connection, doc: NewDocument) -> Iterator[tuple[int, n
                  (d.id, d.title, d.url, d.published, d.source, len(doc.passages), doc.text, d.publisher,
                   json.dumps(list(d.topics)) if d.topics else None, seconds_of(d.published)))
     conn.executemany("INSERT INTO topics(doc_id, topic) VALUES (?, ?)", [(d.id, t) for t in d.topics])
+    conn.executemany("INSERT INTO copies(doc_id, passage_id, copy) VALUES (?, ?, ?)",
+                     [(d.id, pid, copy) for pid, copies in doc.copies.items() for copy in copies])
     if not doc.passages:
         return  # a copy whose every paragraph is stored with an earlier document: cited from there
     vectors = np.ascontiguousarray(doc.vectors, dtype=np.float32).reshape(len(doc.passages), -1)

@@ -104,7 +104,7 @@ def ray_corpus(paths: list[Path | str], address: str, model_dir: str | None = No
 def _assemble(rows, errors: list[str], progress: Progress | None) -> tuple[Corpus, dict[str, np.ndarray], set[str]]:
     """Documents in order, de-duplicated as ``load_corpus`` does (first document id and paragraph text win)."""
     documents, passages, vectors, used = [], [], {}, set()
-    seen_docs, seen_text = set(), set()
+    seen_docs, seen_text, copies = set(), {}, {}
     done = 0
     for row in rows:
         if row["errors"]:
@@ -128,6 +128,8 @@ def _assemble(rows, errors: list[str], progress: Progress | None) -> tuple[Corpu
             text = d["text"][start:end]
             vectors.setdefault(text, vector)
             if text not in seen_text:
-                seen_text.add(text)
+                seen_text[text] = pid
                 passages.append(Passage(pid, doc.id, doc.title, paragraph, text, start, end))
-    return Corpus(documents, passages, errors), vectors, used
+            elif not seen_text[text].startswith(f"{doc.id}:") and doc.id not in copies.setdefault(seen_text[text], []):
+                copies[seen_text[text]].append(doc.id)
+    return Corpus(documents, passages, errors, copies), vectors, used

@@ -124,10 +124,13 @@ def _by_document(corpus: Corpus) -> dict[str, list[Passage]]:
     return grouped
 
 
-def new_document(doc: Document, passages: list[Passage], vectors: dict[str, np.ndarray], dim: int) -> NewDocument:
+def new_document(doc: Document, passages: list[Passage], vectors: dict[str, np.ndarray], dim: int,
+                 copies: dict[str, list[str]] | None = None) -> NewDocument:
+    """``copies``: the corpus's (``Corpus.copies``): which other documents repeat these passages."""
     info = DocumentInfo(doc.id, doc.title, doc.url, doc.published, doc.source, len(passages), doc.publisher, doc.topics)
     stacked = np.stack([vectors[p.text] for p in passages]) if passages else np.zeros((0, dim), np.float32)
-    return NewDocument(info, doc.text, passages, stacked)
+    repeated = {p.id: tuple(copies[p.id]) for p in passages if copies and p.id in copies}
+    return NewDocument(info, doc.text, passages, stacked, repeated)
 
 
 def _kept_api_documents(previous: StoredIndex | None, corpus: Corpus) -> list[tuple[DocumentInfo, str, list[Passage]]]:
@@ -179,7 +182,7 @@ def build_index(
 
     def documents() -> Iterator[NewDocument]:
         for doc in corpus.documents:
-            yield new_document(doc, grouped[doc.id], vectors, dim)
+            yield new_document(doc, grouped[doc.id], vectors, dim, corpus.copies)
         for info, text, passages in kept:
             yield new_document(Document(info.id, info.title, text, info.url, info.published, info.source,
                                         info.publisher, info.topics), passages, vectors, dim)
@@ -236,7 +239,7 @@ def sync_sources(stored: StoredIndex, sources: list[Path | str], embedder: Embed
     timing: dict = {}
     vectors = embed_texts(texts, embedder, known, progress=progress, timing=timing)
     dim = stored.manifest.dim
-    upserts = [new_document(doc, grouped[doc.id], vectors, dim) for doc in changed]
+    upserts = [new_document(doc, grouped[doc.id], vectors, dim, corpus.copies) for doc in changed]
     for i in range(0, max(len(upserts), len(gone)), batch):
         stored.write(upserts[i : i + batch], gone[i : i + batch])
     stored.set_sources(sources, corpus.fingerprint(), signature)

@@ -7,13 +7,19 @@ from typing import Annotated, get_args
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, model_validator
 
-from qa.limits import NONBLANK_PATTERN, QUESTION_MAX_CHARS, check_question, clean_text
+from qa.dates import DATE_PATTERN
+from qa.limits import MAX_PUBLISHED_CHARS, NONBLANK_PATTERN, QUESTION_MAX_CHARS, check_question, clean_text
 
 # Every text field: lone surrogates (legal JSON, illegal UTF-8) are replaced rather than crashing later.
 Text = Annotated[str, BeforeValidator(lambda v: clean_text(v) if isinstance(v, str) else v)]
 # Questions: check_question enforces the rule (with its own words); the schema states the same rule.
 Question = Annotated[Text, AfterValidator(check_question),
                      Field(json_schema_extra={"minLength": 1, "maxLength": QUESTION_MAX_CHARS, "pattern": NONBLANK_PATTERN})]
+
+
+# Dates: the exact grammar qa.dates reads (ISO 8601 or an e-mail/RSS date), stated in the schema as Question's rule
+# is (qa.dates checks it, with its own words).
+DateText = Annotated[Text, Field(max_length=MAX_PUBLISHED_CHARS, json_schema_extra={"pattern": DATE_PATTERN})]
 
 
 def _has_int(annotation) -> bool:

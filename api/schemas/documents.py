@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.schemas.common import Text
+from api.schemas.common import DateText, Text
 from qa.limits import (ID_PATTERN, MAX_ID_CHARS, MAX_PUBLISHED_CHARS, MAX_SOURCE_CHARS, MAX_TITLE_CHARS, MAX_TOPIC_CHARS,
                        MAX_TOPICS, MAX_URL_CHARS, NONBLANK_PATTERN)
 
@@ -28,7 +28,7 @@ class ArticleBody(BaseModel):
     title: Text | None = Field(None, max_length=MAX_TITLE_CHARS)
     text: Text = Field(..., min_length=1, max_length=2_000_000, pattern=NONBLANK_PATTERN)
     url: Text | None = Field(None, max_length=MAX_URL_CHARS)
-    published: Text | None = Field(None, max_length=MAX_PUBLISHED_CHARS,
+    published: DateText | None = Field(None,
                                    description="ISO 8601 (e.g. 2022-01-18 or 2022-01-18T09:30:00Z) or an e-mail/RSS "
                                                "date; stored normalised. Another date is a 422.")
     source: Text | None = Field(None, max_length=MAX_SOURCE_CHARS, description="Who published it (e.g. reuters).")

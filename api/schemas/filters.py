@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from api.schemas.common import Text
+from api.schemas.common import DateText, Text
 from qa.filters import RECENCY_MAX_DAYS, RECENCY_MIN_DAYS, FilterError, Scope
 from qa.limits import MAX_FILTER_VALUES, MAX_ID_CHARS, MAX_SCOPE_DOCUMENTS, MAX_SOURCE_CHARS, MAX_TOPIC_CHARS
 
@@ -21,10 +21,10 @@ class FiltersIn(BaseModel):
     """Which documents a question is answered from (AND of what is given); an unknown field is a 422."""
 
     model_config = ConfigDict(extra="forbid")
-    since: Text | None = Field(None, max_length=100, description="Published on or after (ISO 8601, e.g. 1987-02-01).",
-                               examples=["1987-02-01"])
-    until: Text | None = Field(None, max_length=100, description="Published on or before (a date includes its day).",
-                               examples=["1987-03-01"])
+    since: DateText | None = Field(None, examples=["1987-02-01"],
+                               description="Published on or after (ISO 8601: 1987, 1987-02, 1987-02-01 or a time).")
+    until: DateText | None = Field(None, examples=["1987-03-01"],
+                               description="Published on or before (a year, month or day includes the whole of it).")
     sources: list[Annotated[Text, Field(min_length=1, max_length=MAX_SOURCE_CHARS)]] | None = Field(
         None, max_length=MAX_FILTER_VALUES, description="Publishers (any of them; case does not matter), as "
                                                         "GET /v1/sources lists them.", examples=[["reuters21578"]])

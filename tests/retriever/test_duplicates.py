@@ -1,0 +1,47 @@
+"""One story once: syndicated copies (the same paragraph stored once) and near-duplicates (a re-run with a changed
+figure) come back as one result naming the other articles; distinct stories on one topic stay apart."""
+
+import json
+
+from qa.types import Passage, ScoredPassage
+from retriever.duplicates import collapse
+from retriever.hybrid import HybridRetriever
+from service.indexing import build_index
+from tests.conftest import FakeEmbedder
+
+STORY = ("Showers continued throughout the week in the Bahia cocoa zone, alleviating the drought since early "
+         "January and improving prospects for the coming temporao crop, the commission said.")
+
+
+def _scored(doc, text, score):
+    return ScoredPassage(Passage(f"{doc}:0", doc, doc, 0, text, 0, len(text)), score)
+
+
+def test_near_duplicates_fold_into_the_best_ranked_one_and_distinct_stories_stay():
+    rerun = STORY.replace("the week", "the past week")  # a wire re-run with a word changed
+    other = "Cocoa prices fell in London as Ghana's main crop arrivals rose faster than expected by dealers."
+    ranked = [_scored("a", STORY, 0.9), _scored("b", other, 0.8), _scored("c", rerun, 0.7), _scored("d", STORY, 0.6)]
+    kept = collapse(ranked, 3)
+    assert [(sp.passage.doc_id, sp.also_in) for sp in kept] == [("a", ("c", "d")), ("b", ())]
+    assert [sp.passage.doc_id for sp in collapse(ranked, 1)] == ["a"] and collapse(ranked, 1)[0].also_in == ("c", "d")
+
+
+def test_an_archive_with_syndicated_copies_answers_once_naming_the_copies(tmp_path):
+    records = [{"id": "reuters-1", "title": "COCOA", "text": STORY + "\n\nThe crop is put at 1.2 million bags."},
+               {"id": "syndicated-1", "title": "Cocoa (copy)", "text": STORY},  # the same paragraph, another id
+               {"id": "rerun-1", "title": "COCOA (rerun)", "text": STORY.replace("commission", "Comissaria Smith")},
+               {"id": "ghana", "title": "Ghana", "text": "Ghana's cocoa arrivals rose to 200,000 tonnes."}]
+    (tmp_path / "a.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    embedder = FakeEmbedder()
+    index = build_index([tmp_path / "a.jsonl"], embedder, tmp_path / "idx").index
+    assert index.document_count() == 4 and index.copies_of(["reuters-1:0"]) == {"reuters-1:0": ("syndicated-1",)}
+    question = "Showers in the Bahia cocoa zone"
+    hits = HybridRetriever(index).retrieve_batch([question], embedder.encode([question]), 3)[0]
+    texts = [h.passage.text for h in hits]
+    assert len(texts) == len(set(texts)) == 3  # every story once, and still three passages
+    top = next(h for h in hits if h.passage.id == "reuters-1:0")
+    assert set(top.also_in) == {"syndicated-1", "rerun-1"}
+    assert not any(h.passage.doc_id == "rerun-1" for h in hits)
+    # A copy deleted since: no longer named.
+    index.write(deletes=["syndicated-1"])
+    assert index.copies_of(["reuters-1:0"]) == {}

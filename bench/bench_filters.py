@@ -6,6 +6,7 @@ filtered oracle, near-duplicates found and shown, and what filters cost an HTTP 
     python bench/bench_filters.py retrieval --index runs/filters/archive-index [--questions 300]
     python bench/bench_filters.py duplicates --index runs/filters/archive-index [--questions 300]
     python bench/bench_filters.py api [--asks 200]
+    python bench/bench_filters.py encode [--articles 600]
 
 retrieval: for filters of about 100%, 10%, 1% and 0.1% of the passages, by date range (Reuters' timestamps), by
 source and by topic, the hybrid retriever's wall time per question (top 5, as the service asks; each filtered
@@ -15,7 +16,9 @@ Questions: the public NewsQA dev questions (``--questions`` of them, a fixed sam
 embedder. duplicates: exact copies recorded at indexing, near-duplicate passage pairs in the whole archive
 (datasketch MinHash LSH at Jaccard 0.7 of word 3-grams, then checked exactly), 20 sampled pairs to judge by eye,
 and the share of top-5 result lists holding a near-duplicate pair without and with folding. api: POST /v1/ask
-p50 on the default corpus without and with a filter, alternating, in one process.
+p50 on the default corpus without and with a filter, alternating, in one process. encode: the whole ``qa index``
+command (a fresh process: loading, reading, embedding, writing) on the archive's first ``--articles`` articles,
+against plain sentence-transformers ``encode()`` of the same paragraphs (fp32 PyTorch), in one run.
 """
 
 from __future__ import annotations
@@ -49,15 +52,14 @@ def percentiles(ms: list[float]) -> tuple[float, float]:
 
 
 def _date_window(index, share: float) -> tuple[str, str]:
-    """A date range holding about ``share`` of all passages: consecutive days of the dated ones, centred."""
+    """A date range holding about ``share`` of all passages: the dated ones in the middle, to the second."""
     when = np.sort(index.dense.when[~index.dense.dead & ~np.isnan(index.dense.when)])
     want = max(1, int(share * index.dense.live))
     if want >= len(when):
         raise ValueError(f"only {len(when)} dated passages; cannot hold {share:.1%} of {index.dense.live}")
     start = (len(when) - want) // 2
-    first, last = when[start], when[start + want - 1]
-    day = lambda s: time.strftime("%Y-%m-%d", time.gmtime(s))  # noqa: E731
-    return day(first), day(last)
+    moment = lambda s: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(s))  # noqa: E731
+    return moment(when[start]), moment(when[start + want - 1])
 
 
 def _topic_near(index, share: float) -> str:
@@ -227,6 +229,44 @@ def cmd_api(args) -> None:
                       "ratio": round(f / p, 3)}))
 
 
+def cmd_encode(args) -> None:
+    import os
+    import subprocess
+    import tempfile
+
+    from corpus.loader import load_corpus
+
+    archive = ROOT.parent / "shared" / "data" / "news" / "archive.jsonl.gz"
+    with gzip.open(archive, "rt", encoding="utf-8") as fh:
+        lines = [line for _, line in zip(range(args.articles), fh)]
+    with tempfile.TemporaryDirectory(prefix="qa-bench-encode-") as tmp:
+        part = Path(tmp) / "part.jsonl"
+        part.write_text("".join(lines), encoding="utf-8")
+        texts = [p.text for p in load_corpus([part]).passages]
+        env = {**os.environ, "QA_INDEX_DIR": str(Path(tmp) / "index"), "QA_CORPUS": json.dumps([str(part)]),
+               "HF_HUB_OFFLINE": "1"}
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "cli.main", "index", str(part)], cwd=ROOT, env=env, check=True,
+                       capture_output=True)
+        whole = time.perf_counter() - t
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(_model_dir()), device="cpu")
+    t = time.perf_counter()
+    model.encode(texts, batch_size=32)
+    plain = time.perf_counter() - t
+    print(json.dumps({"articles": len(lines), "passages": len(texts), "qa_index_s": round(whole, 1),
+                      "qa_index_passages_per_s": round(len(texts) / whole, 1), "encode_s": round(plain, 1),
+                      "encode_passages_per_s": round(len(texts) / plain, 1), "ratio": round(plain / whole, 2)}))
+
+
+def _model_dir() -> Path:
+    """The sentence-transformers model the embedder's export was made from (the PyPI package's folder)."""
+    from retriever.embedder import default_model_path
+
+    return Path(default_model_path())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -236,8 +276,10 @@ def main() -> None:
         p.add_argument("--questions", type=int, default=300)
     p = sub.add_parser("api")
     p.add_argument("--asks", type=int, default=200)
+    p = sub.add_parser("encode")
+    p.add_argument("--articles", type=int, default=600)
     args = parser.parse_args()
-    {"retrieval": cmd_retrieval, "duplicates": cmd_duplicates, "api": cmd_api}[args.cmd](args)
+    {"retrieval": cmd_retrieval, "duplicates": cmd_duplicates, "api": cmd_api, "encode": cmd_encode}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -7,12 +7,20 @@ Two modes, each printing one JSON object per line; times are wall time, one ques
 
     python bench/bench_scale.py --passages 20000 200000 --candidates   # the parts, side by side
     python bench/bench_scale.py --passages 20000 200000 1000000         # the project's store, end to end
+    python bench/bench_scale.py --passages 1000000 --base-index runs/filters/archive-index   # real news base
 
 The store mode builds the real store (retriever/store.py) of N passages in documents of 10, then a fresh
 process loads it with the embedding model and the reader (as ``qa serve`` does) and reports
 ``passages, retrieval_p50_ms, retrieval_p95_ms, recall_at_10, rss_mb, ready_s, write_ms`` (hybrid retrieval
 per question; dense recall@10 against exact search over the same vectors; resident memory of that process
 with the models loaded; the slowest of adding, replacing and deleting one 10-paragraph document, durable).
+
+``--base-index DIR``: the base is an index of the real news archive (``qa index archive.jsonl.gz``): its
+passages with their real vectors (every one, not 2,000 repeated), each document's published time and publisher,
+and NewsQA questions; passages beyond the archive repeat one of it with changed words, its vector plus noise, and
+its document's date and publisher. The store mode then also times filtered retrieval (date ranges of about 10%,
+1% and 0.1% of the passages, and one publisher) and checks the dense search's recall@10 against exact search over
+the vectors of exactly the passages each filter lets through.
 """
 
 from __future__ import annotations
@@ -188,13 +196,32 @@ def corpus_at(n: int, base: list[str], base_vectors: np.ndarray, vocab: list[str
     texts = [base[b] if i < len(base) else changed(base[b], i, rng, vocab) for i, b in enumerate(which)]
     noise = np.random.default_rng(n).normal(0, 0.04, (n, base_vectors.shape[1])).astype(np.float32)
     vectors = base_vectors[[b % embedded for b in which]] + noise
-    vectors[:embedded] = base_vectors[: min(n, embedded)]
+    vectors[: min(n, embedded)] = base_vectors[: min(n, embedded)]
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     return texts, vectors
 
 
-def store_documents(texts: list[str], vectors: np.ndarray, per_doc: int = 10):
-    """The passages as documents of ``per_doc`` paragraphs each (offsets exact in the joined text)."""
+def archive_base(directory: Path, questions: int) -> tuple[list[str], np.ndarray, np.ndarray, list, list[str]]:
+    """An archive index's passages, their stored vectors, their documents' published seconds (NaN undated) and
+    publishers, and NewsQA questions (a fixed sample)."""
+    from bench.bench_filters import questions as newsqa_questions
+
+    db = sqlite3.connect(f"file:{directory / (directory / 'CURRENT').read_text().strip() / 'store.sqlite'}?mode=ro",
+                         uri=True)
+    texts, vectors, when, publishers = [], [], [], []
+    for text, vector, published, publisher in db.execute(
+            "SELECT p.text, p.vector, d.published_at, d.publisher FROM passages p JOIN documents d ON d.id = p.doc_id "
+            "ORDER BY p.row"):
+        texts.append(text)
+        vectors.append(np.frombuffer(vector, dtype=np.float32))
+        when.append(np.nan if published is None else published)
+        publishers.append(publisher)
+    return texts, np.stack(vectors), np.array(when), publishers, newsqa_questions(questions)
+
+
+def store_documents(texts: list[str], vectors: np.ndarray, per_doc: int = 10, facts=None):
+    """The passages as documents of ``per_doc`` paragraphs each (offsets exact in the joined text); ``facts``:
+    each document's (published ISO or None, publisher or None)."""
     from qa.types import DocumentInfo, Passage
     from retriever.store import NewDocument
 
@@ -208,8 +235,9 @@ def store_documents(texts: list[str], vectors: np.ndarray, per_doc: int = 10):
             start = len(text)
             text += part
             passages.append(Passage(f"{doc_id}:{i}", doc_id, f"Article {d // per_doc}", i, part, start, len(text)))
-        yield NewDocument(DocumentInfo(doc_id, f"Article {d // per_doc}", None, None, "bench", len(parts)), text,
-                          passages, vectors[d : d + per_doc])
+        published, publisher = facts[d // per_doc] if facts is not None else (None, None)
+        yield NewDocument(DocumentInfo(doc_id, f"Article {d // per_doc}", None, published, "bench", len(parts),
+                                       publisher), text, passages, vectors[d : d + per_doc])
 
 
 def probe(directory: Path, queries_file: Path) -> dict:
@@ -234,6 +262,26 @@ def probe(directory: Path, queries_file: Path) -> dict:
     _, ms = time_queries(lambda qv: retriever.retrieve(qv[0], qv[1], 5), list(zip(questions, vectors)))
     _, dense = index.search(vectors, 10)
     recall = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(dense, exact)]))
+    filtered = []
+    if "filters" in data:
+        from qa.filters import Scope
+
+        for f, (name, fields) in enumerate(json.loads(str(data["filters"]))):
+            scope = Scope.of(**fields)
+            selection = index.select(scope)
+            plain_ms, filter_ms = [], []
+            for q, v in zip(questions, vectors):
+                for target, sc in ((plain_ms, None), (filter_ms, scope)):
+                    t = time.perf_counter()
+                    retriever.retrieve_batch([q], v[None, :], 5, scope=sc)
+                    target.append((time.perf_counter() - t) * 1000)
+            _, found = index.search(vectors, 10, selection.mask)
+            truth = data[f"exact_{f}"]
+            hit = np.mean([len(set(a[a >= 0]) & set(b[b >= 0])) / max((b >= 0).sum(), 1) for a, b in zip(found, truth)])
+            (p50, p95), (b50, _) = percentiles(filter_ms), percentiles(plain_ms)
+            filtered.append({"filter": name, "passages": selection.count, "share": round(selection.count / index.dense.live, 5),
+                             "p50_ms": p50, "p95_ms": p95, "unfiltered_p50_ms": b50, "ratio": round(p50 / b50, 2),
+                             "recall_at_10": round(float(hit), 4)})
     doc = next(store_documents([f"Probe paragraph {i} about the harbour." for i in range(10)],
                                vectors[:10]))
     from dataclasses import replace
@@ -250,7 +298,8 @@ def probe(directory: Path, queries_file: Path) -> dict:
     rss = int(next(line.split()[1] for line in open("/proc/self/status") if line.startswith("VmRSS"))) // 1024
     return {"passages": index.passage_count(), "retrieval_p50_ms": p50, "retrieval_p95_ms": p95,
             "recall_at_10": round(recall, 4), "rss_mb": rss, "ready_s": round(ready, 2),
-            "write_ms": max(writes.values()), "writes_ms": writes, "dense": type(index.dense.index).__name__}
+            "write_ms": max(writes.values()), "writes_ms": writes, "dense": type(index.dense.index).__name__,
+            **({"filtered": filtered} if filtered else {})}
 
 
 def main() -> None:
@@ -259,6 +308,8 @@ def main() -> None:
     parser.add_argument("--candidates", action="store_true", help="compare search libraries instead of the store")
     parser.add_argument("--probe", nargs=2, metavar=("DIR", "QUERIES"), help=argparse.SUPPRESS)
     parser.add_argument("--embed", type=int, default=2000, help="distinct paragraphs embedded for real")
+    parser.add_argument("--base-index", type=Path, default=None,
+                        help="an index of the real news archive as the base (its passages and vectors, all real)")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--lexical", nargs="*", default=list(LEXICAL), choices=list(LEXICAL))
     parser.add_argument("--slow-queries", type=int, default=20, help="questions for candidates that score every passage")
@@ -271,11 +322,16 @@ def main() -> None:
     from retriever import make_embedder
 
     go_offline()
-    base, qs = squad_paragraphs(max(args.embed, 20_000))
     embedder = make_embedder()
     t = time.perf_counter()
-    base_vectors = embedder.encode(base[: args.embed])
-    queries = [q for q, p in qs if p < args.embed][: args.queries]
+    facts = None
+    if args.base_index is not None:
+        base, base_vectors, when, publishers, queries = archive_base(args.base_index, args.queries)
+        args.embed, facts = len(base), (when, publishers)
+    else:
+        base, qs = squad_paragraphs(max(args.embed, 20_000))
+        base_vectors = embedder.encode(base[: args.embed])
+        queries = [q for q, p in qs if p < args.embed][: args.queries]
     query_vectors = embedder.encode(queries)
     print(f"# embedded {args.embed} paragraphs and {len(queries)} questions in {time.perf_counter() - t:.0f}s",
           file=sys.stderr)
@@ -283,7 +339,8 @@ def main() -> None:
     for n in args.passages:
         texts, vectors = corpus_at(n, base, base_vectors, vocab, args.embed)
         if not args.candidates:
-            print(json.dumps(measure_store(n, texts, vectors, queries, query_vectors)), flush=True)
+            print(json.dumps(measure_store(n, texts, vectors, queries, query_vectors,
+                                           None if facts is None else (variants(base, n), *facts))), flush=True)
             continue
         with tempfile.TemporaryDirectory(prefix="qa-scale-") as tmp:
             for name in args.lexical:
@@ -307,22 +364,60 @@ def main() -> None:
                                   "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}), flush=True)
 
 
-def measure_store(n: int, texts: list[str], vectors: np.ndarray, queries: list[str], query_vectors: np.ndarray) -> dict:
+def filter_oracle(n: int, vectors: np.ndarray, query_vectors: np.ndarray, which: list[int], when: np.ndarray,
+                  publishers: list, per_doc: int = 10) -> tuple[list, dict, list]:
+    """Each document's facts (its first passage's base), filters of about 10%, 1%, 0.1% of the passages by date
+    and one publisher's, and the exact top 10 rows within each (numpy over the passages each lets through)."""
+    doc_when = np.array([when[which[d]] for d in range(0, n, per_doc)])
+    doc_pub = [publishers[which[d]] for d in range(0, n, per_doc)]
+    row_when = np.repeat(doc_when, per_doc)[:n]
+    row_pub = np.array(np.repeat(np.array(doc_pub, dtype=object), per_doc)[:n])
+    moment = lambda s: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(s))  # noqa: E731
+    facts = [(None if np.isnan(w) else moment(w), p) for w, p in zip(doc_when, doc_pub)]
+    dated = np.sort(row_when[~np.isnan(row_when)])
+    filters, masks = [], []
+    for share in (0.10, 0.01, 0.001):
+        want = int(share * n)
+        start = (len(dated) - want) // 2
+        lo, hi = float(dated[start]), float(dated[start + want - 1])  # to the second: until includes its second
+        filters.append((f"date {moment(lo)}..{moment(hi)} (~{share:.1%})", {"since": moment(lo), "until": moment(hi)}))
+        masks.append(~np.isnan(row_when) & (row_when >= lo) & (row_when < hi + 1))
+    named = [p for p in dict.fromkeys(doc_pub) if p]
+    smallest = min(named, key=lambda p: int((row_pub == p).sum()))
+    filters.append((f"source {smallest}", {"sources": [smallest]}))
+    masks.append(row_pub == smallest)
+    exact = {}
+    for f, mask in enumerate(masks):
+        ids = np.flatnonzero(mask)
+        top = np.full((len(query_vectors), 10), -1, dtype=np.int64)
+        for i in range(0, len(query_vectors), 20):
+            sims = query_vectors[i : i + 20] @ vectors[ids].T
+            order = np.argsort(-sims, axis=1)[:, :10]
+            top[i : i + 20, : order.shape[1]] = ids[order] + 1  # rows count from 1 in build order
+        exact[f"exact_{f}"] = top
+    return facts, exact, filters
+
+
+def measure_store(n: int, texts: list[str], vectors: np.ndarray, queries: list[str], query_vectors: np.ndarray,
+                  archive=None) -> dict:
+    """``archive``: (base passage of each passage, base published seconds, base publishers): filters too."""
     import subprocess
 
     import faiss
 
     from retriever import store
 
+    facts, oracle, filters = (None, {}, None) if archive is None else filter_oracle(n, vectors, query_vectors, *archive)
     with tempfile.TemporaryDirectory(prefix="qa-scale-store-") as tmp:
         t = time.perf_counter()
         manifest = store.Manifest("all-MiniLM-L6-v2", vectors.shape[1], "bench", [], time.time())
-        store.build(Path(tmp) / "index", manifest, store_documents(texts, vectors)).close()
+        store.build(Path(tmp) / "index", manifest, store_documents(texts, vectors, facts=facts)).close()
         build_s = time.perf_counter() - t
         flat = faiss.IndexFlatIP(vectors.shape[1])
         flat.add(vectors)
         exact = flat.search(query_vectors, 10)[1] + 1  # rows count from 1 in build order
-        np.savez(Path(tmp) / "queries.npz", questions=np.array(queries), vectors=query_vectors, exact=exact)
+        extra = {} if filters is None else {"filters": json.dumps(filters), **oracle}
+        np.savez(Path(tmp) / "queries.npz", questions=np.array(queries), vectors=query_vectors, exact=exact, **extra)
         out = subprocess.run([sys.executable, __file__, "--probe", str(Path(tmp) / "index"), str(Path(tmp) / "queries.npz")],
                              capture_output=True, text=True, check=True).stdout
         result = json.loads(out.strip().splitlines()[-1])

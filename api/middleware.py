@@ -148,7 +148,8 @@ class Operations:
     async def _read_body(self, receive, headers: dict[str, str], path: str, send) -> bytes | None:
         """The whole body within the size limit and the time limit; None after answering 413/408/400."""
         server = self.settings.server
-        limit = server.max_upload_bytes if path.startswith("/v1/documents") else server.max_body_bytes
+        limit = (server.max_upload_bytes if path.startswith("/v1/documents") else
+                 server.max_chat_body_bytes if path.startswith("/v1/chat/") else server.max_body_bytes)
 
         async def too_large() -> None:
             self.metrics.rejected.labels("too_large").inc()

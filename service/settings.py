@@ -136,6 +136,8 @@ class ServerSettings(BaseSettings):
     # Request bodies: JSON endpoints and document uploads; a body slower than body_timeout_s gets 408.
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    # A chat UI sends the whole conversation with every question (only its last turns are read).
+    max_chat_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     # Work one write may ask for (more gets 413; bulk imports belong to `qa index`): HTML parsed (trafilatura
     # takes seconds a megabyte), documents in one upload, and passages embedded for one request.
     max_html_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)

@@ -33,16 +33,37 @@ ERRORS = {400: {"model": ErrorResponse, "description": "Invalid request (OpenAI 
           504: {"model": ErrorResponse, "description": "Not answered within QA_QUESTION_TIMEOUT_S"}}
 
 NEEDS_QUESTION = "Ask me a question about the indexed articles."
+# Messages before the question that are read: follow-ups refer to the last few turns, and a chat UI's long history
+# must cost no more than a short one.
+READ_MESSAGES = 40
+
+
 def conversation(messages: list[ChatMessage]) -> tuple[list[Turn], str]:
-    """Earlier (question, answer) turns and the last user question; system and tool messages are skipped."""
+    """Earlier (question, answer) turns (of the last ``READ_MESSAGES`` messages) and the last user question;
+    system and tool messages are skipped."""
     turns = turns_of(Message(m.role, m.text, tuple(a) if (a := getattr(m, "answers", None)) is not None else None)
-                     for m in messages[:-1])
+                     for m in messages[-READ_MESSAGES - 1:-1])
     last = messages[-1]
     return turns, last.text if last.role == "user" else ""
 
 
 def _words(text: str) -> int:
     return len(text.split())
+
+
+def _stopped(text: str, stops: list[str]) -> str:
+    """The text up to the first of the stop sequences (not included), as OpenAI ends a reply."""
+    cut = min((i for i in (text.find(seq) for seq in stops) if i >= 0), default=len(text))
+    return text[:cut]
+
+
+def _as_json(extras: dict, text: str) -> str:
+    """JSON mode's reply: the answer and its citations as one object (the same fields the response carries)."""
+    cites = extras.get("citations") or []
+    return json.dumps({"answer": cites[0]["text"] if cites else None, "score": cites[0]["score"] if cites else None,
+                       "no_answer": extras.get("no_answer", True), "question": extras.get("question"),
+                       "citations": [{k: c[k] for k in ("index", "text", "score", "citation")} for c in cites],
+                       "message": text}, ensure_ascii=False)
 
 
 def _cut(text: str, limit: int | None) -> tuple[str, str]:
@@ -84,14 +105,17 @@ async def chat_completions(body: ChatCompletionRequest, request: Request, servic
             raise OpenAIError(404, str(exc), "doc_ids" if str(exc).startswith("doc_ids") else "filters",
                               "document_not_found") from None
         text = message(reply)
-    limit = body.max_completion_tokens if body.max_completion_tokens is not None else body.max_tokens
-    content, finish = _cut(text, limit)
+    extras = (reply.to_dict() if reply is not None
+              else {"question": raw[:QUESTION_MAX_CHARS], "no_answer": True, "citations": [], "closest": None})
+    if body.response_format is not None and body.response_format.type == "json_object":
+        content, finish = _as_json(extras, text), "stop"  # never cut: a cut object would not parse
+    else:
+        limit = body.max_completion_tokens if body.max_completion_tokens is not None else body.max_tokens
+        content, finish = _cut(_stopped(text, body.stops()), limit)
     cid, created, model = f"chatcmpl-{uuid.uuid4().hex}", int(time.time()), service.settings.server.chat_model
     prompt_tokens = sum(_words(m.text) for m in body.messages)
     usage = {"prompt_tokens": prompt_tokens, "completion_tokens": _words(content),
              "total_tokens": prompt_tokens + _words(content)}
-    extras = (reply.to_dict() if reply is not None
-              else {"question": raw[:QUESTION_MAX_CHARS], "no_answer": True, "citations": [], "closest": None})
     if not body.stream:
         return {"id": cid, "object": "chat.completion", "created": created, "model": model,
                 "system_fingerprint": None,

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
 
 from api.schemas.ask import AnswerOut, PassageOut
-from api.schemas.common import Text, WholeNumbers
+from api.schemas.common import Number, Text, WholeNumbers
 from api.schemas.filters import FiltersIn, Recency
 from qa.filters import FIELDS, FilterError, Scope
 from qa.limits import MAX_ID_CHARS, MAX_SCOPE_DOCUMENTS, QUESTION_MAX_CHARS
@@ -53,13 +53,56 @@ class StreamOptions(BaseModel):
     include_usage: StrictBool = False
 
 
+class ResponseFormat(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    type: Literal["text", "json_object", "json_schema"]
+
+    @model_validator(mode="after")
+    def _supported(self) -> "ResponseFormat":
+        if self.type == "json_schema":
+            raise ValueError('json_schema is not supported: the answer comes as one fixed JSON object with '
+                             '{"type": "json_object"} (answer, score, no_answer, question, citations)')
+        return self
+
+
+Stop = Annotated[Text, Field(min_length=1, max_length=200)]
+# A conversation may be long (a chat UI sends all of it every time); only its last turns are read.
+MAX_MESSAGES = 10_000
+
+
 class ChatCompletionRequest(WholeNumbers):
-    """OpenAI's request; sampling fields (temperature, top_p, ...) are accepted and have no effect."""
+    """OpenAI's request. Sampling fields are checked against OpenAI's ranges and have no effect (an extractive
+    answer is not sampled); what cannot be done (tools the model must call, a JSON schema) is refused naming the
+    parameter, never silently ignored."""
 
     model_config = ConfigDict(extra="ignore")
     model: Text = Field(..., min_length=1, max_length=200, description="Any id; GET /v1/models lists ours.")
-    messages: list[ChatMessage] = Field(..., min_length=1, max_length=200,
-                                        description=f"The conversation; the last must be a user message of 1-{QUESTION_MAX_CHARS} characters.")
+    messages: list[ChatMessage] = Field(..., min_length=1, max_length=MAX_MESSAGES,
+                                        description=f"The conversation; the last must be a user message of 1-{QUESTION_MAX_CHARS} "
+                                                    "characters. Only the last turns are read (follow-ups refer to them).")
+    temperature: Number | None = Field(None, ge=0, le=2, allow_inf_nan=False, description="0-2; no effect.")
+    top_p: Number | None = Field(None, ge=0, le=1, allow_inf_nan=False, description="0-1; no effect.")
+    presence_penalty: Number | None = Field(None, ge=-2, le=2, allow_inf_nan=False, description="-2 to 2; no effect.")
+    frequency_penalty: Number | None = Field(None, ge=-2, le=2, allow_inf_nan=False, description="-2 to 2; no effect.")
+    stop: Stop | list[Stop] | None = Field(None, description="Up to 4 sequences: the reply ends before the first.")
+    response_format: ResponseFormat | None = Field(
+        None, description='{"type": "json_object"}: the reply is a JSON object (answer, score, no_answer, question, '
+                          'citations). json_schema is refused.')
+    tools: list[dict] | None = Field(None, max_length=128, description="Accepted; this model never calls a tool.")
+    tool_choice: Literal["none", "auto", "required"] | dict | None = Field(
+        None, description='"none" or "auto" (the model answers in text); "required" or a named tool is refused.')
+
+    @model_validator(mode="after")
+    def _can_be_done(self) -> "ChatCompletionRequest":
+        if isinstance(self.stop, list) and len(self.stop) > 4:
+            raise ValueError("stop: at most 4 sequences")
+        if self.tool_choice == "required" or isinstance(self.tool_choice, dict):
+            raise ValueError('tool_choice: this model answers from the articles and never calls a tool; use "auto" '
+                             'or "none"')
+        return self
+
+    def stops(self) -> list[str]:
+        return [] if self.stop is None else [self.stop] if isinstance(self.stop, str) else list(self.stop)
     stream: StrictBool = False
     stream_options: StreamOptions | None = None
     max_tokens: StrictInt | None = Field(None, ge=1, description="Cut the reply after this many words.")

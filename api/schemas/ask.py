@@ -38,6 +38,7 @@ class CitationOut(BaseModel):
     page: int | None = Field(None, description="1-based page of a PDF document; null for other documents.")
     published: str | None = Field(None, description="When the cited story ran (ISO 8601).")
     source: str | None = Field(None, description="Who published it.")
+    also_in: list[str] = Field([], description="Other documents carrying the same passage (syndicated copies).")
 
 
 class AnswerOut(BaseModel):
@@ -59,6 +60,8 @@ class PassageOut(BaseModel):
     page: int | None = Field(None, description="1-based page of a PDF document; null for other documents.")
     published: str | None = Field(None, description="When the story ran (ISO 8601).")
     source: str | None = Field(None, description="Who published it.")
+    also_in: list[str] = Field([], description="Other documents carrying the same passage, or a near-duplicate of "
+                                               "it: shown once, here.")
     score: float
 
 

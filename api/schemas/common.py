@@ -22,6 +22,16 @@ Question = Annotated[Text, AfterValidator(check_question),
 DateText = Annotated[Text, Field(max_length=MAX_PUBLISHED_CHARS, json_schema_extra={"pattern": DATE_PATTERN})]
 
 
+def _number(value):
+    """JSON numbers only: no booleans or strings made into numbers (JSON Schema's "number" takes neither)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError("must be a number")
+    return value
+
+
+Number = Annotated[float, BeforeValidator(_number)]
+
+
 def _has_int(annotation) -> bool:
     """Whether a field's type is int (StrictInt, int | None, ...), looking inside Annotated and unions."""
     return annotation is int or any(_has_int(a) for a in get_args(annotation))

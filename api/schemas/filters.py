@@ -7,11 +7,11 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from api.schemas.common import DateText, Text
+from api.schemas.common import DateText, Number, Text
 from qa.filters import RECENCY_MAX_DAYS, RECENCY_MIN_DAYS, FilterError, Scope
 from qa.limits import MAX_FILTER_VALUES, MAX_ID_CHARS, MAX_SCOPE_DOCUMENTS, MAX_SOURCE_CHARS, MAX_TOPIC_CHARS
 
-Recency = Annotated[float | None, Field(
+Recency = Annotated[Number | None, Field(
     ge=RECENCY_MIN_DAYS, le=RECENCY_MAX_DAYS, allow_inf_nan=False,
     description="Prefer newer passages: one this many days older than the newest candidate weighs half as much. "
                 "Default: the server's QA_RECENCY_HALF_LIFE_DAYS (off unless set).")]

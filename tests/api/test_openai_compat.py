@@ -1,5 +1,7 @@
 """The unmodified official openai client against a live server: models, plain and streamed chat, errors."""
 
+import json
+
 import httpx
 import openai
 import pytest
@@ -117,3 +119,36 @@ def test_a_chat_can_be_scoped_to_documents_with_extra_body(client):
         client.chat.completions.create(model="news-qa", messages=[{"role": "user", "content": "Who?"}],
                                        extra_body={"doc_ids": ["no-such-story"]})
     assert err.value.body["param"] == "doc_ids" and "no-such-story" in err.value.body["message"]
+
+
+def test_what_an_extractive_model_can_do_is_honoured_and_the_rest_refused_naming_the_parameter(client):
+    question = [{"role": "user", "content": "Who is the Kremlin spokesperson?"}]
+    r = client.chat.completions.create(model="news-qa", messages=question, response_format={"type": "json_object"})
+    body = json.loads(r.choices[0].message.content)
+    assert "Peskov" in body["answer"] and body["citations"][0]["citation"]["doc_id"] and body["no_answer"] is False
+    plain = client.chat.completions.create(model="news-qa", messages=question).choices[0].message.content
+    cut = client.chat.completions.create(model="news-qa", messages=question, stop=["Sources:", "\n"])
+    assert cut.choices[0].message.content == plain.split("\n")[0] and cut.choices[0].finish_reason == "stop"
+    # Tools the model could call stay unused; tools it must call, a JSON schema, out-of-range sampling: refused.
+    r = client.chat.completions.create(model="news-qa", messages=question, tool_choice="auto", tools=[
+        {"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {}}}}])
+    assert r.choices[0].message.content == plain
+    for kwargs, param in ((dict(tool_choice="required", tools=[{"type": "function", "function": {"name": "f"}}]),
+                           "tool_choice"),
+                          (dict(response_format={"type": "json_schema", "json_schema": {"name": "x", "schema": {}}}),
+                           "response_format"),
+                          (dict(temperature=3.5), "temperature"), (dict(top_p=-0.1), "top_p"),
+                          (dict(stop=["a", "b", "c", "d", "e"]), "stop")):
+        with pytest.raises(openai.BadRequestError) as refused:
+            client.chat.completions.create(model="news-qa", messages=question, **kwargs)
+        assert param in refused.value.message, (param, refused.value.message)
+
+
+def test_a_long_chat_keeps_working_and_reads_only_its_last_turns(client):
+    history = []
+    for i in range(150):
+        history += [{"role": "user", "content": f"Question number {i} about something else?"},
+                    {"role": "assistant", "content": "No confident answer in the indexed articles."}]
+    history += [{"role": "user", "content": "Who is the Kremlin spokesperson?"}]
+    r = client.chat.completions.create(model="news-qa", messages=history)  # 301 messages, over OpenAI's old 200
+    assert "Peskov" in r.choices[0].message.content

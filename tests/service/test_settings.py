@@ -43,6 +43,7 @@ EXPECTED = {
     "QA_MAX_QUEUED": ("2", 2, lambda s: s.server.max_queued),
     "QA_QUEUE_TIMEOUT_S": ("1.5", 1.5, lambda s: s.server.queue_timeout_s),
     "QA_MAX_BODY_BYTES": ("2048", 2048, lambda s: s.server.max_body_bytes),
+    "QA_MAX_CHAT_BODY_BYTES": ("4096", 4096, lambda s: s.server.max_chat_body_bytes),
     "QA_MAX_UPLOAD_BYTES": ("4096", 4096, lambda s: s.server.max_upload_bytes),
     "QA_BODY_TIMEOUT_S": ("3", 3.0, lambda s: s.server.body_timeout_s),
     "QA_MAX_CONNECTIONS": ("9", 9, lambda s: s.server.max_connections),

@@ -161,7 +161,9 @@ class DenseIndex:
     def _search_within(self, queries: np.ndarray, k: int, allowed: np.ndarray, scores: np.ndarray,
                        rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         with self._lock:
-            allowed = allowed & ~self.dead[: len(allowed)]
+            # Positions added since the mask was made are not in it: padded as not allowed, so that the bitmap
+            # FAISS reads covers every position it may meet.
+            allowed = np.pad(allowed[: len(self.rows)], (0, max(0, len(self.rows) - len(allowed)))) & ~self.dead
             positions = np.flatnonzero(allowed)
             if not len(positions):
                 return scores, rows

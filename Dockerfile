@@ -7,13 +7,10 @@ FROM python:3.11-slim
 
 ENV PIP_NO_CACHE_DIR=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 PYTHONUNBUFFERED=1 \
     QA_INDEX_DIR=/data/index QA_DOCUMENTS_DIR=/data/documents QA_FEEDBACK_FILE=/data/feedback.jsonl
-# The CPU wheel of torch; a plain `pip install torch` would pull the multi-GB CUDA build.
-ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
 WORKDIR /app
 
 # LightGBM (the answer selector) loads the system's OpenMP runtime, which the slim image lacks.
 RUN apt-get update && apt-get install -y --no-install-recommends libgomp1 && rm -rf /var/lib/apt/lists/*
-RUN pip install --index-url "$TORCH_INDEX_URL" torch==2.13.0
 COPY pyproject.toml README.md ./
 COPY qa qa
 COPY retriever retriever
@@ -26,6 +23,7 @@ COPY evaluation evaluation
 COPY service service
 COPY cli cli
 COPY training training
+# Serving only: ONNX Runtime, no PyTorch (the 'torch' extra is for the PyTorch reader and training).
 # Runs as an unprivileged user; the index, uploaded documents and feedback live in /data (a volume).
 RUN pip install . \
     && useradd --system --uid 10001 --home-dir /data --create-home newsqa \

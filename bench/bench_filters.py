@@ -4,7 +4,7 @@ filtered oracle, near-duplicates found and shown, and what filters cost an HTTP 
     # once: index the archive as a user does (qa index; its progress shows passages/s)
     QA_INDEX_DIR=runs/filters/archive-index /usr/bin/time -v qa index ../shared/data/news/archive.jsonl.gz
     python bench/bench_filters.py retrieval --index runs/filters/archive-index [--questions 300]
-    python bench/bench_filters.py duplicates --index runs/filters/archive-index [--questions 300]
+    python bench/bench_filters.py duplicates --index runs/filters/archive-index [--questions 300]   # the bench extra
     python bench/bench_filters.py api [--asks 200]
     python bench/bench_filters.py encode [--articles 600]
 

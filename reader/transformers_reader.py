@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from qa.extras import require
 from reader.span_reader import SpanReader
 
 
 class TransformersReader(SpanReader):
     def __init__(self, model_path: str, *args, device: str = "cpu", **kwargs):
+        # Refused here, in one line, rather than as an ImportError when the first question loads the model.
+        require("torch", ("torch", "transformers"), "QA_READER=transformers (the PyTorch reader)")
         super().__init__(model_path, *args, **kwargs)
         self.device = device
         self._model = None

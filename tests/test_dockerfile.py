@@ -1,4 +1,4 @@
-"""The Dockerfile copies every package the project installs, runs unprivileged and has a health check."""
+"""The Dockerfile copies every package the project installs, serves without PyTorch, runs unprivileged, has a health check."""
 
 import re
 import tomllib
@@ -15,3 +15,5 @@ def test_dockerfile_matches_the_packages_and_is_safe_by_default():
     assert users and users[-1] not in ("root", "0")
     assert re.search(r"^HEALTHCHECK .*\n?.*readyz", docker, re.M)
     assert "QA_API_KEYS" in docker
+    # Serving runs on ONNX Runtime: the plain install, without the 'torch' extra or any other.
+    assert re.search(r"^RUN pip install \. ", docker, re.M) and not re.search(r"pip install[^\n]*(torch|\[)", docker)

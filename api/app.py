@@ -30,6 +30,8 @@ from service.gate import Busy
 from service.settings import Settings
 
 log = logging.getLogger("qa.api")
+# The ids of the Slack events already taken (slackbot.app.SeenEvents), in the index folder.
+SLACK_SEEN_FILE = "slack-seen-events.json"
 Loader = Callable[[Settings], Application]
 
 
@@ -153,7 +155,9 @@ def _mount_slack(app: FastAPI, settings: Settings) -> None:
             raise RuntimeError(app.state.qa.error or "service not ready")
         return service
 
+    # Beside the index: the folder the service keeps what it must not forget in.
     bolt = build_app(settings.slack.signing_secret.get_secret_value(), settings.slack.bot_token.get_secret_value(),
-                     application, api_url=settings.slack.api_url)
+                     application, api_url=settings.slack.api_url,
+                     seen_file=settings.index.index_dir / SLACK_SEEN_FILE)
     app.include_router(make_router(bolt))
     log.info("Slack app mounted at /slack/events")

@@ -21,6 +21,8 @@ from service.settings import Settings
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 access_log = logging.getLogger("qa.access")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# The status recorded (metrics, access log) for a request whose client went away before it was answered.
+CLIENT_GONE = 499
 
 
 class RequestIdFilter(logging.Filter):
@@ -88,6 +90,7 @@ class Operations:
         path, method = scope.get("path", ""), scope.get("method", "")
         started = time.perf_counter()
         status_box = {"status": 500}
+        receive = _watched(receive, status_box)
 
         async def send_with_id(message):
             if message["type"] == "http.response.start":
@@ -125,6 +128,11 @@ class Operations:
                 await _reply(send_with_id, 500, "internal error; it has been logged", path,
                              {"Connection": "close"}, kind="server_error")
         finally:
+            if status_box.get("gone"):
+                # The client hung up before any answer (mid-body, or while its question ran; a half-close is one
+                # too, as uvicorn reads it): nothing reached it, and it is not the server's failure (500) nor a
+                # timeout (504). 499, as nginx names it.
+                status_box["status"] = CLIENT_GONE
             seconds = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", None) or "unmatched"
             self.metrics.observe_request(method, route, status_box["status"], seconds)
@@ -190,6 +198,17 @@ class _HeaderView:
 
     def __init__(self, headers: dict[str, str]):
         self.headers = headers
+
+
+def _watched(receive, status_box: dict):
+    """``receive``, noting in ``status_box`` a client that went away before the response began."""
+    async def watched():
+        message = await receive()
+        if message["type"] == "http.disconnect" and not status_box.get("started"):
+            status_box["gone"] = True
+        return message
+
+    return watched
 
 
 def _replay(body: bytes, receive):

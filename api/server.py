@@ -124,7 +124,20 @@ class HeaderDeadlineProtocol(H11Protocol):
         # uvicorn's test, but this request's own task is already among the server's tasks: ">", not ">=".
         if limit is not None and (len(self.connections) >= limit or len(self.tasks) > limit):
             return await self._refuse(scope, send)
-        await self._app(scope, receive, self._paced(send))
+        await self._app(scope, receive, self._paced(self._unless_gone(send)))
+
+    def _unless_gone(self, send):
+        """``send``, letting a connection that failed under a write be closed before the next write.
+
+        A client that resets mid-answer fails a write; asyncio then closes the transport and queues
+        ``connection_lost``, which is what tells uvicorn that the client is gone. An answer sent as many messages
+        without a pause (a stream of SSE chunks) would keep writing meanwhile, and asyncio logs a warning for
+        every write past the fifth ("socket.send() raised exception.": hundreds for a dozen resets)."""
+        async def unless_gone(message) -> None:
+            if self.transport.is_closing():
+                await asyncio.sleep(0)  # one turn of the loop: the queued connection_lost runs first
+            await send(message)
+        return unless_gone
 
     async def _refuse(self, scope, send) -> None:
         log.warning("refused a request: %d connections open, the limit is %d (QA_MAX_CONNECTIONS)",

@@ -41,7 +41,7 @@ def closest_line(result: QAResult, width: int = 300) -> str | None:
         return None
     p = closest.passage
     text = p.text if len(p.text) <= width else p.text[: p.text.rfind(" ", 0, width) or width] + "…"
-    return f"The closest passage ({p.title}, {p.place()}) says: \u201c{text}\u201d"
+    return f"The closest passage ({p.title}, {p.line()}) says: \u201c{text}\u201d"
 
 
 def message(reply: ChatReply) -> str:

@@ -22,7 +22,8 @@ def file_kind(path: Path) -> str:
     return ".jsonl.gz" if name.endswith(".jsonl.gz") else path.suffix.lower()
 DEFAULT_CORPUS_DIR = Path(__file__).resolve().parent / "default"
 # Bump when splitting rules change so that existing indexes are seen as stale.
-SPLITTER_VERSION = "2"
+# 3: CRLF and CR line ends read as LF, a UTF-8 byte order mark dropped.
+SPLITTER_VERSION = "3"
 
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 _MD_HEADING = re.compile(r"^#{1,6}\s+(.*)$")
@@ -171,6 +172,13 @@ def _load_pdf(path: Path, result: LoadResult) -> list[SplitDocument]:
     return [SplitDocument(doc, pdf.spans, pdf.pages)]
 
 
+def text_of(data: bytes) -> str:
+    """A text file's bytes as its text, read as Python's text mode reads: UTF-8, a leading byte order mark dropped
+    (editors on Windows write one; it would open the title, hide a Markdown heading, break the first JSON record),
+    and CRLF and CR line ends read as LF (else a CRLF file splits per line, a CR-only one not at all)."""
+    return data.decode("utf-8").removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+
+
 def _load_file(path: Path, result: LoadResult) -> list[SplitDocument]:
     suffix = file_kind(path)
     if suffix == ".pdf":
@@ -184,7 +192,7 @@ def _load_file(path: Path, result: LoadResult) -> list[SplitDocument]:
         if is_pdf(data):  # a PDF under a text name: its syntax is not an article
             result.errors.append(f"{path}: a PDF named {suffix}; name it .pdf to index its text")
             return []
-        raw = data.decode("utf-8")
+        raw = text_of(data)
     except (OSError, EOFError, UnicodeDecodeError) as exc:
         result.errors.append(f"{path}: cannot read ({exc.__class__.__name__}: {exc})")
         return []
@@ -245,18 +253,31 @@ def _load_jsonl(path: Path, raw: str, result: LoadResult) -> list[SplitDocument]
     return out
 
 
+def not_a_file(path: Path) -> str:
+    """Why ``path`` (neither a regular file nor a folder) is not read: never opened, since a FIFO or a device
+    would block or never end."""
+    if path.is_symlink() and not path.exists():
+        return "a symbolic link that leads nowhere (a loop, or its target is gone)"
+    if path.exists():
+        return "not a regular file or directory (a FIFO, socket or device)"
+    return "no such file or directory"
+
+
 def expand_paths(paths: list[Path], result: LoadResult) -> list[Path]:
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if file_kind(p) in SUPPORTED_SUFFIXES and p.is_file()))
+            for p in sorted(path.rglob("*")):
+                if file_kind(p) not in SUPPORTED_SUFFIXES or p.is_dir():
+                    continue
+                if p.is_file():
+                    files.append(p)
+                else:  # named like an article, so it was meant to be one: said, not skipped silently
+                    result.errors.append(f"{p}: {not_a_file(p)}")
         elif path.is_file():
             files.append(path)
-        elif path.exists():
-            # A FIFO, socket or device would block or never end.
-            result.errors.append(f"{path}: not a regular file or directory")
         else:
-            result.errors.append(f"{path}: no such file or directory")
+            result.errors.append(f"{path}: {not_a_file(path)}")
     return files
 
 

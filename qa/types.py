@@ -59,6 +59,10 @@ class Passage:
         """Where it is, as people count: "paragraph 3", or "page 2, paragraph 3" in a PDF."""
         return place(self.paragraph, self.page)
 
+    def line(self) -> str:
+        """Who, when and where: "reuters21578 · 26 Feb 1987 · paragraph 3" (what a citation line shows)."""
+        return " · ".join(p for p in (self.source, display_date(self.published), self.place()) if p)
+
     def to_dict(self) -> dict:
         return {"id": self.id, "doc_id": self.doc_id, "title": self.title, "paragraph": self.paragraph, "text": self.text,
                 "doc_start": self.doc_start, "doc_end": self.doc_end, "page": self.page, "published": self.published,

@@ -146,6 +146,12 @@ def parse_upload(name: str, raw: bytes, media_type: str | None = None, max_html_
         raise DocumentError(f"{name}: named .pdf but not a PDF (it does not start with %PDF-)", kind="unsupported")
     if suffix not in UPLOAD_SUFFIXES and is_pdf(raw):
         suffix, name = ".pdf", f"{Path(name).stem or 'upload'}.pdf"
+    if suffix in (".txt", ".md", ".jsonl"):
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:  # a binary file, or text in another encoding (Latin-1): the wrong kind, 415
+            raise DocumentError(f"{name}: not a UTF-8 text file (binary, or another encoding such as Latin-1); "
+                                "save it as UTF-8", kind="unsupported") from None
     if suffix != ".pdf" and not has_text(raw.decode("utf-8", errors="replace")):
         raise DocumentError(f"{name}: no text")
     if suffix not in UPLOAD_SUFFIXES:
@@ -214,6 +220,11 @@ class DocumentStore:
 
     def put(self, docs: list[SplitDocument], replace: bool) -> list[DocumentInfo]:
         """Add (or, with ``replace``, add or replace) these documents."""
+        return [info for info, _ in self.write(docs, replace)]
+
+    def write(self, docs: list[SplitDocument], replace: bool) -> list[tuple[DocumentInfo, bool]]:
+        """``put``, with whether each document is new: known inside the write lock, so of writes racing for one
+        new id exactly one creates it (PUT answers 201 once, 200 after)."""
         if self.max_documents is not None and len(docs) > self.max_documents:
             raise DocumentError(f"{len(docs):,} documents in one request; at most {self.max_documents:,} "
                                 "(split the file, or index large collections with `qa index`)", kind="too_large")
@@ -229,6 +240,7 @@ class DocumentStore:
                                 "(split the file, or index large collections with `qa index`)", kind="too_large")
         with self._lock:
             index = self.served.index
+            new = [index.document(split.document.id) is None for split in docs]
             for split in docs:
                 known = index.document(split.document.id)
                 if known is not None and known.source != API_SOURCE:
@@ -246,7 +258,7 @@ class DocumentStore:
                     known_vectors.update(index.passage_vectors(doc.id))
             vectors = embed_texts([p.text for _, ps in pieces for p in ps], self.embedder, known_vectors)
             index.write([new_document(doc, passages, vectors, index.manifest.dim) for doc, passages in pieces])
-            return [index.document(doc.id) for doc, _ in pieces]
+            return [(index.document(doc.id), created) for (doc, _), created in zip(pieces, new)]
 
     def delete(self, doc_id: str) -> None:
         with self._lock:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
 import time
 from collections import OrderedDict
+from pathlib import Path
 from typing import Callable
 
 from slack_bolt import App, BoltRequest, BoltResponse
@@ -18,6 +20,7 @@ from slack_sdk.errors import SlackClientError
 
 from chat.rewrite import Turn
 from chat.turns import Message, turns_of
+from qa.atomic import write_atomic
 from qa.filters import FilterError, Scope
 from service.application import Application
 from service.documents import DocumentError
@@ -66,10 +69,22 @@ def scope_of(text: str) -> dict:
 
 
 class SeenEvents:
-    """Event ids already taken, so that a replayed or retried delivery never answers twice."""
+    """Event ids already taken, so that a replayed or retried delivery never answers twice; with ``path``, kept
+    there (the latest ``size``, written atomically at each new one) so that a restart forgets none of them."""
 
-    def __init__(self, size: int = 10_000):
-        self.size, self._ids, self._lock = size, OrderedDict(), threading.Lock()
+    def __init__(self, size: int = 5_000, path: Path | None = None):
+        self.size, self.path, self._ids, self._lock = size, path, OrderedDict(), threading.Lock()
+        if path is not None:
+            try:
+                ids = json.loads(path.read_text(encoding="utf-8"))
+            except FileNotFoundError:
+                ids = []
+            except (OSError, ValueError) as exc:  # unreadable: start afresh, said (a replay may then answer again)
+                log.warning("cannot read the seen Slack events at %s (%s); starting without them", path,
+                            type(exc).__name__)
+                ids = []
+            ids = ids[-size:] if isinstance(ids, list) else []
+            self._ids.update((i, None) for i in ids if isinstance(i, str))
 
     def first_time(self, event_id: str | None) -> bool:
         if not event_id:
@@ -80,6 +95,14 @@ class SeenEvents:
             self._ids[event_id] = None
             if len(self._ids) > self.size:
                 self._ids.popitem(last=False)
+            if self.path is not None:
+                # Under the lock, so that the last file written holds every id; a failed write (a full disk) is
+                # said, and the event answered all the same.
+                try:
+                    self.path.parent.mkdir(parents=True, exist_ok=True)
+                    write_atomic(self.path, json.dumps(list(self._ids)))
+                except OSError as exc:
+                    log.warning("cannot keep the seen Slack events at %s (%s)", self.path, type(exc).__name__)
             return True
 
 
@@ -175,8 +198,9 @@ def _turns(messages: list[dict], bot_user_id: str | None, before_ts: str) -> tup
 
 
 def build_app(signing_secret: str, bot_token: str, get_app: Callable[[], Application],
-              api_url: str | None = None) -> App:
-    """``get_app`` is called per question, so the Bolt app can be built before the models are loaded."""
+              api_url: str | None = None, seen_file: Path | None = None) -> App:
+    """``get_app`` is called per question, so the Bolt app can be built before the models are loaded;
+    ``seen_file`` keeps the ids of the events taken across restarts."""
     # A slow Web API holds up only the reply it is sending, never the acknowledgement.
     client = WebClient(token=bot_token, base_url=api_url, timeout=10) if api_url else WebClient(token=bot_token, timeout=10)
     identity = BotIdentity(client)
@@ -187,17 +211,17 @@ def build_app(signing_secret: str, bot_token: str, get_app: Callable[[], Applica
 
     app = App(signing_secret=signing_secret, authorize=authorize, client=client, logger=log,
               process_before_response=False, raise_error_for_unhandled_request=False)
-    seen = SeenEvents()
+    seen = SeenEvents(path=seen_file)
     app.use(_UnreadablePayloads())  # before every middleware below, which Bolt hands the payload's parts
 
     @app.middleware
     def once(req, resp, next):
-        # Slack redelivers when we were slow; the first delivery is already being answered.
-        if req.headers.get("x-slack-retry-num"):
-            return BoltResponse(status=200, body="", headers={"x-slack-no-retry": "1"})
+        # Slack redelivers an event it did not see acknowledged (we were slow, restarting or unreachable): the
+        # first delivery taken is answered, and any delivery of it after that only acknowledged.
         event_id = req.body.get("event_id") if isinstance(req.body, dict) else None
-        if not seen.first_time(event_id):
-            return BoltResponse(status=200, body="")
+        retry = req.headers.get("x-slack-retry-num")
+        if (retry and not event_id) or not seen.first_time(event_id):
+            return BoltResponse(status=200, body="", headers={"x-slack-no-retry": "1"} if retry else {})
         return next()
 
     def answer(history: list[Turn], question: str, scope: dict | None = None) -> dict:

@@ -42,7 +42,7 @@ def reply_blocks(reply: ChatReply) -> list[dict]:
             blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _clip(
                 "The closest passage says:\n> " + escape(_clip(p.text, QUOTE_CHARS)), MAX_SECTION_CHARS)}})
             blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _clip(
-                f"{escape(p.title)} · {p.place()} · not an answer", 2000)}]})
+                f"{escape(p.title)} · {escape(p.line())} · not an answer", 2000)}]})
     for c in cites:
         ref, text = c.answer.citation, escape(_clip(c.answer.text, 500))
         head = f"*{text}*" if c.index == 1 else f"Also possible: *{text}*"

@@ -57,7 +57,7 @@ def list_sources(service: ServiceDep, _key: ReadKey) -> SourcesOut:
     return SourcesOut(**service.sources())
 
 
-@router.get("/documents/{doc_id}", response_model=DocumentDetail, responses=error_responses(404, 503))
+@router.get("/documents/{doc_id:path}", response_model=DocumentDetail, responses=error_responses(404, 503))
 def get_document(doc_id: str, service: ServiceDep, _key: ReadKey) -> DocumentDetail:
     try:
         info, passages = service.documents.get(doc_id)
@@ -95,23 +95,21 @@ async def add_documents(request: Request, service: ServiceDep, _key: WriteKey) -
     return DocumentList(documents=[_out(d) for d in added], total=len(added))
 
 
-@router.put("/documents/{doc_id}", response_model=DocumentOut,
+@router.put("/documents/{doc_id:path}", response_model=DocumentOut,
             responses={**ERRORS, 201: {"model": DocumentOut, "description": "Created (no document had this id)"}})
 async def replace_document(doc_id: str, body: ArticleBody, service: ServiceDep, _key: WriteKey,
                            response: Response) -> DocumentOut:
     """Create or replace the article with this id (only articles added through this API)."""
     try:
-        existed = service.documents.stored(doc_id)
-        [info] = await run_in_threadpool(service.documents.put, [article(body.text, body.title, doc_id, body.url,
-                                                                         body.published, body.source, body.topics)],
-                                         True)
+        [(info, created)] = await run_in_threadpool(service.documents.write, [article(
+            body.text, body.title, doc_id, body.url, body.published, body.source, body.topics)], True)
     except DocumentError as exc:
         raise refused(exc) from None
-    response.status_code = 200 if existed else 201
+    response.status_code = 201 if created else 200
     return _out(info)
 
 
-@router.delete("/documents/{doc_id}", status_code=204, responses=ERRORS)
+@router.delete("/documents/{doc_id:path}", status_code=204, responses=ERRORS)
 async def delete_document(doc_id: str, service: ServiceDep, _key: WriteKey) -> Response:
     try:
         await run_in_threadpool(service.documents.delete, doc_id)

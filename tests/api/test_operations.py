@@ -55,7 +55,8 @@ def test_hostile_bodies_get_short_4xx_never_5xx(real_service, path):
 
 @pytest.mark.slow
 def test_size_limits_and_upload_limit(real_service):
-    with TestClient(app_for(real_service, server={"max_body_bytes": 2048, "max_upload_bytes": 4096}), client=LOCAL) as client:
+    with TestClient(app_for(real_service, server={"max_body_bytes": 2048, "max_upload_bytes": 4096,
+                                                   "max_chat_body_bytes": 2048}), client=LOCAL) as client:
         r = client.post("/v1/ask", content=b'{"question": "' + b"a" * 3000 + b'"}', headers={"content-type": "application/json"})
         assert r.status_code == 413 and "2048" in r.json()["message"]
         chunked = client.post("/v1/ask", content=iter([b'{"question": "', b"a" * 3000, b'"}']),

@@ -183,14 +183,34 @@ def test_fifo_is_skipped_and_a_mistyped_index_is_one_line(tmp_path):
     idx = tmp_path / "idx"
     r = run_qa("index", str(fifo), index_dir=idx, timeout=120)
     assert r.returncode == 1 and "not a regular file" in r.stderr and "indexed 39 passages" in r.stdout
+    # Named, and never recorded as a source: recorded, it made every later qa index exit 1 (issue 32.10).
+    assert "pipe.txt" not in (idx / "SOURCES.json").read_text()
     version = idx / (idx / "CURRENT").read_text().strip()
     with sqlite3.connect(version / "store.sqlite") as db:  # offsets that no longer match the text
         db.execute("UPDATE passages SET doc_end = doc_start - 1 WHERE row = 1")
     r = run_qa("ask", "Who is the Kremlin spokesperson?", index_dir=idx)
     assert r.returncode != 0 and "unreadable" in r.stderr and "Traceback" not in r.stderr
-    # qa index rebuilds it from its recorded sources (the FIFO among them, skipped again).
+    # qa index rebuilds it from its recorded sources (the FIFO not among them).
     r = run_qa("index", index_dir=idx)
     assert "recorded sources" in r.stderr and "indexed 39 passages" in r.stdout
+    assert r.returncode == 0 and "pipe.txt" not in r.stderr
+
+
+@pytest.mark.slow
+def test_a_fifo_a_symlink_loop_and_a_dev_zero_link_in_a_folder_are_named_and_never_read(tmp_path):
+    """They were skipped without a word (issue 32.10); read, the FIFO would block and /dev/zero never end."""
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "ferry.txt").write_text("The ferry to Port Ellery leaves at noon.\n", encoding="utf-8")
+    os.mkfifo(folder / "pipe.txt")
+    (folder / "loop.md").symlink_to(folder / "loop.md")
+    (folder / "zero.jsonl").symlink_to("/dev/zero")
+    r = run_qa("index", str(folder), index_dir=tmp_path / "idx", timeout=120)
+    assert r.returncode == 1 and "indexed 40 passages from 2 documents" in r.stdout, r.stderr
+    named = sorted(line for line in r.stderr.splitlines() if line.startswith("error: skipped"))
+    assert named == [f"error: skipped {folder}/loop.md: a symbolic link that leads nowhere (a loop, or its target is gone)",
+                     f"error: skipped {folder}/pipe.txt: not a regular file or directory (a FIFO, socket or device)",
+                     f"error: skipped {folder}/zero.jsonl: not a regular file or directory (a FIFO, socket or device)"]
 
 
 @pytest.mark.slow
@@ -274,6 +294,28 @@ def test_ask_uses_a_running_server_found_on_the_configured_port_or_named(tmp_pat
     assert len(down.stderr.strip().splitlines()) == 1
     local = ask("--local", index_dir=real_service.settings.index.index_dir)  # asked here although the server is up
     assert local.returncode == 0 and "[[Dmitry Peskov]]" in local.stdout and served() == before + 2
+
+
+@pytest.mark.parametrize("server", ["not-a-url", "127.0.0.1:8000", "http://[::1", "http://127.0.0.1:99999", "ftp://x"])
+def test_ask_with_a_server_that_is_not_an_address_is_a_one_line_error(tmp_path, server):
+    """--server not-a-url printed urllib's traceback ("unknown url type")."""
+    r = run_qa("ask", "--server", server, "Who is the Kremlin spokesperson?", index_dir=tmp_path / "idx", timeout=60)
+    assert r.returncode == 2 and r.stderr.startswith("error: --server takes the server's address, like http://")
+    assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("json_out", [False, True])
+def test_ask_into_a_pipe_nobody_reads_stops_quietly(tmp_path, live_server, json_out):
+    """`qa ask ... | head -c0` printed a BrokenPipeError traceback. Now nothing on stderr, and 141 (128 + SIGPIPE)
+    as other tools whose reader went away."""
+    args = ["ask", "--server", live_server, *(["--json"] if json_out else []), "Who is the Kremlin spokesperson?"]
+    env = {**os.environ, "QA_INDEX_DIR": str(tmp_path / "idx"), "HF_HUB_OFFLINE": "1"}
+    p = subprocess.Popen([sys.executable, "-m", "cli.main", *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    p.stdout.close()  # as head -c0 does: the pipe's only reader is gone before the answer is written
+    err = p.stderr.read().decode()
+    assert p.wait(timeout=120) == 141 and err == ""
 
 
 @pytest.mark.slow

@@ -133,3 +133,57 @@ def test_a_text_files_short_first_line_without_a_period_is_its_title(tmp_path):
     first = [p for p in corpus.passages if p.title == "Harbour dam opens after four years"]
     assert [p.text for p in first] == ["The dam cost 3.2 billion euros.", "It protects the old town."]
     assert first[0].paragraph == 0
+
+
+def test_crlf_and_cr_only_text_files_split_as_the_lf_file_does(tmp_path):
+    """Issue 32.10: a CRLF file was split per line (4 paragraphs for the LF file's 2), a CR-only one was one
+    paragraph with the title inside it."""
+    lf = "Harbour news\n\nThe dam opened today.\nIt cost four billion.\n\nThe mayor spoke.\n"
+    for name, text in (("lf", lf), ("crlf", lf.replace("\n", "\r\n")), ("cr", lf.replace("\n", "\r"))):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / f"{name}.txt").write_bytes(text.encode())
+        md = text.replace("Harbour news", "# Harbour news").replace("The ", "Then the ")  # its own paragraphs
+        (tmp_path / name / f"{name}.md").write_bytes(md.encode())
+    read = {}
+    for name in ("lf", "crlf", "cr"):
+        corpus = load_corpus([tmp_path / name])
+        assert not corpus.errors
+        read[name] = [(d.title, [p.text for p in corpus.passages if p.doc_id == d.id]) for d in corpus.documents]
+        for p in corpus.passages:  # offsets still slice the stored text
+            assert next(d for d in corpus.documents if d.id == p.doc_id).text[p.doc_start:p.doc_end] == p.text
+    assert sorted(read["lf"]) == [("Harbour news", ["The dam opened today.\nIt cost four billion.", "The mayor spoke."]),
+                                  ("Harbour news", ["Then the dam opened today.\nIt cost four billion.",
+                                                    "Then the mayor spoke."])]
+    assert sorted(read["crlf"]) == sorted(read["lf"]) and sorted(read["cr"]) == sorted(read["lf"])
+
+
+def test_a_utf8_byte_order_mark_is_not_part_of_the_text(tmp_path):
+    """Issue 32.10: a BOM opened the .txt title, made the .md heading a paragraph and the .jsonl's first record
+    invalid JSON."""
+    bom = b"\xef\xbb\xbf"
+    (tmp_path / "a.txt").write_bytes(bom + b"Harbour news\n\nThe dam opened.\n\nThe mayor spoke.\n")
+    (tmp_path / "b.md").write_bytes(bom + b"# Ferry news\n\nThe ferry left.\n")
+    (tmp_path / "c.jsonl").write_bytes(bom + json.dumps({"id": "c1", "title": "Rail", "text": "The train ran."}).encode())
+    corpus = load_corpus([tmp_path])
+    assert corpus.errors == []
+    assert sorted((d.title, d.text.startswith("\ufeff")) for d in corpus.documents) == [
+        ("Ferry news", False), ("Harbour news", False), ("Rail", False)]
+    assert sorted(p.text for p in corpus.passages) == ["The dam opened.", "The ferry left.", "The mayor spoke.",
+                                                       "The train ran."]
+
+
+def test_fifos_symlink_loops_and_devices_in_a_folder_are_named_and_never_opened(tmp_path):
+    """Issue 32.10: they were skipped without a word. A FIFO or /dev/zero opened would block or never end."""
+    import os
+
+    (tmp_path / "good.txt").write_text("The dam opened today.\n", encoding="utf-8")
+    os.mkfifo(tmp_path / "pipe.txt")
+    (tmp_path / "loop.md").symlink_to(tmp_path / "loop.md")
+    (tmp_path / "zero.jsonl").symlink_to("/dev/zero")
+    (tmp_path / "notes.bin").symlink_to("/dev/zero")  # not named like an article: not ours to mention
+    corpus = load_corpus([tmp_path])
+    assert [p.text for p in corpus.passages] == ["The dam opened today."]
+    assert sorted(corpus.errors) == [f"{tmp_path}/loop.md: a symbolic link that leads nowhere (a loop, or its target "
+                                     "is gone)",
+                                     f"{tmp_path}/pipe.txt: not a regular file or directory (a FIFO, socket or device)",
+                                     f"{tmp_path}/zero.jsonl: not a regular file or directory (a FIFO, socket or device)"]

@@ -8,6 +8,7 @@ import sys
 import time
 import urllib.parse
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -116,17 +117,57 @@ def test_forged_and_stale_requests_are_refused(slack, fake_slack):
     assert len(fake_slack.posts("chat.postMessage")) == 1 and "Scholz" in json.dumps(posts[0])
 
 
+RETRY = {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
+
+
 def test_replays_and_retries_never_answer_twice(slack, fake_slack):
     event = mention("Who is the German chancellor?", ts="1700000000.000200")
     assert post_event(slack, event, "Ev-replay").status_code == 200
     assert post_event(slack, event, "Ev-replay").status_code == 200            # the same delivery again
-    r = post_event(slack, event, "Ev-replay-2", headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
-    assert r.status_code == 200
-    post_event(slack, mention("Who is the Kremlin spokesperson?", ts="1700000000.000300"), "Ev-sentinel")
+    r = post_event(slack, event, "Ev-replay", headers=RETRY)                   # Slack's retry of it
+    assert r.status_code == 200 and r.headers["x-slack-no-retry"] == "1"
+    # A retry of an event whose first delivery never arrived (we were down): the only one there is, answered.
+    lost = mention("Who is the Kremlin spokesperson?", ts="1700000000.000300")
+    assert post_event(slack, lost, "Ev-first-lost", headers=RETRY).status_code == 200
     fake_slack.wait_for("chat.postMessage", 2)
     time.sleep(0.5)
     threads = sorted(p["thread_ts"] for p in fake_slack.posts("chat.postMessage"))
     assert threads == ["1700000000.000200", "1700000000.000300"]
+
+
+def test_the_events_taken_are_remembered_across_a_restart_within_a_bound(fake_slack, real_service, tmp_path):
+    """The ids of the events taken were held in memory only: after a restart, Slack's retry of an event already
+    answered was answered again. They are kept beside the index (atomically, the latest ``size``)."""
+    from slackbot.app import SeenEvents
+    from tests.conftest import serving
+
+    settings = real_service.settings.with_(index={"index_dir": tmp_path / "index"}, slack={
+        "signing_secret": SECRET, "bot_token": TOKEN, "api_url": fake_slack.url + "/api/"})
+
+    def post(url, event, event_id, headers=None):
+        body = event_body(event, event_id)
+        return httpx.post(f"{url}/slack/events", content=body, timeout=30, headers={
+            "content-type": "application/json", **signed(body), **(headers or {})})
+
+    with serving(create_app(settings, loader=lambda _s: real_service)) as url:
+        assert post(url, mention("Who is the Kremlin spokesperson?", ts="1700000500.000100"), "Ev-before").status_code == 200
+        fake_slack.wait_for("chat.postMessage", 1)
+    with serving(create_app(settings, loader=lambda _s: real_service)) as url:  # the server restarted
+        for headers in (RETRY, None):  # Slack's retry of it, and the same delivery replayed
+            assert post(url, mention("Who is the Kremlin spokesperson?", ts="1700000500.000100"), "Ev-before",
+                        headers).status_code == 200
+        assert post(url, mention("Who is the German chancellor?", ts="1700000500.000200"), "Ev-after").status_code == 200
+        fake_slack.wait_for("chat.postMessage", 2)
+        time.sleep(0.5)
+    assert sorted(p["thread_ts"] for p in fake_slack.posts("chat.postMessage")) == ["1700000500.000100",
+                                                                                     "1700000500.000200"]
+    kept = tmp_path / "index" / "slack-seen-events.json"
+    assert json.loads(kept.read_text()) == ["Ev-before", "Ev-after"]
+    small = SeenEvents(size=3, path=tmp_path / "small.json")
+    assert all(small.first_time(f"Ev-{n}") for n in range(5))
+    again = SeenEvents(size=3, path=tmp_path / "small.json")
+    assert json.loads((tmp_path / "small.json").read_text()) == ["Ev-2", "Ev-3", "Ev-4"]
+    assert [again.first_time(f"Ev-{n}") for n in (4, 3, 2, 1)] == [False, False, False, True]
 
 
 def test_own_messages_and_other_bots_are_ignored(slack, fake_slack):

@@ -137,7 +137,7 @@ def cmd_duplicates(args) -> None:
     import retriever.hybrid as hybrid
     from qa.offline import go_offline
     from retriever import make_embedder, store
-    from retriever.duplicates import NEAR_DUPLICATE, shingles, similarity
+    from retriever.duplicates import MIN_WORDS, NEAR_DUPLICATE, fingerprint, same_story, shingles, similarity
     from retriever.hybrid import HybridRetriever
 
     go_offline()
@@ -151,8 +151,8 @@ def cmd_duplicates(args) -> None:
     started = time.perf_counter()
     for row, doc, text in db.execute("SELECT row, doc_id, text FROM passages"):
         words = text.lower().split()
-        if len(words) < 8:
-            continue  # headlines and datelines: too short to call two stories one
+        if len(words) < MIN_WORDS:
+            continue  # one-line notices fold only when identical: not near-duplicates (retriever/duplicates.py)
         m = MinHash(num_perm=64, seed=1)
         m.update_batch([" ".join(words[i:i + 3]).encode() for i in range(len(words) - 2)])
         lsh.insert(row, m)
@@ -161,34 +161,40 @@ def cmd_duplicates(args) -> None:
     for row, (text, m) in texts.items():
         for other in lsh.query(m):
             if other > row and docs[other] != docs[row]:
-                if similarity(shingles(text), shingles(texts[other][0])) >= NEAR_DUPLICATE:
+                if same_story(fingerprint(text), fingerprint(texts[other][0])):
                     pairs.add((row, other))
-    print(f"near-duplicate passage pairs across documents (Jaccard >= {NEAR_DUPLICATE}): {len(pairs):,} among "
-          f"{len(texts):,} passages of 8+ words ({time.perf_counter() - started:.0f}s)")
+    print(f"near-duplicate passage pairs across documents (the same figures, Jaccard >= {NEAR_DUPLICATE}): {len(pairs):,} among "
+          f"{len(texts):,} passages of {MIN_WORDS}+ words ({time.perf_counter() - started:.0f}s)")
     for a, b in random.Random(0).sample(sorted(pairs), min(20, len(pairs))):
         print(json.dumps({"a": [docs[a], texts[a][0][:160]], "b": [docs[b], texts[b][0][:160]],
                           "jaccard": round(similarity(shingles(texts[a][0]), shingles(texts[b][0])), 2)},
                          ensure_ascii=False))
-    asked = questions(args.questions)
-    vectors = make_embedder().encode(asked)
+    # Two question sets: NewsQA's (CNN stories, few copies) and Reuters headlines asked as questions (a newsroom
+    # asking about the wire, where the copies are).
+    titles = [t for (t,) in db.execute("SELECT title FROM documents WHERE publisher = 'reuters21578' ORDER BY id")]
+    sets = {"NewsQA questions": questions(args.questions),
+            "Reuters headlines": random.Random(0).sample(titles, min(args.questions, len(titles)))}
+    embedder = make_embedder()
     retriever = HybridRetriever(index, lexical_weight=0.4, article_weight=0.2)
 
     def with_twins(results) -> float:
         def twins(hits):
-            s = [shingles(h.passage.text) for h in hits]
-            return any(similarity(s[i], s[j]) >= NEAR_DUPLICATE for i in range(len(s)) for j in range(i))
+            s = [fingerprint(h.passage.text) for h in hits]
+            return any(same_story(s[i], s[j]) for i in range(len(s)) for j in range(i))
         return float(np.mean([twins(r) for r in results]))
 
-    folded = [retriever.retrieve(q, v, 5) for q, v in zip(asked, vectors)]
-    keep = hybrid.collapse
-    hybrid.collapse = lambda ranked, k, threshold=NEAR_DUPLICATE: ranked[:k]  # no folding: as before
-    try:
-        unfolded = [retriever.retrieve(q, v, 5) for q, v in zip(asked, vectors)]
-    finally:
-        hybrid.collapse = keep
-    print(f"top-5 lists with a near-duplicate pair, {len(asked)} NewsQA questions: without folding "
-          f"{with_twins(unfolded):.1%}, with folding {with_twins(folded):.1%}; lists naming other articles "
-          f"(also_in): {np.mean([any(h.also_in for h in r) for r in folded]):.1%}")
+    for name, asked in sets.items():
+        vectors = embedder.encode(asked)
+        folded = [retriever.retrieve(q, v, 5) for q, v in zip(asked, vectors)]
+        keep = hybrid.collapse
+        hybrid.collapse = lambda ranked, k, threshold=NEAR_DUPLICATE: ranked[:k]  # no folding: as before
+        try:
+            unfolded = [retriever.retrieve(q, v, 5) for q, v in zip(asked, vectors)]
+        finally:
+            hybrid.collapse = keep
+        print(f"top-5 lists with a near-duplicate pair, {len(asked)} {name}: without folding "
+              f"{with_twins(unfolded):.1%}, with folding {with_twins(folded):.1%}; lists naming other articles "
+              f"(also_in): {np.mean([any(h.also_in for h in r) for r in folded]):.1%}")
 
 
 def cmd_api(args) -> None:

@@ -45,3 +45,10 @@ def test_an_archive_with_syndicated_copies_answers_once_naming_the_copies(tmp_pa
     # A copy deleted since: no longer named.
     index.write(deletes=["syndicated-1"])
     assert index.copies_of(["reuters-1:0"]) == {}
+
+
+def test_a_re_run_with_another_figure_is_another_story():
+    monday = "The Bank of England said it forecast a shortage of around 350 mln stg in the money market today."
+    tuesday = monday.replace("350", "300")
+    kept = collapse([_scored("mon", monday, 0.9), _scored("tue", tuesday, 0.8)], 2)
+    assert [(sp.passage.doc_id, sp.also_in) for sp in kept] == [("mon", ()), ("tue", ())]

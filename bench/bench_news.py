@@ -2,6 +2,7 @@
 
     python bench/bench_news.py --prepare          # first time: builds the indexes under runs/news (~25 min)
     python bench/bench_news.py [--split report] [--json bench/results/news.json] [--limit N]
+    python bench/bench_news.py --recall runs/filters/archive-index [--split report]   # retrieval alone
 
 Split (training/splits.py): the public NewsQA half by article (``newsqa_split``: tune/report), SQuAD 2.0 dev's
 TUNE and REPORT articles. Figures are for ``--split`` (default: report, never tuned on). For each domain:
@@ -82,6 +83,35 @@ def figures(rows: list[dict], reader, rule: str) -> dict:
     return fig
 
 
+def recall(index_dir: Path, split: str) -> None:
+    """NewsQA recall@1/@5/@20 of the gold paragraph against an index of the archive, with the store's IVF probes
+    and with the 24 it searched before issue 31's measurements, in one run (retrieval only; no reader)."""
+    import numpy as np
+
+    from retriever import dense_index, make_embedder, store
+    from retriever.hybrid import HybridRetriever
+    from service.settings import Settings
+    from training.news_runs import _hit_rank, newsqa_questions
+
+    index = store.load(index_dir)
+    asked = [q for q in newsqa_questions() if q.split == split]
+    vectors = make_embedder().encode([q.question for q in asked])
+    r = Settings().retrieval
+    retriever = HybridRetriever(index, r.lexical_weight, article_weight=r.article_weight)
+    now = index.dense.index.nprobe if hasattr(index.dense.index, "nprobe") else None
+    for probes in (now, dense_index.IVF_NPROBE_MIN):
+        if probes is not None:
+            index.dense.index.nprobe = probes
+        ranks = [_hit_rank([h.passage for h in retriever.retrieve(q.question, v, 20)], q) for q, v in zip(asked, vectors)]
+        at = {k: float(np.mean([x is not None and x < k for x in ranks])) for k in (1, 5, 20)}
+        print(json.dumps({"split": split, "questions": len(asked), "passages": index.passage_count(),
+                          "ivf_probes": probes, **{f"recall@{k}": round(v * 100, 1) for k, v in at.items()}}))
+        if probes is None:
+            break
+    if now is not None:
+        index.dense.index.nprobe = now
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=Path, default=ROOT / "runs" / "news", help="indexes and recorded rows")
@@ -89,10 +119,15 @@ def main() -> None:
     parser.add_argument("--split", default="report", choices=("report", "tune"))
     parser.add_argument("--limit", type=int, default=None, help="at most this many questions per domain")
     parser.add_argument("--json", type=Path, default=None, help="write the figures here too")
+    parser.add_argument("--recall", type=Path, default=None, metavar="INDEX",
+                        help="only NewsQA retrieval recall against this index of the archive")
     args = parser.parse_args()
     from qa.offline import go_offline
 
     go_offline()
+    if args.recall is not None:
+        recall(args.recall, args.split)
+        return
     from service.application import reader_from
     from service.settings import Settings
     from training.news_runs import layout, load, prepare, record

@@ -6,6 +6,7 @@ filtered oracle, near-duplicates found and shown, and what filters cost an HTTP 
     python bench/bench_filters.py retrieval --index runs/filters/archive-index [--questions 300]
     python bench/bench_filters.py duplicates --index runs/filters/archive-index [--questions 300]   # the bench extra
     python bench/bench_filters.py api [--asks 200]
+    python bench/bench_filters.py recency --index runs/filters/archive-index [--questions 300]
     python bench/bench_filters.py encode [--articles 600]
 
 retrieval: for filters of about 100%, 10%, 1% and 0.1% of the passages, by date range (Reuters' timestamps), by
@@ -197,6 +198,37 @@ def cmd_duplicates(args) -> None:
               f"(also_in): {np.mean([any(h.also_in for h in r) for r in folded]):.1%}")
 
 
+def cmd_recency(args) -> None:
+    """What a recency preference does: Reuters headlines asked as questions, within Reuters (every story dated),
+    top 5 without and with a half-life; how far behind the newest candidate the results are, how often the top one
+    changes, and how often the headline's own story stays in the top 5."""
+    from qa.filters import Scope
+    from qa.offline import go_offline
+    from retriever import make_embedder, store
+    from retriever.hybrid import HybridRetriever
+
+    go_offline()
+    index = store.load(Path(args.index))
+    docs = index._db().execute("SELECT id, title FROM documents WHERE publisher = 'reuters21578' ORDER BY id").fetchall()
+    docs = random.Random(1).sample(docs, min(args.questions, len(docs)))
+    vectors = make_embedder().encode([t for _, t in docs])
+    retriever = HybridRetriever(index, lexical_weight=0.4, article_weight=0.2)
+    newest = np.nanmax(index.dense.when)
+    base = None
+    for half_life in (None, 30.0, 7.0, 1.0):
+        scope = Scope.of(sources=["reuters21578"], recency_half_life_days=half_life)
+        hits = [retriever.retrieve_batch([t], v[None, :], 5, scope=scope)[0] for (_, t), v in zip(docs, vectors)]
+        ages = [np.mean([(newest - index.published_of([r])[0]) / 86_400 for r in index.rows_of([h.passage.doc_id])[:1]])
+                for hs in hits for h in hs[:5]]
+        own = np.mean([any(h.passage.doc_id == d for h in hs) for (d, _), hs in zip(docs, hits)])
+        tops = [hs[0].passage.id if hs else None for hs in hits]
+        base = tops if base is None else base
+        print(json.dumps({"half_life_days": half_life, "questions": len(docs),
+                          "mean_days_behind_newest": round(float(np.nanmean(ages)), 1),
+                          "top1_changed": round(float(np.mean([a != b for a, b in zip(tops, base)])), 3),
+                          "own_story_in_top5": round(float(own), 3)}), flush=True)
+
+
 def cmd_api(args) -> None:
     from fastapi.testclient import TestClient
 
@@ -276,7 +308,7 @@ def _model_dir() -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="cmd", required=True)
-    for name in ("retrieval", "duplicates"):
+    for name in ("retrieval", "duplicates", "recency"):
         p = sub.add_parser(name)
         p.add_argument("--index", required=True, help="an index of the archive (qa index)")
         p.add_argument("--questions", type=int, default=300)
@@ -285,7 +317,8 @@ def main() -> None:
     p = sub.add_parser("encode")
     p.add_argument("--articles", type=int, default=600)
     args = parser.parse_args()
-    {"retrieval": cmd_retrieval, "duplicates": cmd_duplicates, "api": cmd_api, "encode": cmd_encode}[args.cmd](args)
+    {"retrieval": cmd_retrieval, "duplicates": cmd_duplicates, "recency": cmd_recency, "api": cmd_api,
+     "encode": cmd_encode}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,8 @@ def error_message(errors: list[dict]) -> str:
     parts = []
     for e in errors[:5]:
         where = ".".join(str(p) for p in location(e.get("loc", ()))) or "body"
-        part = f"{where}: {clean_text(str(e.get('msg', '')))[:200]}"
+        # pydantic prefixes the words of a validator's ValueError with "Value error, ": the words are ours.
+        part = f"{where}: {clean_text(str(e.get('msg', '')).removeprefix('Value error, '))[:200]}"
         if part not in parts:
             parts.append(part)
     more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chat.rewrite import Turn
-from qa.filters import scope_of
+from qa.filters import documents_scope
 from chat.service import ChatService
 from evaluation.evaluate import GoldFormatError, OnRow
 from qa.metrics import GoldItem, score_row, summarize
@@ -71,7 +71,7 @@ def evaluate_conversations(chat: ChatService, conversations: list[Conversation],
         history: list[Turn] = []
         for n, gold in enumerate(conv.turns):
             t0 = time.perf_counter()
-            scope = scope_of([conv.doc_id]) if scoped and conv.doc_id is not None else None
+            scope = documents_scope([conv.doc_id]) if scoped and conv.doc_id is not None else None
             reply = chat.reply(history, gold.question, top_k=top_k, scope=scope)
             latencies.append((time.perf_counter() - t0) * 1000)
             top = reply.result.answers[0] if reply.result.answers else None

@@ -71,17 +71,6 @@ class Scope:
             raise FilterError("since", f"{scope.since} is after until {scope.until}")
         return scope
 
-    @classmethod
-    def from_dict(cls, d: dict | None, recency_half_life_days=None) -> "Scope":
-        """From a request's ``filters`` object; an unknown field is a ``FilterError`` naming it."""
-        d = d or {}
-        if not isinstance(d, dict):
-            raise FilterError("filters", "must be an object")
-        unknown = sorted(set(d) - set(FIELDS))
-        if unknown:
-            raise FilterError(unknown[0], f"unknown filter (use {', '.join(FIELDS)})")
-        return cls.of(**d, recency_half_life_days=recency_half_life_days)
-
     def to_dict(self) -> dict:
         return {k: v for k, v in (("since", self.since), ("until", self.until), ("sources", list(self.sources)),
                                   ("topics", list(self.topics)), ("doc_ids", list(self.doc_ids))) if v}
@@ -99,7 +88,7 @@ class Scope:
         return None if self.until is None else end_of(self.until)
 
     def describe(self) -> str:
-        """The filters in words: "from reuters21578 published after 2023-01-01"."""
+        """The filters in words: "from reuters21578 published since 2023-01-01"."""
         parts = []
         if self.sources:
             parts.append("from " + " or ".join(self.sources))
@@ -125,6 +114,6 @@ def _recency(value) -> float | None:
     return float(value)
 
 
-def scope_of(doc_ids) -> Scope | None:
+def documents_scope(doc_ids) -> Scope | None:
     """A scope of these document ids (None for none): what a conversation about one story is asked within."""
     return Scope.of(doc_ids=list(doc_ids)) if doc_ids else None

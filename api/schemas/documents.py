@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.common import DateText, Text
-from qa.limits import (ID_PATTERN, MAX_ID_CHARS, MAX_PUBLISHED_CHARS, MAX_SOURCE_CHARS, MAX_TITLE_CHARS, MAX_TOPIC_CHARS,
+from qa.limits import (ID_PATTERN, MAX_ID_CHARS, MAX_SOURCE_CHARS, MAX_TITLE_CHARS, MAX_TOPIC_CHARS,
                        MAX_TOPICS, MAX_URL_CHARS, NONBLANK_PATTERN)
 
 

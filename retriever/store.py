@@ -342,7 +342,8 @@ class StoredIndex:
             part = rows[i : i + 500]
             marks = ",".join("?" * len(part))
             found.update({r[0]: r[1:] for r in conn.execute(f"{_FACTS} WHERE p.row IN ({marks})", part)})
-        return RowFacts.of([found[r] for r in rows])
+        # A row whose document another process deleted since it was read: no facts, and masked out as dead soon.
+        return RowFacts.of([found.get(r, (0, None, None)) for r in rows])
 
     @staticmethod
     def _apply(conn: sqlite3.Connection, upserts: list[NewDocument], deletes: list[str]):

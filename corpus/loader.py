@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from corpus.metadata import MetadataError, front_matter, of_front_matter, of_record
-from qa.limits import MAX_PASSAGE_CHARS
+from qa.limits import MAX_PASSAGE_CHARS, PDF_INDEX_SECONDS, PDF_READ_MEMORY_BYTES
 from qa.types import Document, Passage
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".jsonl", ".jsonl.gz", ".pdf")
@@ -160,7 +160,9 @@ def _load_pdf(path: Path, result: LoadResult) -> list[SplitDocument]:
     from corpus.pdf import PdfError, read_pdf
 
     try:
-        pdf = read_pdf(path.read_bytes())
+        # In a worker held to a deadline and a memory bound, as uploads are: one hostile PDF in a folder costs a
+        # named error line, not the import.
+        pdf = read_pdf(path.read_bytes(), PDF_INDEX_SECONDS, PDF_READ_MEMORY_BYTES)
     except OSError as exc:
         result.errors.append(f"{path}: cannot read ({exc.__class__.__name__}: {exc})")
         return []
@@ -229,6 +231,9 @@ def _load_jsonl(path: Path, raw: str, result: LoadResult) -> list[SplitDocument]
             record = json.loads(line)
         except json.JSONDecodeError as exc:
             result.errors.append(f"{where}: invalid JSON ({exc.msg})")
+            continue
+        except RecursionError:  # [[[[... thousands deep: Python's JSON reader gives up; the other records are read
+            result.errors.append(f"{where}: a record is nested too deeply to read")
             continue
         text = record.get("text") if isinstance(record, dict) else None
         if not isinstance(text, str) or not text.strip():

@@ -22,6 +22,8 @@ MAX_PUBLISHED_CHARS = 100
 # An uploaded PDF is read in a process of its own, stopped past this deadline and held to this much memory: one
 # page of 4 MB of text operators (a 14 KB file) takes pypdf some 20 s, and a stream may decompress to 75 MB.
 PDF_READ_SECONDS = 10.0
+# qa index reads a folder's PDFs the same way, with a longer deadline (a bulk import, no client waiting).
+PDF_INDEX_SECONDS = 60.0
 PDF_READ_MEMORY_BYTES = 1 << 30
 # Document ids: no control characters, no space at either end; explicit classes, so JSON Schema (ECMA)
 # and Python's re read the pattern the same way.

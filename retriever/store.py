@@ -61,7 +61,9 @@ COMPACT_SHARE, COMPACT_MIN = 0.2, 5_000
 # How often a reader looks for writes committed by other processes.
 REFRESH_S = 0.5
 _DOC_COLUMNS = "id, title, url, published, source, paragraphs, publisher, topics"
-_PASSAGE_COLUMNS = ("p.id, p.doc_id, p.title, p.paragraph, p.text, p.doc_start, p.doc_end, p.page, d.published, "
+# The title is its document's, stored once there (a passage row keeps an empty one: a long title is not copied
+# into every passage of the article).
+_PASSAGE_COLUMNS = ("p.id, p.doc_id, d.title, p.paragraph, p.text, p.doc_start, p.doc_end, p.page, d.published, "
                     "d.publisher")
 # The facts filters need of passage rows (RowFacts), joined from their documents.
 _FACTS = "SELECT p.row, d.rowid, d.published_at, d.publisher FROM passages p JOIN documents d ON d.id = p.doc_id"
@@ -243,7 +245,8 @@ class StoredIndex:
     def all_passages(self) -> Iterator[tuple[Passage, np.ndarray]]:
         """Every passage with its vector, in row order (rebuilds reuse vectors of unchanged text)."""
         for r in self._db().execute(
-                "SELECT id, doc_id, title, paragraph, text, doc_start, doc_end, page, vector FROM passages ORDER BY row"):
+                "SELECT p.id, p.doc_id, d.title, p.paragraph, p.text, p.doc_start, p.doc_end, p.page, p.vector "
+                "FROM passages p JOIN documents d ON d.id = p.doc_id ORDER BY p.row"):
             yield Passage(*r[:8]), np.frombuffer(r[8], dtype=np.float32)
 
     def search(self, queries: np.ndarray, top_k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -457,7 +460,7 @@ def _insert(conn: sqlite3.Connection, doc: NewDocument) -> Iterator[tuple[int, n
     for p, v in zip(doc.passages, vectors):
         cur = conn.execute("INSERT INTO passages(id, doc_id, title, paragraph, text, doc_start, doc_end, vector, page) "
                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                           (p.id, p.doc_id, p.title, p.paragraph, p.text, p.doc_start, p.doc_end, v.tobytes(), p.page))
+                           (p.id, p.doc_id, "", p.paragraph, p.text, p.doc_start, p.doc_end, v.tobytes(), p.page))
         yield cur.lastrowid, v
 
 

@@ -187,3 +187,13 @@ def test_fifos_symlink_loops_and_devices_in_a_folder_are_named_and_never_opened(
                                      "is gone)",
                                      f"{tmp_path}/pipe.txt: not a regular file or directory (a FIFO, socket or device)",
                                      f"{tmp_path}/zero.jsonl: not a regular file or directory (a FIFO, socket or device)"]
+
+
+def test_a_jsonl_record_nested_too_deeply_is_a_named_line_and_the_others_are_read(tmp_path):
+    from corpus.loader import load_corpus
+
+    (tmp_path / "deep.jsonl").write_text("[" * 100_000 + "]" * 100_000 + "\n"
+                                         + '{"id": "ok", "text": "The ferry leaves at noon."}\n', encoding="utf-8")
+    corpus = load_corpus([tmp_path])
+    assert [d.id for d in corpus.documents] == ["ok"]
+    assert corpus.errors == [f"{tmp_path / 'deep.jsonl'}:1: a record is nested too deeply to read"]

@@ -206,3 +206,11 @@ def test_a_lexical_index_that_cannot_catch_up_is_rebuilt_from_the_store(tmp_path
             f.write_text("{broken")
     again = store.load(tmp_path)
     assert again.lexical(question, 3)[0].tolist() == before and again.passage_count() == 3
+
+
+def test_a_title_is_stored_once_with_its_document_not_in_every_passage(tmp_path, three_passages, fake_embedder):
+    stored, _ = _stored(three_passages, fake_embedder, tmp_path)
+    db = sqlite3.connect(tmp_path / store.current_version(tmp_path) / "store.sqlite")
+    assert {t for (t,) in db.execute("SELECT title FROM passages")} == {""}
+    assert [p.title for p in stored.passages_of("d1")] == ["Doc 1"]  # read from the document
+    assert {p.title for p, _ in stored.all_passages()} == {"Doc 0", "Doc 1", "Doc 2"}

@@ -95,7 +95,7 @@ def test_bad_uploads_are_document_errors_not_crashes():
         parse_upload("a\x00b.txt", b"Dam cost.\n\nIt opened.")
     assert nul.value.kind == "invalid"
     deep = b'{"id": "d", "text": "Dam cost.", "x": ' + b"[" * 100_000 + b"}\n"
-    with pytest.raises(DocumentError, match="^deep.jsonl: a record is nested too deeply") as nested:
+    with pytest.raises(DocumentError, match="^deep.jsonl:1: a record is nested too deeply") as nested:
         parse_upload("deep.jsonl", deep)
     assert nested.value.kind == "invalid"
 

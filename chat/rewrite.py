@@ -244,6 +244,21 @@ _WH = ("what", "who", "whom", "when", "where", "which", "why", "how")
 _AUX = frozenset("is are was were do does did has have had will would can could should may might".split())
 
 
+def article_form(name: str, about: About | None = None) -> str:
+    """The form the articles use for a person: news names someone in full once and by surname after ("German
+    Foreign Minister Annalena Baerbock", then "Baerbock said"), and a question is best asked in the words of the
+    passages that answer it. The surname when the passages about the person (``about``) say it alone at least as
+    often as the full name; else the name as given."""
+    parts = name.split()
+    if about is None or len(parts) < 2:
+        return name
+    surname = re.compile(rf"\b{re.escape(parts[-1])}\b")
+    texts = about(name)
+    full = sum(t.count(name) for t in texts)
+    alone = sum(len(surname.findall(t)) for t in texts) - full
+    return parts[-1] if alone > 0 and alone >= full else name
+
+
 def _possessive(name: str) -> str:
     return name + ("’" if name.endswith("’") else "'s")
 
@@ -361,7 +376,7 @@ class RuleRewriter:
             # A person of the pronoun's gender if one was named, else the latest person (a name may say nothing).
             person = people.get(PRONOUN_GENDER.get(low)) or people[None]
             if low in PERSON_PRONOUNS and person is not None:
-                role, name = PERSON_PRONOUNS[low], person.text
+                role, name = PERSON_PRONOUNS[low], article_form(person.text, about)
             elif low in THING_PRONOUNS and thing is not None:
                 # "it" as a dummy subject ("is it true", "it is said") is left alone.
                 nxt = next((tokens[j] for j in words if j > pos), "")

@@ -140,3 +140,18 @@ def test_a_person_the_user_already_called_she_is_not_the_next_he():
                Turn("What did Brixa Mundel say?", ("that the port will close",), asked="What did she say?")]
     assert R.rewrite(history, "What did he want?").question == "What did Quorn Telvari want?"
     assert R.rewrite(history, "What did she want?").question == "What did Brixa Mundel want?"
+
+
+def test_a_pronoun_becomes_the_name_as_the_articles_use_it():
+    from chat.rewrite import article_form
+
+    passages = {"Annalena Baerbock": ["German Foreign Minister Annalena Baerbock warned Russia.",
+                                      "Baerbock said Germany has offered to send cybersecurity specialists."],
+                "Melanie Joly": ["Canadian Foreign Minister Melanie Joly met her counterpart."]}
+    about = passages.get
+    assert article_form("Annalena Baerbock", about) == "Baerbock"  # full once, then the surname
+    assert article_form("Melanie Joly", about) == "Melanie Joly"  # never by surname alone there
+    assert article_form("Annalena Baerbock") == "Annalena Baerbock"  # no passages to go by
+    rewrite = RuleRewriter().rewrite([Turn("Who is Germany's foreign minister?", ("Annalena Baerbock",))],
+                                     "What did she say about weapons?", about)
+    assert rewrite.question == "What did Baerbock say about weapons?"

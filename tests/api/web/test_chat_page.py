@@ -213,3 +213,21 @@ def test_the_date_range_and_source_picker_narrow_the_question(browser, archive_s
     third = _ask(browser, question, 3)
     assert "reuters21578 · 26 Feb 1987" in third.find_element(By.CSS_SELECTOR, ".source .where").text
     assert _chat_bodies(browser)[-1]["filters"] == {"sources": ["reuters21578"]}
+
+
+def test_the_pages_own_example_and_its_follow_up_are_answered(browser, live_server):
+    """The example the empty page suggests: the follow-up is asked in the article's words ("Baerbock", as the
+    article calls her after its first mention), and answered."""
+    from selenium.webdriver.common.by import By
+
+    browser.get(live_server + "/")
+    browser.execute_script("localStorage.clear()")
+    browser.refresh()
+    hint = browser.find_element(By.ID, "empty").text
+    assert "Who is Germany's foreign minister?" in hint and "What did she say about weapons?" in hint
+    first = _ask(browser, "Who is Germany's foreign minister?", 1)
+    assert "Baerbock" in first.find_element(By.CSS_SELECTOR, ".answer").text
+    second = _ask(browser, "What did she say about weapons?", 2)
+    assert "no-answer" not in second.get_attribute("class")
+    assert "Asked as: What did Baerbock say about weapons?" in second.text
+    assert "weapons" in second.find_element(By.CSS_SELECTOR, ".source mark").text

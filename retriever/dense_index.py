@@ -20,10 +20,12 @@ from qa.atomic import fsync_dir
 # cells searched per question), chosen over HNSW by bench/bench_scale.py (recall against exact search, speed, memory).
 EXACT_MAX = 50_000
 IVF_CELLS_PER_SQRT = 4
-# Cells searched per question: this share of them, at least IVF_NPROBE_MIN. On the real news archive's vectors
-# (118,473 passages, 1,376 cells) 24 cells found 82% of the exact top 10, 96 cells 93%, 192 cells 97% (2 ms);
-# copies of 2,000 vectors with noise, what earlier benches used, had made 24 look like 100% (bench/README.md).
-IVF_NPROBE_MIN, IVF_PROBE_SHARE = 24, 0.12
+# Cells searched per question: IVF_PROBES_PER_SQRT times the root of the number of cells, at least IVF_NPROBE_MIN.
+# On the real news archive's vectors (118,473 passages, 1,376 cells) 24 cells found 82% of the exact top 10, 96
+# cells 93%, 192 cells 97% (2 ms); copies of 2,000 vectors with noise, what earlier benches used, had made 24 look
+# like 100% (bench/README.md). A share of the cells (12%: 166 there) found 98% at a million passages (480 of 4,000
+# cells) but cost 17 ms a question; recall holds with fewer cells as they grow, so the count grows with their root.
+IVF_NPROBE_MIN, IVF_PROBES_PER_SQRT = 24, 4.5
 # A filter selecting at most this many passages is searched over just them (their vectors gathered and
 # multiplied); a wider one goes through FAISS with the selection as an id bitmap, the IVF looking in as many more
 # cells as the filter is selective (all of them below about 12%: exact), so the top k is cut after the filter.
@@ -32,7 +34,7 @@ FILTER_EXACT_MAX = 2_000
 
 def probes(index: faiss.Index) -> int:
     """Cells an IVF index searches per question (unfiltered)."""
-    return min(index.nlist, max(IVF_NPROBE_MIN, int(np.ceil(IVF_PROBE_SHARE * index.nlist))))
+    return min(index.nlist, max(IVF_NPROBE_MIN, int(np.ceil(IVF_PROBES_PER_SQRT * np.sqrt(index.nlist)))))
 
 # One thread per search: questions arrive one at a time from several request threads, and OpenMP's threads
 # spinning against each other (and against the reader) made a 20,000-passage exact search take 24 ms

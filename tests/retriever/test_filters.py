@@ -159,3 +159,21 @@ def test_recency_prefers_the_newer_of_two_equal_passages(tmp_path):
     recent = retriever.retrieve_batch(["cocoa Bahia"], vector, 3, scope=Scope.of(recency_half_life_days=30))[0]
     assert [h.passage.doc_id for h in recent] == ["new", "old", "undated"]
     assert recent[0].score > recent[1].score > recent[2].score
+
+
+def test_the_approximate_index_finds_passages_added_since_within_a_filter(tmp_path, monkeypatch):
+    """IVF, a filter of about a tenth of the passages (the nearest cells holding enough of them are searched):
+    a passage written after the build, in the filter, is found as the exact search finds it."""
+    monkeypatch.setattr(dense_index, "EXACT_MAX", 100)
+    monkeypatch.setattr(dense_index, "FILTER_EXACT_MAX", 5)
+    docs, vectors, facts = _corpus()
+    stored = store.build(tmp_path, store.Manifest("m", 16, "fp", [], 0.0), docs)
+    text = "cocoa harvest report from the newest wire"
+    info = DocumentInfo("late", "Late", None, "1988-06-15", "api", 1, "bbc", ())
+    stored.write([store.NewDocument(info, text, [Passage("late:0", "late", "Late", 0, text, 0, len(text))],
+                                    vectors[3:4])])
+    scope = Scope.of(sources=["bbc"], since="1988-01-01", until="1988-12-31")
+    selection = stored.select(scope)
+    assert 0.01 < selection.count / stored.dense.live < 0.5
+    _, rows = stored.search(vectors[3:4], 10, selection.mask)
+    assert stored.passages_at(rows[0][:1])[int(rows[0][0])].doc_id == "late"  # its own vector, and in the filter

@@ -264,17 +264,13 @@ def probe(directory: Path, queries_file: Path) -> dict:
     recall = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(dense, exact)]))
     filtered = []
     if "filters" in data:
+        from bench.bench_filters import side_by_side
         from qa.filters import Scope
 
         for f, (name, fields) in enumerate(json.loads(str(data["filters"]))):
             scope = Scope.of(**fields)
             selection = index.select(scope)
-            plain_ms, filter_ms = [], []
-            for q, v in zip(questions, vectors):
-                for target, sc in ((plain_ms, None), (filter_ms, scope)):
-                    t = time.perf_counter()
-                    retriever.retrieve_batch([q], v[None, :], 5, scope=sc)
-                    target.append((time.perf_counter() - t) * 1000)
+            plain_ms, filter_ms = side_by_side(retriever, questions, vectors, scope)
             _, found = index.search(vectors, 10, selection.mask)
             truth = data[f"exact_{f}"]
             hit = np.mean([len(set(a[a >= 0]) & set(b[b >= 0])) / max((b >= 0).sum(), 1) for a, b in zip(found, truth)])

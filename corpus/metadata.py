@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 
 from qa.dates import DateError, normalise
-from qa.limits import MAX_SOURCE_CHARS, MAX_TOPIC_CHARS, MAX_TOPICS
+from qa.limits import MAX_PUBLISHED_CHARS, MAX_SOURCE_CHARS, MAX_TOPIC_CHARS, MAX_TOPICS
 
 _FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(\r?\n|\Z)", re.S)
 _KEY = re.compile(r"^([A-Za-z_][\w-]*)\s*:\s*(.*)$")
@@ -52,18 +52,18 @@ def topics_of(value) -> tuple[str, ...]:
     return topics
 
 
-def metadata(published=None, source=None, topics=None, url=None, url_limit: int | None = None) -> Metadata:
+def metadata(published=None, source=None, topics=None, url=None) -> Metadata:
     """Checked and normalised metadata; ``MetadataError`` names the first field that is wrong."""
     try:
-        when = normalise(_text("published", published, 100))
+        when = normalise(_text("published", published, MAX_PUBLISHED_CHARS))
     except DateError as exc:
         raise MetadataError(f"published: {exc}") from None
-    return Metadata(when, _text("source", source, MAX_SOURCE_CHARS), topics_of(topics), _text("url", url, url_limit))
+    return Metadata(when, _text("source", source, MAX_SOURCE_CHARS), topics_of(topics), _text("url", url, None))
 
 
-def of_record(record: dict, url_limit: int | None = None) -> Metadata:
+def of_record(record: dict) -> Metadata:
     """A ``.jsonl`` record's (or a JSON request's) metadata fields."""
-    return metadata(record.get("published"), record.get("source"), record.get("topics"), record.get("url"), url_limit)
+    return metadata(record.get("published"), record.get("source"), record.get("topics"), record.get("url"))
 
 
 def front_matter(text: str) -> tuple[dict[str, str], int]:

@@ -63,8 +63,9 @@ class RowFacts:
     publisher: list[str | None]
 
     @classmethod
-    def empty(cls) -> "RowFacts":
-        return cls(np.zeros(0, np.int64), np.zeros(0), [])
+    def unknown(cls, n: int) -> "RowFacts":
+        """``n`` rows of no document, undated, of no publisher."""
+        return cls(np.zeros(n, np.int64), np.full(n, np.nan), [None] * n)
 
     @classmethod
     def of(cls, records: list[tuple]) -> "RowFacts":
@@ -83,7 +84,7 @@ class DenseIndex:
         self.dead = np.zeros(len(rows), dtype=bool)
         self.position = {int(r): i for i, r in enumerate(self.rows)}
         self._codes: dict[str | None, int] = {None: -1}
-        facts = facts or RowFacts(np.zeros(len(rows), np.int64), np.full(len(rows), np.nan), [None] * len(rows))
+        facts = facts or RowFacts.unknown(len(rows))
         self.doc, self.when, self.publisher = facts.doc, facts.when, self._encode(facts.publisher)
         self._lock = threading.Lock()  # FAISS is not safe to search while it is added to
 
@@ -114,7 +115,7 @@ class DenseIndex:
     def add(self, rows: np.ndarray, vectors: np.ndarray, facts: RowFacts | None = None) -> None:
         if not len(rows):
             return
-        facts = facts or RowFacts(np.zeros(len(rows), np.int64), np.full(len(rows), np.nan), [None] * len(rows))
+        facts = facts or RowFacts.unknown(len(rows))
         with self._lock:
             self.index.add(np.ascontiguousarray(vectors, dtype=np.float32))
             start = len(self.rows)

@@ -166,15 +166,6 @@ class StoredIndex:
             f"SELECT p.row, {_PASSAGE_COLUMNS} FROM passages p JOIN documents d ON d.id = p.doc_id "
             f"WHERE p.row IN ({marks})", rows)}
 
-    def rows_of(self, doc_ids: Iterable[str]) -> np.ndarray:
-        """The passage rows of these documents that are searchable now, in row order."""
-        ids = list(dict.fromkeys(doc_ids))
-        if not ids:
-            return np.zeros(0, dtype=np.int64)
-        marks = ",".join("?" * len(ids))
-        rows = [r for (r,) in self._db().execute(f"SELECT row FROM passages WHERE doc_id IN ({marks}) ORDER BY row", ids)]
-        return np.array([r for r in rows if self.dense.has(r)], dtype=np.int64)
-
     def documents_of(self, rows: np.ndarray) -> np.ndarray:
         """The document id of each of these rows, in order ("" for a row deleted meanwhile)."""
         rows = [int(r) for r in rows]
@@ -294,13 +285,10 @@ class StoredIndex:
                 conn.execute("ROLLBACK")
             raise
 
-    def _lexical_done(self) -> dict:
-        return json.loads(self._db().execute("SELECT value FROM meta WHERE key = 'lexical'").fetchone()[0])
-
     def _catch_up_words(self) -> None:
         """Apply to tantivy what SQLite committed beyond what tantivy has (after a crash, or another writer)."""
         conn = self._db()
-        done = self._lexical_done()
+        done = json.loads(conn.execute("SELECT value FROM meta WHERE key = 'lexical'").fetchone()[0])
         if done.get("schema", 1) != LEXICAL_SCHEMA:
             raise IndexCorrupt(f"lexical index of schema {done.get('schema', 1)}, not {LEXICAL_SCHEMA}")
         added = conn.execute(f"SELECT p.row, p.text, d.rowid, d.published_at, d.publisher FROM passages p "
@@ -339,7 +327,7 @@ class StoredIndex:
     @staticmethod
     def _facts_of(rows: list[int], conn: sqlite3.Connection) -> RowFacts:
         if not rows:
-            return RowFacts.empty()
+            return RowFacts.unknown(0)
         found = {}
         for i in range(0, len(rows), 500):
             part = rows[i : i + 500]

@@ -125,6 +125,7 @@ class Application:
         scope = self._checked(scope)
         with self._slot(channel):
             result = self._pipeline.ask(question, top_k, max_answers, scope)
+        self._say_if_nothing_passed(scope, result)
         self.metrics.observe(result, channel)
         return result
 
@@ -135,6 +136,7 @@ class Application:
         scope = self._checked(scope)
         with self._slot(channel):
             reply = ChatService(self._pipeline, self.rewriter).reply(history, question, top_k, max_answers, scope)
+        self._say_if_nothing_passed(scope, reply.result)
         self.metrics.observe(reply.result, channel)
         return reply
 
@@ -144,7 +146,7 @@ class Application:
 
     def _checked(self, scope: Scope | None) -> Scope | None:
         """The scope a question is asked within, with the configured recency preference where it sets none; a
-        filter that lets nothing through says so (rather than "no confident answer")."""
+        document id not indexed is refused before anything runs."""
         recency = self.settings.retrieval.recency_half_life_days
         if recency is not None and (scope is None or scope.recency_half_life_days is None):
             scope = replace(scope or Scope(), recency_half_life_days=recency)
@@ -153,9 +155,13 @@ class Application:
         unknown = self.unindexed(scope.doc_ids)
         if unknown:
             raise DocumentError(f"doc_ids: no indexed document with id {unknown[0][:MAX_ID_CHARS]!r}", kind="not_found")
-        if scope.filtered and not self.index.select(scope).count:
-            raise DocumentError(f"no documents {scope.describe()} in the index", kind="not_found")
         return scope
+
+    def _say_if_nothing_passed(self, scope: Scope | None, result: QAResult) -> None:
+        """A filter that lets nothing through says so (rather than "no confident answer"). Asked only when the
+        filtered question found no passage, so that the filter is not evaluated a second time on every question."""
+        if scope is not None and scope.filtered and not result.passages and not self.index.select(scope).count:
+            raise DocumentError(f"no documents {scope.describe()} in the index", kind="not_found")
 
     def sources(self) -> dict:
         """What filters can name: publishers with their document counts, and the span of published dates."""

@@ -38,6 +38,10 @@ class Retriever(Protocol):
         one story) and a recency preference; None: the whole index."""
         ...
 
+    def warm_up(self) -> None:
+        """Load whatever models it uses (idempotent)."""
+        ...
+
     def retrieve(self, query: str, embedding: np.ndarray, top_k: int) -> list[ScoredPassage]: ...
 
 

@@ -55,3 +55,19 @@ def normalize_answer(s: str) -> str:
     s = "".join(ch for ch in s.lower() if ch not in _PUNCT)
     s = re.sub(r"\b(a|an|the)\b", " ", s)
     return " ".join(s.split())
+
+
+WH_WORDS = ("what", "who", "when", "where", "why", "how many", "how much", "how", "which", "whose", "whom")
+_WH = {w: i + 1 for i, w in enumerate(WH_WORDS)}
+
+
+def wh_class(question: str) -> int:
+    """The question's wh-word as a small integer (0: none), a categorical feature."""
+    q = question.lower()
+    best, where = 0, len(q) + 1
+    for word, code in _WH.items():
+        m = re.search(rf"\b{word}\b", q)
+        # The earliest wh-word; "how many" before "how" at the same place.
+        if m and (m.start() < where or (m.start() == where and len(word) > len(WH_WORDS[best - 1]))):
+            best, where = code, m.start()
+    return best

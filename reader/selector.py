@@ -18,14 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.text import lexical_terms, lexical_terms_at, normalize_answer
+from qa.text import lexical_terms, lexical_terms_at, normalize_answer, wh_class
 from reader.decode import SpanCandidate
 
 SELECTOR_MODEL = "selector.txt"
 SELECTOR_META = "selector.json"
 
-WH_WORDS = ("what", "who", "when", "where", "why", "how many", "how much", "how", "which", "whose", "whom")
-_WH = {w: i + 1 for i, w in enumerate(WH_WORDS)}
 _DIGIT = re.compile(r"\d")
 _SENTENCE_END = re.compile(r"[.!?][\"'”’)]?\s")
 
@@ -42,18 +40,6 @@ FEATURES = (
     # the words
     "question_in_passage", "question_in_sentence", "answer_in_question", "answer_has_digit", "answer_capitalised",
 )
-
-
-def wh_class(question: str) -> int:
-    """The question's wh-word as a small integer (0: none), a categorical feature."""
-    q = question.lower()
-    best, where = 0, len(q) + 1
-    for word, code in _WH.items():
-        m = re.search(rf"\b{word}\b", q)
-        # The earliest wh-word; "how many" before "how" at the same place.
-        if m and (m.start() < where or (m.start() == where and len(word) > len(WH_WORDS[best - 1]))):
-            best, where = code, m.start()
-    return best
 
 
 def _sentence(text: str, start: int, end: int) -> tuple[int, int]:

@@ -25,12 +25,16 @@ def make_embedder(model_path: str | None = None, device: str = "cpu"):
 
 
 def make_retriever(index, kind: Literal["hybrid", "dense"] = "hybrid", lexical_weight: float = 0.3,
-                   article_weight: float = 0.0) -> Retriever:
-    """Dense search alone, or dense fused with BM25 over the same ``StoredIndex``."""
+                   article_weight: float = 0.0, ranker: bool = False) -> Retriever:
+    """Dense search alone, or dense fused with BM25 over the same ``StoredIndex``; ``ranker``: the hybrid pool
+    widened to its best articles and ordered by the shipped learned ranker (``retriever/ranker.py``), when one
+    ships."""
     if kind == "dense":
         from retriever.dense import DenseRetriever
 
         return DenseRetriever(index)
     from retriever.hybrid import HybridRetriever
+    from retriever.ranker import PassageRanker
 
-    return HybridRetriever(index, lexical_weight=lexical_weight, article_weight=article_weight)
+    return HybridRetriever(index, lexical_weight=lexical_weight, article_weight=article_weight,
+                           ranker=PassageRanker() if ranker and PassageRanker.available() else None)

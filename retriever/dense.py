@@ -13,6 +13,9 @@ class DenseRetriever:
     def __init__(self, index: StoredIndex):
         self.index = index
 
+    def warm_up(self) -> None:
+        """Nothing to load: the index is open already."""
+
     def retrieve_batch(self, queries: list[str], embeddings: np.ndarray, top_k: int,
                        scope: Scope | None = None) -> list[list[ScoredPassage]]:
         """``scope``: filters applied inside the search (before the top ``top_k`` is cut); recency is the hybrid

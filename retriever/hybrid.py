@@ -22,7 +22,8 @@ import numpy as np
 from qa.filters import Scope
 from qa.types import ScoredPassage
 from retriever.duplicates import collapse
-from retriever.store import StoredIndex
+from retriever.ranker import EXPAND_ARTICLES, PassageRanker, pool_features
+from retriever.store import Selection, StoredIndex
 
 # A filter letting through at most this many passages (a story, a conversation's few articles): every one of them
 # is scored on both sides. Wider ones are searched with the filter inside both searches, which is faster from
@@ -31,6 +32,8 @@ SCOPE_EXACT_MAX = 500
 # What the newest passage gains over an undated or very old one when recency is asked for (fused scores are
 # about 0-1.2).
 RECENCY_WEIGHT = 0.2
+# The same preference against the learned ranker's scores, which spread about five times as wide as fused ones.
+RECENCY_RANKED_WEIGHT = 1.0
 DAY_S = 86_400.0
 # Candidates looked at per passage returned, so that folding near-duplicates still leaves k distinct ones.
 DUPLICATE_LOOKAHEAD = 3
@@ -38,11 +41,13 @@ DUPLICATE_LOOKAHEAD = 3
 
 @dataclass(frozen=True)
 class Pool:
-    """One question's candidate passages, scored on both sides: rows, dense cosine, BM25 scaled to the best = 1."""
+    """One question's candidate passages, scored on both sides: rows, dense cosine, BM25 scaled to the best = 1
+    (``best``: that best passage's raw BM25)."""
 
     rows: np.ndarray
     dense: np.ndarray
     lexical: np.ndarray
+    best: float = 0.0
 
 
 def fuse(pool: Pool, doc_of: np.ndarray, lexical_weight: float, article_weight: float) -> np.ndarray:
@@ -77,11 +82,17 @@ def recency(published: np.ndarray, half_life_days: float) -> np.ndarray:
 
 class HybridRetriever:
     def __init__(self, index: StoredIndex, lexical_weight: float = 0.3, candidates: int = 50,
-                 article_weight: float = 0.0):
+                 article_weight: float = 0.0, ranker: PassageRanker | None = None):
         self.index = index
         self.lexical_weight = lexical_weight
         self.candidates = candidates
         self.article_weight = article_weight
+        # With a ranker, the pool widens to its best articles' passages and the ranker orders it (retriever/ranker.py).
+        self.ranker = ranker
+
+    def warm_up(self) -> None:
+        if self.ranker is not None:
+            self.ranker.warm_up()
 
     def pool(self, query: str, qvec: np.ndarray, dense_rows: np.ndarray, width: int, where=None) -> Pool:
         """The question's candidate pool (the dense search's rows and BM25's own top ``width``, within ``where``),
@@ -101,8 +112,30 @@ class HybridRetriever:
         dense = self.index.vectors_of(rows) @ qvec
         lexical = self.index.lexical_scores(query, rows)
         # BM25 scaled so that the question's best passage is 1 (0 everywhere when no word matches).
-        best = lexical.max(initial=0.0) if best is None else best
-        return Pool(rows, dense, lexical / best if best > 0 else np.zeros(len(rows)))
+        best = float(lexical.max(initial=0.0) if best is None else best)
+        return Pool(rows, dense, lexical / best if best > 0 else np.zeros(len(rows)), best)
+
+    def ranked_pool(self, query: str, qvec: np.ndarray, pool: Pool, selection: Selection | None = None,
+                    widen: bool = True) -> tuple[np.ndarray, np.ndarray, Pool]:
+        """The pool as the ranker sees it (widened, unless it already is a whole scope, by every passage of its
+        best ``EXPAND_ARTICLES`` articles that the filter lets through): (the ranker's features, each passage's
+        fused score, the pool). Training (training/ranker.py) calls this too."""
+        doc_of, paragraph, chars = self.index.layout_of(pool.rows)
+        if widen:
+            fused = fuse(pool, doc_of, self.lexical_weight, self.article_weight)
+            best: list[str] = []
+            for o in np.argsort(-fused, kind="stable"):
+                if doc_of[o] and doc_of[o] not in best:
+                    best.append(doc_of[o])
+                    if len(best) == EXPAND_ARTICLES:
+                        break
+            rows = np.union1d(pool.rows, self.index.live_within(self.index.rows_of_documents(best), selection))
+            if len(rows) > len(pool.rows):
+                pool = self._scored(query, qvec, rows, pool.best)
+                doc_of, paragraph, chars = self.index.layout_of(pool.rows)
+        X, fused = pool_features(query, pool.dense, pool.lexical, pool.best, doc_of, paragraph, chars,
+                                 self.lexical_weight, self.article_weight)
+        return X, fused, pool
 
     def retrieve_batch(self, queries: list[str], embeddings: np.ndarray, top_k: int,
                        scope: Scope | None = None) -> list[list[ScoredPassage]]:
@@ -124,17 +157,24 @@ class HybridRetriever:
             if not len(pool.rows):
                 results.append([])
                 continue
-            doc_of = self.index.documents_of(pool.rows) if self.article_weight else np.zeros(len(pool.rows))
-            fused = fuse(pool, doc_of, self.lexical_weight, self.article_weight)
+            if self.ranker is not None:
+                features, fused, pool = self.ranked_pool(query, qvec, pool, selection, widen=within is None)
+                key = self.ranker.scores(features)
+            else:
+                doc_of = self.index.documents_of(pool.rows) if self.article_weight else np.zeros(len(pool.rows))
+                key = fused = fuse(pool, doc_of, self.lexical_weight, self.article_weight)
             if scope is not None and scope.recency_half_life_days:
-                fused = fused + RECENCY_WEIGHT * recency(self.index.published_of(pool.rows), scope.recency_half_life_days)
-            results.append(self._distinct(pool.rows, fused, top_k))
+                newer = recency(self.index.published_of(pool.rows), scope.recency_half_life_days)
+                key = key + (RECENCY_WEIGHT if self.ranker is None else RECENCY_RANKED_WEIGHT) * newer
+                fused = fused + RECENCY_WEIGHT * newer
+            results.append(self._distinct(pool.rows, key, fused, top_k))
         return results
 
-    def _distinct(self, rows: np.ndarray, fused: np.ndarray, top_k: int) -> list[ScoredPassage]:
-        """The best ``top_k`` passages, one of each story: near-duplicates among the best ``DUPLICATE_LOOKAHEAD``
-        times ``top_k`` fold into the best of them, which lists their documents and its exact copies'."""
-        order = np.argsort(-fused, kind="stable")[: top_k * DUPLICATE_LOOKAHEAD]
+    def _distinct(self, rows: np.ndarray, key: np.ndarray, fused: np.ndarray, top_k: int) -> list[ScoredPassage]:
+        """The best ``top_k`` passages by ``key``, one of each story, each scored with its ``fused`` score (the
+        scale the reader's calibration knows): near-duplicates among the best ``DUPLICATE_LOOKAHEAD`` times
+        ``top_k`` fold into the best of them, which lists their documents and its exact copies'."""
+        order = np.argsort(-key, kind="stable")[: top_k * DUPLICATE_LOOKAHEAD]
         # Records only for the passages considered (a row deleted since the search is left out).
         found = self.index.passages_at(rows[order])
         ranked = [ScoredPassage(found[int(rows[o])], float(fused[o])) for o in order if int(rows[o]) in found]

@@ -175,6 +175,28 @@ class StoredIndex:
         found = dict(self._db().execute(f"SELECT row, doc_id FROM passages WHERE row IN ({marks})", rows).fetchall())
         return np.array([found.get(r, "") for r in rows], dtype=object)
 
+    def layout_of(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Where each of these rows stands, in order: its document id ("" for a row deleted meanwhile), its
+        paragraph in that document and its length in characters (-1 and 0 when deleted)."""
+        rows = [int(r) for r in rows]
+        found = {}
+        if rows:
+            marks = ",".join("?" * len(rows))
+            found = {r: (d, p, n) for r, d, p, n in self._db().execute(
+                f"SELECT row, doc_id, paragraph, length(text) FROM passages WHERE row IN ({marks})", rows)}
+        facts = [found.get(r, ("", -1, 0)) for r in rows]
+        return (np.array([f[0] for f in facts], dtype=object), np.array([f[1] for f in facts], dtype=np.int64),
+                np.array([f[2] for f in facts], dtype=np.int64))
+
+    def rows_of_documents(self, doc_ids: Iterable[str]) -> np.ndarray:
+        """Every passage row of these documents (sorted)."""
+        doc_ids = [d for d in doc_ids if d]
+        if not doc_ids:
+            return np.zeros(0, dtype=np.int64)
+        marks = ",".join("?" * len(doc_ids))
+        return np.array(sorted(r for (r,) in self._db().execute(
+            f"SELECT row FROM passages WHERE doc_id IN ({marks})", doc_ids)), dtype=np.int64)
+
     def document_codes(self, doc_ids: Iterable[str] = (), topics: Iterable[str] | None = None) -> np.ndarray:
         """The codes (rowids) filters use for these documents, or for the documents carrying any of ``topics``."""
         if topics is not None:
@@ -228,6 +250,13 @@ class StoredIndex:
         since, until = scope.since_seconds(), scope.until_seconds()
         mask = self.dense.select(since, until, publishers, docs)
         return Selection(mask, self.words.where(since, until, publishers, docs), int(mask.sum()))
+
+    def live_within(self, rows: np.ndarray, selection: Selection | None = None) -> np.ndarray:
+        """Those of ``rows`` still in the dense index (not deleted meanwhile) and let through by ``selection``."""
+        rows = np.array([int(r) for r in rows if self.has(int(r))], dtype=np.int64)
+        if selection is None or not len(rows):
+            return rows
+        return rows[selection.mask[self.dense.positions_of(rows)]]
 
     def rows_at(self, mask: np.ndarray) -> np.ndarray:
         """The passage rows of a selection's positions, in row order."""

@@ -80,13 +80,15 @@ class Application:
 
     def _pipeline_for(self, index: StoredIndex) -> QAPipeline:
         retrieval = self.settings.retrieval
-        retriever = make_retriever(index, retrieval.kind, retrieval.lexical_weight, retrieval.article_weight)
+        retriever = make_retriever(index, retrieval.kind, retrieval.lexical_weight, retrieval.article_weight,
+                                   retrieval.ranker)
         return QAPipeline(self.embedder, retriever, self.reader, retrieval.top_k, self.settings.reader.max_answers)
 
     def warm_up(self) -> None:
         """Load the embedding model and the reader; ready (``/readyz``) only after this returns."""
         self.embedder.warm_up()
         self.reader.warm_up()
+        self._pipeline.retriever.warm_up()
 
     # -- the index ------------------------------------------------------------------------------
     @property

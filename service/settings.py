@@ -60,6 +60,9 @@ class RetrievalSettings(BaseSettings):
     # Weight of a passage's article: the best score of another passage of the same article among the candidates
     # (0 = each passage alone). See retriever/hybrid.py.
     article_weight: float = Field(default=0.2, ge=0.0, le=1.0)
+    # true: each question's pool widens to every passage of its best articles and the learned passage ranker
+    # shipped in retriever/models/ranker orders it (RANKER.md there); false: the fixed fusion above orders it.
+    ranker: bool = Field(default=True, validation_alias="QA_RANKER")
     # Passages per question when a request does not say.
     top_k: int = Field(default=5, ge=1, le=TOP_K_MAX)
     # Prefer newer passages for every question that does not say otherwise: a passage this many days older than

@@ -256,6 +256,30 @@ def tune(path: Path, write: Path | None = None, answerable_share: float = ANSWER
     return result
 
 
+def from_news_runs(runs: Path, out: Path, off_out: Path) -> tuple[int, int]:
+    """The SQuAD questions ``training/news_runs.py`` recorded (tune and report, open and off-archive) in this
+    module's row format, for ``tune``: one recording serves the news scoreboard, the selector and this."""
+    from training.news_runs import load, rows_path
+
+    written = []
+    for setting, path in (("open", out), ("off", off_out)):
+        lines = []
+        for split in ASKED:
+            source = rows_path(runs, split, "squad", setting)
+            if not source.is_file():
+                raise SystemExit(f"{source} is missing: record it first (python -m training.selector collect --split "
+                                 f"{split} --runs {runs})")
+            for r in load(source):
+                lines.append(json.dumps({
+                    "split": split if setting == "open" else f"{split}_off", "id": r["id"], "title": r["title"],
+                    "answers": r["answers"] if setting == "open" else [], "scores": r["scores"],
+                    "docs": [p["doc_id"] for p in r["passages"]], "passages": [p["text"] for p in r["passages"]],
+                    "candidates": r["candidates"]}))
+        write_atomic(path, gzip.compress(("\n".join(lines) + "\n").encode("utf-8"), mtime=0))
+        written.append(len(lines))
+    return written[0], written[1]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -271,6 +295,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--limit", type=int, default=None)
     p.add_argument("--off-archive", action="store_true",
                    help="only the tune and report articles' answerable questions, labelled unanswerable")
+    p = sub.add_parser("from-news-runs", help="the SQuAD rows training/news_runs.py recorded, as collect writes them")
+    p.add_argument("runs", type=Path)
+    p.add_argument("out", type=Path)
+    p.add_argument("off_out", type=Path)
     p = sub.add_parser("tune", help="choose the weights and threshold on the tune articles; report the others")
     p.add_argument("candidates", type=Path)
     p.add_argument("--write", type=Path, default=None, help="model directory whose calibration.json gets 'open'")
@@ -284,6 +312,8 @@ def main(argv: list[str] | None = None) -> None:
         print(write_corpus(args.out, args.distractors))
     elif args.command == "without":
         print(without(args.src, args.out))
+    elif args.command == "from-news-runs":
+        print("%d open, %d off-archive questions" % from_news_runs(args.runs, args.out, args.off_out))
     elif args.command == "collect":
         print(f"{collect(args.index_dir, args.out, limit=args.limit, off_archive=args.off_archive)} questions")
     else:

@@ -7,7 +7,8 @@ import pytest
 
 from qa.types import Passage, ScoredPassage
 from reader.decode import SpanCandidate
-from reader.selector import FEATURES, SELECTOR_META, SELECTOR_MODEL, Selector, candidate_features, wh_class
+from qa.text import wh_class
+from reader.selector import FEATURES, SELECTOR_META, SELECTOR_MODEL, Selector, candidate_features
 
 PASSAGES = ["Canada deployed special forces to Kyiv on Monday. The forces number 200.",
             "Kyiv is the capital. Canada said Monday it would send more."]

@@ -1,0 +1,115 @@
+"""The learned passage ranker: which of a question's candidate passages hold its answer, from what both searches say.
+
+The hybrid retriever's fixed fusion (dense + BM25 + the article term) finds the answering paragraph of a news question
+in its top 5 for under half of them: news questions are written from a story's headline and highlights, so the
+paragraph that answers shares few words with them while its article as a whole matches. The retriever therefore
+widens each question's pool with every passage of its best ``EXPAND_ARTICLES`` articles, and this model (LightGBM,
+LambdaRank; RankQA, Kratzwald et al. 2019, re-ranks on such features) orders the pool from the features below:
+each passage's scores and ranks on both sides, its article's standing in the pool, where it stands in its article,
+and the question's shape. Features are computed here, once, for training (training/ranker.py) and serving alike.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from qa.text import wh_class
+
+RANKER_MODEL = "ranker.txt"
+RANKER_META = "ranker.json"
+# The shipped ranker, beside the shipped embedder.
+DEFAULT_DIR = Path(__file__).resolve().parent / "models" / "ranker"
+# Articles whose every passage joins the pool (chosen on the tune questions: training/ranker.py).
+EXPAND_ARTICLES = 5
+
+FEATURES = (
+    # the passage on each side, and fused as the fixed rule does
+    "dense", "lexical", "mixed", "fused", "dense_rank", "lexical_rank", "fused_rank", "dense_gap", "fused_gap",
+    # its article among the pool's passages
+    "article_other", "article_pooled", "article_rank", "article_mean", "article_dense", "article_lexical",
+    "article_sum",
+    # where it stands in its article
+    "paragraph", "chars",
+    # the question
+    "question_words", "wh", "pool_size", "lexical_best",
+)
+
+
+def _ranks(values: np.ndarray) -> np.ndarray:
+    out = np.empty(len(values))
+    out[np.argsort(-values, kind="stable")] = np.arange(len(values))
+    return out
+
+
+def pool_features(question: str, dense: np.ndarray, lexical: np.ndarray, lexical_best: float, doc_of: np.ndarray,
+                  paragraph: np.ndarray, chars: np.ndarray, lexical_weight: float,
+                  article_weight: float) -> tuple[np.ndarray, np.ndarray]:
+    """One row of ``FEATURES`` per pooled passage (float32), and each passage's fused score (the fixed rule's).
+
+    ``dense``: cosine to the question; ``lexical``: BM25 scaled so that the question's best passage is 1;
+    ``lexical_best``: that best passage's raw BM25 (how well the question's words match anything at all)."""
+    n = len(dense)
+    mixed = (1 - lexical_weight) * dense + lexical_weight * lexical
+    other, pooled, mean, a_dense, a_lexical, a_sum = (np.zeros(n) for _ in range(6))
+    best_of = {}
+    for doc in np.unique(doc_of):
+        members = np.flatnonzero(doc_of == doc)
+        scores = mixed[members]
+        order = np.argsort(-scores, kind="stable")
+        best_of[doc] = scores[order[0]]
+        pooled[members], mean[members], a_sum[members] = len(members), scores.mean(), scores.sum()
+        a_dense[members], a_lexical[members] = dense[members].max(), lexical[members].max()
+        if len(members) > 1:  # the best other passage of the same article (the fixed rule's article term)
+            other[members] = scores[order[0]]
+            other[members[order[0]]] = scores[order[1]]
+    standing = {doc: i for i, doc in enumerate(sorted(best_of, key=lambda d: -best_of[d]))}
+    fused = mixed + article_weight * other
+    X = np.column_stack([
+        dense, lexical, mixed, fused, _ranks(dense), _ranks(lexical), _ranks(fused),
+        dense.max(initial=0.0) - dense, fused.max(initial=0.0) - fused,
+        other, pooled, [standing[d] for d in doc_of], mean, a_dense, a_lexical, a_sum,
+        paragraph, chars,
+        np.full(n, len(question.split())), np.full(n, wh_class(question)), np.full(n, n), np.full(n, lexical_best),
+    ]).astype(np.float32)
+    return X.reshape(n, len(FEATURES)), fused
+
+
+@dataclass
+class PassageRanker:
+    """The shipped ranker (``ranker.txt``, LightGBM's text format) and its card (``ranker.json``)."""
+
+    model_dir: Path = DEFAULT_DIR
+
+    def __post_init__(self):
+        self._booster = None
+        self.meta: dict = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def available(model_dir: Path = DEFAULT_DIR) -> bool:
+        return (Path(model_dir) / RANKER_MODEL).is_file() and (Path(model_dir) / RANKER_META).is_file()
+
+    def warm_up(self) -> None:
+        with self._lock:
+            if self._booster is not None:
+                return
+            import lightgbm
+
+            meta = json.loads((Path(self.model_dir) / RANKER_META).read_text(encoding="utf-8"))
+            if tuple(meta["features"]) != FEATURES:
+                raise ValueError(f"{Path(self.model_dir) / RANKER_META}: trained on other features; retrain it "
+                                 "(python -m training.ranker fit)")
+            self.meta = meta
+            self._booster = lightgbm.Booster(model_file=str(Path(self.model_dir) / RANKER_MODEL))
+
+    def scores(self, features: np.ndarray) -> np.ndarray:
+        """Each pooled passage's score (higher: more likely to hold the answer; comparable within a question)."""
+        self.warm_up()
+        if not len(features):
+            return np.zeros(0)
+        return np.asarray(self._booster.predict(features, num_threads=1), dtype=np.float64)

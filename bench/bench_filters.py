@@ -97,15 +97,14 @@ def filters(index) -> list[tuple[str, object]]:
 
 def cmd_retrieval(args) -> None:
     from qa.offline import go_offline
-    from retriever import make_embedder, store
-    from retriever.hybrid import HybridRetriever
+    from retriever import make_embedder, make_retriever, store
 
     go_offline()
     index = store.load(Path(args.index))
     asked = questions(args.questions)
     embedder = make_embedder()
     vectors = embedder.encode(asked)
-    retriever = HybridRetriever(index, lexical_weight=0.4, article_weight=0.2)  # the service's settings
+    retriever = make_retriever(index, "hybrid", 0.4, 0.2, ranker=True)  # the service's settings
     live = np.flatnonzero(~index.dense.dead)
     all_vectors = index.dense._reconstruct(live)  # the oracle's copy of every live vector
     for q, v in zip(asked[:10], vectors[:10]):  # warm caches
@@ -141,9 +140,8 @@ def cmd_duplicates(args) -> None:
 
     import retriever.hybrid as hybrid
     from qa.offline import go_offline
-    from retriever import make_embedder, store
+    from retriever import make_embedder, make_retriever, store
     from retriever.duplicates import MIN_WORDS, NEAR_DUPLICATE, fingerprint, same_story, shingles, similarity
-    from retriever.hybrid import HybridRetriever
 
     go_offline()
     index = store.load(Path(args.index))
@@ -180,7 +178,7 @@ def cmd_duplicates(args) -> None:
     sets = {"NewsQA questions": questions(args.questions),
             "Reuters headlines": random.Random(0).sample(titles, min(args.questions, len(titles)))}
     embedder = make_embedder()
-    retriever = HybridRetriever(index, lexical_weight=0.4, article_weight=0.2)
+    retriever = make_retriever(index, "hybrid", 0.4, 0.2, ranker=True)  # the service's settings
 
     def with_twins(results) -> float:
         def twins(hits):
@@ -209,15 +207,14 @@ def cmd_recency(args) -> None:
     from qa.dates import seconds_of
     from qa.filters import Scope
     from qa.offline import go_offline
-    from retriever import make_embedder, store
-    from retriever.hybrid import HybridRetriever
+    from retriever import make_embedder, make_retriever, store
 
     go_offline()
     index = store.load(Path(args.index))
     docs = index._db().execute("SELECT id, title FROM documents WHERE publisher = 'reuters21578' ORDER BY id").fetchall()
     docs = random.Random(1).sample(docs, min(args.questions, len(docs)))
     vectors = make_embedder().encode([t for _, t in docs])
-    retriever = HybridRetriever(index, lexical_weight=0.4, article_weight=0.2)
+    retriever = make_retriever(index, "hybrid", 0.4, 0.2, ranker=True)  # the service's settings
     newest = np.nanmax(index.dense.when)
     base = None
     for half_life in (None, 30.0, 7.0, 1.0):

@@ -84,12 +84,11 @@ def figures(rows: list[dict], reader, rule: str) -> dict:
 
 
 def recall(index_dir: Path, split: str) -> None:
-    """NewsQA recall@1/@5/@20 of the gold paragraph against an index of the archive, with the store's IVF probes
-    and with the 24 it searched before issue 31's measurements, in one run (retrieval only; no reader)."""
+    """NewsQA recall@1/@5/@20 of the gold paragraph against an index of the archive, with the fixed fusion and with
+    the learned ranker over the widened pool (the default), in one run (retrieval only; no reader)."""
     import numpy as np
 
-    from retriever import dense_index, make_embedder, store
-    from retriever.hybrid import HybridRetriever
+    from retriever import make_embedder, make_retriever, store
     from service.settings import Settings
     from training.news_runs import _hit_rank, newsqa_questions
 
@@ -97,19 +96,15 @@ def recall(index_dir: Path, split: str) -> None:
     asked = [q for q in newsqa_questions() if q.split == split]
     vectors = make_embedder().encode([q.question for q in asked])
     r = Settings().retrieval
-    retriever = HybridRetriever(index, r.lexical_weight, article_weight=r.article_weight)
-    now = index.dense.index.nprobe if hasattr(index.dense.index, "nprobe") else None
-    for probes in (now, dense_index.IVF_NPROBE_MIN):
-        if probes is not None:
-            index.dense.index.nprobe = probes
+    for ranker in (False, True):
+        retriever = make_retriever(index, "hybrid", r.lexical_weight, r.article_weight, ranker=ranker)
+        started = time.perf_counter()
         ranks = [_hit_rank([h.passage for h in retriever.retrieve(q.question, v, 20)], q) for q, v in zip(asked, vectors)]
+        ms = (time.perf_counter() - started) * 1000 / max(len(asked), 1)
         at = {k: float(np.mean([x is not None and x < k for x in ranks])) for k in (1, 5, 20)}
         print(json.dumps({"split": split, "questions": len(asked), "passages": index.passage_count(),
-                          "ivf_probes": probes, **{f"recall@{k}": round(v * 100, 1) for k, v in at.items()}}))
-        if probes is None:
-            break
-    if now is not None:
-        index.dense.index.nprobe = now
+                          "order": "learned ranker" if ranker else "fixed fusion", "ms_per_question": round(ms, 1),
+                          **{f"recall@{k}": round(v * 100, 1) for k, v in at.items()}}))
 
 
 def main() -> None:

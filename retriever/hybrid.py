@@ -22,7 +22,7 @@ import numpy as np
 from qa.filters import Scope
 from qa.types import ScoredPassage
 from retriever.duplicates import collapse
-from retriever.ranker import EXPAND_ARTICLES, PassageRanker, pool_features
+from retriever.ranker import EXPAND_ARTICLES, Articles, PassageRanker, pool_features
 from retriever.store import Selection, StoredIndex
 
 # A filter letting through at most this many passages (a story, a conversation's few articles): every one of them
@@ -56,17 +56,7 @@ def fuse(pool: Pool, doc_of: np.ndarray, lexical_weight: float, article_weight: 
     mixed = (1 - lexical_weight) * pool.dense + lexical_weight * pool.lexical
     if not article_weight or not len(mixed):
         return mixed
-    others = np.zeros(len(mixed))
-    for doc in np.unique(doc_of):
-        members = np.flatnonzero(doc_of == doc)
-        if len(members) < 2:
-            continue
-        scores = mixed[members]
-        order = np.argsort(-scores)
-        best, second = scores[order[0]], scores[order[1]]
-        others[members] = best
-        others[members[order[0]]] = second
-    return mixed + article_weight * others
+    return mixed + article_weight * Articles.of(doc_of, mixed).other
 
 
 def recency(published: np.ndarray, half_life_days: float) -> np.ndarray:
@@ -129,10 +119,18 @@ class HybridRetriever:
                     best.append(doc_of[o])
                     if len(best) == EXPAND_ARTICLES:
                         break
-            rows = np.union1d(pool.rows, self.index.live_within(self.index.rows_of_documents(best), selection))
-            if len(rows) > len(pool.rows):
-                pool = self._scored(query, qvec, rows, pool.best)
-                doc_of, paragraph, chars = self.index.layout_of(pool.rows)
+            extra = self.index.live_within(self.index.rows_of_documents(best), selection)
+            extra = extra[~np.isin(extra, pool.rows)]
+            if len(extra):
+                # Only the new rows are scored and looked up; the pool stays in row order.
+                more = self._scored(query, qvec, extra, pool.best)
+                more_doc, more_paragraph, more_chars = self.index.layout_of(extra)
+                order = np.argsort(np.concatenate([pool.rows, extra]), kind="stable")
+                pool = Pool(np.concatenate([pool.rows, extra])[order], np.concatenate([pool.dense, more.dense])[order],
+                            np.concatenate([pool.lexical, more.lexical])[order], pool.best)
+                doc_of = np.concatenate([doc_of, more_doc])[order]
+                paragraph = np.concatenate([paragraph, more_paragraph])[order]
+                chars = np.concatenate([chars, more_chars])[order]
         X, fused = pool_features(query, pool.dense, pool.lexical, pool.best, doc_of, paragraph, chars,
                                  self.lexical_weight, self.article_weight)
         return X, fused, pool

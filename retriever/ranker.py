@@ -40,6 +40,42 @@ FEATURES = (
 )
 
 
+@dataclass(frozen=True)
+class Articles:
+    """Each pooled passage's article among the pool's passages, from their scores (vectorised: no loop over
+    articles, which a pool widened to whole articles holds dozens of)."""
+
+    other: np.ndarray  # the best score of another passage of the same article (0 when it is alone there)
+    pooled: np.ndarray  # how many of the article's passages are in the pool
+    rank: np.ndarray  # the article's rank by its best passage (0: the best article)
+    mean: np.ndarray
+    total: np.ndarray
+    code: np.ndarray  # the article of each passage, as an index into the pool's articles
+
+    @classmethod
+    def of(cls, doc_of: np.ndarray, scores: np.ndarray) -> "Articles":
+        n = len(scores)
+        _, code = np.unique(doc_of, return_inverse=True)
+        code = code.reshape(-1)
+        count = np.bincount(code, minlength=code.max(initial=-1) + 1)
+        total = np.bincount(code, weights=scores, minlength=len(count))
+        # Within each article, best first: the first of a run is its best passage, the second its runner-up.
+        order = np.lexsort((-scores, code))
+        first = np.ones(n, dtype=bool)
+        first[1:] = code[order][1:] != code[order][:-1]
+        best = np.zeros(len(count))
+        best[code[order][first]] = scores[order][first]
+        second = np.zeros(len(count))
+        runner = np.flatnonzero(~first[1:] & first[:-1]) + 1 if n > 1 else np.zeros(0, dtype=np.int64)
+        second[code[order][runner]] = scores[order][runner]
+        other = np.where(count[code] > 1, best[code], 0.0)
+        top = order[first]
+        other[top] = second[code[top]]
+        standing = np.empty(len(count))
+        standing[np.argsort(-best, kind="stable")] = np.arange(len(count))
+        return cls(other, count[code].astype(np.float64), standing[code], total[code] / count[code], total[code], code)
+
+
 def _ranks(values: np.ndarray) -> np.ndarray:
     out = np.empty(len(values))
     out[np.argsort(-values, kind="stable")] = np.arange(len(values))
@@ -55,24 +91,17 @@ def pool_features(question: str, dense: np.ndarray, lexical: np.ndarray, lexical
     ``lexical_best``: that best passage's raw BM25 (how well the question's words match anything at all)."""
     n = len(dense)
     mixed = (1 - lexical_weight) * dense + lexical_weight * lexical
-    other, pooled, mean, a_dense, a_lexical, a_sum = (np.zeros(n) for _ in range(6))
-    best_of = {}
-    for doc in np.unique(doc_of):
-        members = np.flatnonzero(doc_of == doc)
-        scores = mixed[members]
-        order = np.argsort(-scores, kind="stable")
-        best_of[doc] = scores[order[0]]
-        pooled[members], mean[members], a_sum[members] = len(members), scores.mean(), scores.sum()
-        a_dense[members], a_lexical[members] = dense[members].max(), lexical[members].max()
-        if len(members) > 1:  # the best other passage of the same article (the fixed rule's article term)
-            other[members] = scores[order[0]]
-            other[members[order[0]]] = scores[order[1]]
-    standing = {doc: i for i, doc in enumerate(sorted(best_of, key=lambda d: -best_of[d]))}
-    fused = mixed + article_weight * other
+    articles = Articles.of(doc_of, mixed)
+    best_dense = np.full(articles.code.max(initial=-1) + 1, -np.inf)
+    np.maximum.at(best_dense, articles.code, dense)
+    best_lexical = np.full(len(best_dense), -np.inf)
+    np.maximum.at(best_lexical, articles.code, lexical)
+    fused = mixed + article_weight * articles.other
     X = np.column_stack([
         dense, lexical, mixed, fused, _ranks(dense), _ranks(lexical), _ranks(fused),
         dense.max(initial=0.0) - dense, fused.max(initial=0.0) - fused,
-        other, pooled, [standing[d] for d in doc_of], mean, a_dense, a_lexical, a_sum,
+        articles.other, articles.pooled, articles.rank, articles.mean, best_dense[articles.code],
+        best_lexical[articles.code], articles.total,
         paragraph, chars,
         np.full(n, len(question.split())), np.full(n, wh_class(question)), np.full(n, n), np.full(n, lexical_best),
     ]).astype(np.float32)

@@ -123,12 +123,13 @@ def _hit_rank(passages: list[Passage], q: Question) -> int | None:
 
 
 def collect(questions: list[Question], setting: str, reader, pipeline=None, out: Path | None = None,
-            log_every: int = 200) -> list[dict]:
+            log_every: int = 200, ranker_of=None) -> list[dict]:
     """Ask each question once in ``setting`` ("gold", "open" or "off") and record what a decision needs.
 
     ``reader`` decodes candidates (its own setting must match: "gold" for gold, "open" otherwise); ``pipeline``
-    embeds and retrieves for the open and off settings. Each row's ``ms`` is the question's time through
-    embedding, retrieval and reading (not the decision, which ``decide`` times)."""
+    embeds and retrieves for the open and off settings; ``ranker_of(question)``, when given, is the passage ranker
+    to retrieve that question with (cross-fitting: one never fitted on its article). Each row's ``ms`` is the
+    question's time through embedding, retrieval and reading (not the decision, which ``decide`` times)."""
     rows = []
     started = time.perf_counter()
     for n, q in enumerate(questions, start=1):
@@ -137,6 +138,8 @@ def collect(questions: list[Question], setting: str, reader, pipeline=None, out:
             scored = [ScoredPassage(Passage(f"gold:{q.id}", q.title, q.title, 0, q.context, 0, len(q.context)), 1.0)]
             rank = None
         else:
+            if ranker_of is not None:
+                pipeline.retriever.ranker = ranker_of(q)
             vector = pipeline.embedder.encode([q.question])[0]
             deep = pipeline.retriever.retrieve(q.question, vector, RECALL_DEPTH)
             rank = _hit_rank([sp.passage for sp in deep], q) if setting == "open" else None
@@ -224,9 +227,15 @@ def rows_path(runs: Path, split: str, domain: str, setting: str) -> Path:
     return runs / f"rows-{split}-{domain}-{setting}.jsonl.gz"
 
 
-def record(runs: Path, split: str, limit: int | None = None, log=print) -> dict[str, Path]:
+def record(runs: Path, split: str, limit: int | None = None, log=print,
+           ranker_folds: Path | None = None) -> dict[str, Path]:
     """Ask every question of ``split`` in the three settings of both domains; a file already written is kept
-    (the command resumes where it stopped)."""
+    (the command resumes where it stopped). ``ranker_folds``: retrieve each question with the passage ranker of
+    its article's fold (``python -m training.ranker folds``), so that tune questions are not retrieved by a ranker
+    fitted on them."""
+    from training.ranker import fold_rankers
+
+    ranker_of = fold_rankers(ranker_folds) if ranker_folds is not None else None
     from service.application import Application, reader_from
     from service.settings import Settings
 
@@ -250,6 +259,6 @@ def record(runs: Path, split: str, limit: int | None = None, log=print) -> dict[
                 continue
             index = paths[domain if setting == "open" else f"{domain}_off"]
             app = Application.load(settings.with_(index={"index_dir": index}), build_if_missing=False, refresh=False)
-            collect(asked, setting, app.reader, app.pipeline(), out=path)
+            collect(asked, setting, app.reader, app.pipeline(), out=path, ranker_of=ranker_of)
             app.index.close()
     return out

@@ -1,6 +1,7 @@
 """Fit the learned passage ranker on the TUNE half's questions (NewsQA and SQuAD 2.0), never on report.
 
     python -m training.ranker fit [--runs runs/news] [--write retriever/models/ranker]
+    python -m training.ranker folds --write runs/news/ranker-folds   # for cross-fitted recording of tune questions
 
 Every answerable tune question is retrieved once as the service does: the hybrid pool (dense and BM25 top 50),
 widened by every passage of its best ``EXPAND_ARTICLES`` articles, each passage with the features of
@@ -70,10 +71,15 @@ def train(found: list[dict]):
     return lightgbm.train(PARAMS, data, num_boost_round=ROUNDS)
 
 
+def folds_of(found: list[dict]) -> dict[str, int]:
+    """Each article's fold (seeded: the same every run)."""
+    articles = sorted({f["article"] for f in found})
+    return {str(a): k % FOLDS for k, a in enumerate(np.random.default_rng(0).permutation(articles))}
+
+
 def out_of_fold(found: list[dict]) -> list[np.ndarray]:
     """Each question's pool scored by a model that never saw its article."""
-    articles = sorted({f["article"] for f in found})
-    fold_of = {a: k % FOLDS for k, a in enumerate(np.random.default_rng(0).permutation(articles))}
+    fold_of = folds_of(found)
     scores: list[np.ndarray] = [np.zeros(0)] * len(found)
     for k in range(FOLDS):
         model = train([f for f in found if fold_of[f["article"]] != k])
@@ -119,6 +125,37 @@ def fit(runs: Path, write: Path | None) -> dict:
     return meta
 
 
+def write_folds(runs: Path, out: Path) -> dict:
+    """The five fold models (each fitted without one fold's articles) and which fold each article is in: what
+    recording the tune questions needs so that no question is retrieved by a ranker fitted on it (the selector and
+    the reader's operating point are then chosen on retrieval as good as on unseen questions)."""
+    found = pools(runs)
+    fold_of = folds_of(found)
+    meta = {"features": list(FEATURES), "expand_articles": EXPAND_ARTICLES, "params": PARAMS, "rounds": ROUNDS}
+    for k in range(FOLDS):
+        (out / f"fold-{k}").mkdir(parents=True, exist_ok=True)
+        train([f for f in found if fold_of[f["article"]] != k]).save_model(str(out / f"fold-{k}" / RANKER_MODEL))
+        write_atomic(out / f"fold-{k}" / RANKER_META, json.dumps({**meta, "fold": k}, indent=1) + "\n")
+    write_atomic(out / "folds.json", json.dumps(fold_of, indent=1, sort_keys=True) + "\n")
+    return {"folds": FOLDS, "articles": len(fold_of)}
+
+
+def fold_rankers(folds: Path):
+    """``ranker_of(question)``: the fold ranker that never saw the question's article (the shipped one for an
+    article outside the folds: a report question)."""
+    from retriever.ranker import PassageRanker
+
+    fold_of = json.loads((folds / "folds.json").read_text(encoding="utf-8"))
+    rankers = [PassageRanker(folds / f"fold-{k}") for k in range(FOLDS)]
+    shipped = PassageRanker()
+
+    def ranker_of(question) -> PassageRanker:
+        k = fold_of.get(f"{question.domain}:{question.title}")
+        return shipped if k is None else rankers[k]
+
+    return ranker_of
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -126,8 +163,15 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--runs", type=Path, default=RUNS_DEFAULT, help="the bench's indexes (bench_news.py --prepare)")
     p.add_argument("--write", type=Path, default=None, help=f"where to write {RANKER_MODEL}/{RANKER_META} "
                                                                f"(the shipped one: {DEFAULT_DIR})")
+    p = sub.add_parser("folds", help="write the five fold models for cross-fitted recording (training.selector "
+                                     "collect --ranker-folds)")
+    p.add_argument("--runs", type=Path, default=RUNS_DEFAULT)
+    p.add_argument("--write", type=Path, required=True)
     args = parser.parse_args(argv)
-    print(json.dumps({k: v for k, v in fit(args.runs, args.write).items() if k != "params"}, indent=1))
+    if args.command == "folds":
+        print(json.dumps(write_folds(args.runs, args.write)))
+    else:
+        print(json.dumps({k: v for k, v in fit(args.runs, args.write).items() if k != "params"}, indent=1))
 
 
 if __name__ == "__main__":

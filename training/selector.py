@@ -171,6 +171,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--split", default="tune", choices=("tune", "report"))
     p.add_argument("--runs", type=Path, default=RUNS)
     p.add_argument("--limit", type=int, default=None, help="at most this many questions per domain (a quick try)")
+    p.add_argument("--ranker-folds", type=Path, default=None,
+                   help="retrieve each tune question with the passage ranker that never saw its article "
+                        "(python -m training.ranker folds --write DIR)")
     p = sub.add_parser("fit", help="fit the selector on recorded tune rows")
     p.add_argument("rows", type=Path, nargs="*", help="row files (default: runs/news/rows-tune-*.jsonl.gz)")
     p.add_argument("--write", type=Path, default=None, help="model directory to write selector.txt/.json into")
@@ -178,7 +181,7 @@ def main(argv: list[str] | None = None) -> None:
                    help="leave out the NewsQA tune-train articles (the served reader was fine-tuned on them)")
     args = parser.parse_args(argv)
     if args.command == "collect":
-        record(args.runs, args.split, args.limit)
+        record(args.runs, args.split, args.limit, ranker_folds=args.ranker_folds)
     else:
         paths = args.rows or sorted(RUNS.glob("rows-tune-*.jsonl.gz"))
         meta = fit(paths, args.write, args.reader_trained_on_news)

@@ -99,3 +99,29 @@ def test_without_drops_the_asked_articles_and_keeps_the_rest_verbatim(tmp_path):
     src.write_text("".join(lines), encoding="utf-8")
     assert without(src, tmp_path / "off.jsonl") == {"kept": 1, "dropped": 2}
     assert (tmp_path / "off.jsonl").read_text(encoding="utf-8") == lines[1]
+
+
+def test_from_news_runs_gives_the_bench_recordings_in_this_modules_format(tmp_path):
+    from training.news_runs import rows_path, save
+    from training.open_setting import _load, from_news_runs
+
+    def row(i, setting):
+        text = f"Paragraph {i} says the answer is Kyiv."
+        return {"domain": "squad", "split": "tune", "setting": setting, "id": f"q{i}", "title": "Kyiv",
+                "question": "Where?", "answers": [] if setting == "off" else ["Kyiv"], "hit_rank": 0, "ms": 1.0,
+                "scores": [0.7], "passages": [{"id": f"d{i}:0", "doc_id": f"d{i}", "title": "Kyiv", "paragraph": 0,
+                                               "text": text, "doc_start": 0, "doc_end": len(text), "page": None}],
+                "candidates": [[0, text.index("Kyiv"), text.index("Kyiv") + 4, 0.9, 3.0, 8.0]]}
+
+    save([row(0, "open"), row(1, "open")], rows_path(tmp_path, "tune", "squad", "open"))
+    save([row(0, "off")], rows_path(tmp_path, "tune", "squad", "off"))
+    # No report recording yet: the tune rows are enough (report rows only add figures to tune's printout).
+    assert from_news_runs(tmp_path, tmp_path / "c.jsonl.gz", tmp_path / "o.jsonl.gz") == (2, 1)
+    cands, off = _load(tmp_path / "c.jsonl.gz"), _load(tmp_path / "o.jsonl.gz")
+    assert [(r["split"], r["id"], r["answers"], r["docs"]) for r in cands] == [("tune", "q0", ["Kyiv"], ["d0"]),
+                                                                           ("tune", "q1", ["Kyiv"], ["d1"])]
+    assert cands[0]["texts"] == ["Kyiv"] and cands[0]["scores"] == [0.7]
+    assert [(r["split"], r["answers"]) for r in off] == [("tune_off", [])]
+    # Without the tune recording it says which command makes it.
+    with pytest.raises(SystemExit, match="training.selector collect --split tune"):
+        from_news_runs(tmp_path / "none", tmp_path / "c2.jsonl.gz", tmp_path / "o2.jsonl.gz")

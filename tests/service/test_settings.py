@@ -51,6 +51,7 @@ EXPECTED = {
     "QA_HEADER_TIMEOUT_S": ("6", 6.0, lambda s: s.server.header_timeout_s),
     "QA_WRITE_TIMEOUT_S": ("7.5", 7.5, lambda s: s.server.write_timeout_s),
     "QA_RECENCY_HALF_LIFE_DAYS": ("14", 14.0, lambda s: s.retrieval.recency_half_life_days),
+    "QA_RANKER": ("false", False, lambda s: s.retrieval.ranker),
     "QA_MAX_HTML_BYTES": ("4096", 4096, lambda s: s.server.max_html_bytes),
     "QA_MAX_UPLOAD_DOCUMENTS": ("7", 7, lambda s: s.server.max_upload_documents),
     "QA_MAX_WRITE_PASSAGES": ("9", 9, lambda s: s.server.max_write_passages),

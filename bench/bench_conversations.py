@@ -4,8 +4,10 @@
 
 The 90 stories (shared/data/conversations/coqa-cnn-val-stories.jsonl) are indexed once under runs/coqa/index; the
 conversations of ``--split`` (training/splits.py ``coqa_split``: by story) are asked turn by turn, as ``qa eval``
-asks a conversation file: scoped (each within the story its line names) and unscoped (the whole index). Prints
-first turns and follow-ups apart (F1, EM, answered share, unknown turns abstained on).
+asks a conversation file: scoped (each within the story its line names), unscoped (the whole index), and within
+another story of the split (``other_story``: nothing it answers is right, so its answered share is what a chat about
+one story says that the story does not). Prints first turns and follow-ups apart (F1, EM, answered share, unknown
+turns abstained on).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,18 +51,24 @@ def main() -> None:
                                        "corpus": [DATA / "coqa-cnn-val-stories.jsonl"]})
     service = Application.load(settings, build_if_missing=True, log=lambda m: print(m, file=sys.stderr))
     result = {"split": args.split, "conversations": len(conversations)}
-    for mode, scoped in (("scoped", True), ("unscoped", False)):
-        report = evaluate_conversations(service.conversations(), conversations, scoped=scoped)
+    # Each conversation asked within the next story of its split instead: the story does not answer it, so every
+    # answer is wrong (the scoped analogue of an off-archive question).
+    stories = sorted({c.doc_id for c in conversations})
+    other = {d: stories[(i + 1) % len(stories)] for i, d in enumerate(stories)}
+    elsewhere = [replace(c, doc_id=other[c.doc_id]) for c in conversations]
+    for mode, asked, scoped in (("scoped", conversations, True), ("unscoped", conversations, False),
+                                ("other_story", elsewhere, True)):
+        report = evaluate_conversations(service.conversations(), asked, scoped=scoped)
         rows = report["rows"]
         result[mode] = {"all": part_figures(rows), "first_turns": part_figures([r for r in rows if r["turn"] == 1]),
                         "follow_ups": part_figures([r for r in rows if r["turn"] > 1]),
                         "p50_ms": report["latency_ms_p50"]}
     print(f"split {args.split}: {len(conversations)} conversations")
-    print(f"{'mode':<10}{'part':<13}{'turns':>6}{'EM':>7}{'F1':>7}{'ans%':>7}{'HasF1':>7}{'unk-abst%':>10}")
-    for mode in ("scoped", "unscoped"):
+    print(f"{'mode':<12}{'part':<13}{'turns':>6}{'EM':>7}{'F1':>7}{'ans%':>7}{'HasF1':>7}{'unk-abst%':>10}")
+    for mode in ("scoped", "unscoped", "other_story"):
         for part in ("all", "first_turns", "follow_ups"):
             f = result[mode][part]
-            print(f"{mode:<10}{part:<13}{f['turns']:>6}{f['exact']:>7}{f['f1']:>7}{f['answered']:>7}"
+            print(f"{mode:<12}{part:<13}{f['turns']:>6}{f['exact']:>7}{f['f1']:>7}{f['answered']:>7}"
                   f"{f['HasAns_f1'] if f['HasAns_f1'] is not None else '':>7}"
                   f"{f['unknown_abstained'] if f['unknown_abstained'] is not None else '':>10}")
     if args.json:

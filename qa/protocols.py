@@ -49,9 +49,12 @@ class Reader(Protocol):
     def warm_up(self) -> None: ...
 
     def read_batch(
-        self, questions: list[str], passages: list[list[ScoredPassage]], max_answers: int
+        self, questions: list[str], passages: list[list[ScoredPassage]], max_answers: int,
+        within_documents: bool = False,
     ) -> list[list[Answer]]:
-        """Best-first answers per question; an empty list means no answer."""
+        """Best-first answers per question; an empty list means no answer. ``within_documents``: the questions
+        were asked within named documents (a chat about one story), where a reader may answer more readily."""
         ...
 
-    def read(self, question: str, passages: list[ScoredPassage], max_answers: int) -> list[Answer]: ...
+    def read(self, question: str, passages: list[ScoredPassage], max_answers: int,
+             within_documents: bool = False) -> list[Answer]: ...

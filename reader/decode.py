@@ -151,3 +151,14 @@ class Calibration:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def scoped_min_score(model_dir: Path) -> float | None:
+    """The operating point for questions asked within named documents (a chat about one story the reader chose),
+    as an open-setting score: ``calibration.json``'s ``scoped`` section (training/scoped.py), None where it has
+    none. Such questions are nearly always about their story, so the point answers more readily than the open one."""
+    path = Path(model_dir) / "calibration.json"
+    if not path.is_file():
+        return None
+    scoped = json.loads(path.read_text(encoding="utf-8")).get("scoped")
+    return float(scoped["min_score"]) if isinstance(scoped, dict) and "min_score" in scoped else None

@@ -16,7 +16,7 @@ from qa import deadline
 from qa.offline import go_offline
 from qa.types import Answer, ScoredPassage
 from reader.base import postprocess_candidates
-from reader.decode import Calibration, SpanCandidate, decode_spans
+from reader.decode import Calibration, SpanCandidate, decode_spans, scoped_min_score
 from reader.selector import Selector, candidate_features
 from reader.features import DOC_STRIDE, MAX_SEQ_LEN, Features, featurize
 
@@ -50,6 +50,8 @@ class SpanReader:
         # (QA_ANSWER_SELECTOR=true); else the calibrated margin does (calibration.json).
         self.use_selector = use_selector
         self.selector: Selector | None = None
+        # The operating point for questions within named documents (calibration.json "scoped"; loaded at warm-up).
+        self.scoped_min_score: float | None = None
         self._tokenizer = None
         self._loaded = False
         self._lock = threading.Lock()
@@ -71,6 +73,8 @@ class SpanReader:
                 raise ValueError(f"{self.model_path}: a fast tokenizer is required for character offsets")
             if self.calibration is None:
                 self.calibration = Calibration.load(path, self.setting) if path.is_dir() else Calibration()
+                if self.setting == "open" and path.is_dir():
+                    self.scoped_min_score = scoped_min_score(path)
             if self.use_selector and self.selector is None and path.is_dir() and Selector.available(path):
                 selector = Selector(path)
                 selector.warm_up()
@@ -137,9 +141,16 @@ class SpanReader:
                                         features.feature_passage, max_answer_tokens=self.max_answer_tokens))
         return results
 
-    def read_batch(self, questions: list[str], passages: list[list[ScoredPassage]], max_answers: int) -> list[list[Answer]]:
+    def read_batch(self, questions: list[str], passages: list[list[ScoredPassage]], max_answers: int,
+                   within_documents: bool = False) -> list[list[Answer]]:
+        """``within_documents``: the questions were asked within named documents (a chat about one story), so the
+        calibrated margin answers from the scoped operating point where the model has one (an explicit
+        ``min_score`` and the learned selector keep their own)."""
         texts = [[sp.passage.text for sp in scored] for scored in passages]
-        return [self.decide(question, scored, candidates, max_answers)
+        self.warm_up()
+        floor = (self.scoped_min_score if within_documents and self.min_score is None and self.selector is None
+                 else None)
+        return [self.decide(question, scored, candidates, max_answers, min_score=floor)
                 for question, scored, candidates in zip(questions, passages, self.candidates_batch(questions, texts))]
 
     def decide(self, question: str, scored: list[ScoredPassage], candidates: list[SpanCandidate], max_answers: int,
@@ -174,5 +185,6 @@ class SpanReader:
                                   c.start_char, c.end_char))
         return postprocess_candidates(answers, max_answers)
 
-    def read(self, question: str, passages: list[ScoredPassage], max_answers: int) -> list[Answer]:
-        return self.read_batch([question], [passages], max_answers)[0]
+    def read(self, question: str, passages: list[ScoredPassage], max_answers: int,
+             within_documents: bool = False) -> list[Answer]:
+        return self.read_batch([question], [passages], max_answers, within_documents)[0]

@@ -69,7 +69,7 @@ class FixedReader:
     def warm_up(self) -> None:
         pass
 
-    def read_batch(self, questions, passages, max_answers):
+    def read_batch(self, questions, passages, max_answers, within_documents=False):
         return [list(self.answers) for _ in questions]
 
 
@@ -79,7 +79,7 @@ class FirstWordReader:
     def warm_up(self) -> None:
         pass
 
-    def read_batch(self, questions, passages, max_answers):
+    def read_batch(self, questions, passages, max_answers, within_documents=False):
         out = []
         for q, ps in zip(questions, passages):
             if "nothing" in q or not ps:

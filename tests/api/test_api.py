@@ -122,7 +122,7 @@ def test_ready_only_once_every_model_is_warm(three_passages):
 
 def test_a_bug_is_a_500_with_request_id_and_a_closed_connection(three_passages, caplog):
     class BrokenReader(FirstWordReader):
-        def read_batch(self, questions, passages, max_answers):
+        def read_batch(self, questions, passages, max_answers, within_documents=False):
             raise RuntimeError("secret internals")
 
     index, _ = make_stored(three_passages, FakeEmbedder())

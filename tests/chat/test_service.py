@@ -15,7 +15,7 @@ class NameReader:
     def warm_up(self):
         pass
 
-    def read_batch(self, questions, passages, max_answers):
+    def read_batch(self, questions, passages, max_answers, within_documents=False):
         out = []
         for q, ps in zip(questions, passages):
             found = []

@@ -33,3 +33,18 @@ def test_max_answers_and_batch(three_passages):
     assert [len(r.answers) for r in results] == [1, 1] and len(results[0].passages) == 3
     assert embedder.calls == [["a?", "b?"]]  # one embedding call for the batch
     assert set(results[0].timings_ms) == {"embed", "retrieve", "read", "total"}
+
+
+def test_questions_within_named_documents_tell_the_reader(three_passages):
+    from qa.filters import Scope
+
+    class Recording(FixedReader):
+        def read_batch(self, questions, passages, max_answers, within_documents=False):
+            self.within = within_documents
+            return super().read_batch(questions, passages, max_answers)
+
+    reader = Recording([])
+    pipeline = QAPipeline(FakeEmbedder(), ListRetriever(three_passages, score=0.5), reader)
+    for scope, within in ((None, False), (Scope.of(since="2020-01-01"), False), (Scope.of(doc_ids=["d1"]), True)):
+        pipeline.ask("Who supplies weapons?", scope=scope)
+        assert reader.within is within

@@ -59,3 +59,27 @@ def test_the_shipped_answer_selector_loads_and_decides_with_a_probability(real_s
     assert pipeline.ask("Who won the 2022 football World Cup?").no_answer
     # The default reader does not load it.
     assert real_service.reader.selector is None
+
+
+def test_questions_within_named_documents_answer_from_the_scoped_operating_point(real_service):
+    """A chat about one story answers more readily (calibration.json "scoped", training/scoped.py); an explicit
+    QA_MIN_ANSWER_SCORE and every other question keep their own point."""
+    from reader.decode import Calibration, scoped_min_score
+    from reader.onnx_reader import OnnxReader
+
+    open_point = Calibration.load(DEFAULT_MODEL_DIR, "open")
+    scoped = scoped_min_score(DEFAULT_MODEL_DIR)
+    assert scoped is not None and 0 < scoped < open_point.margin_score(open_point.threshold)
+    question = "What is the boiling point of mercury?"  # not in the article: abstained on everywhere by default
+    passages = real_service.pipeline().retriever.retrieve(question, real_service.embedder.encode([question])[0], 5)
+    reader = OnnxReader(str(DEFAULT_MODEL_DIR))
+    reader.warm_up()
+    assert reader.scoped_min_score == scoped
+    assert reader.read(question, passages, 1) == []
+    reader.scoped_min_score = 0.0  # a point answering everything, to see which questions it applies to
+    assert reader.read(question, passages, 1, within_documents=True)
+    assert reader.read(question, passages, 1) == []
+    explicit = OnnxReader(str(DEFAULT_MODEL_DIR), min_score=0.99)
+    explicit.warm_up()
+    explicit.scoped_min_score = 0.0
+    assert explicit.read(question, passages, 1, within_documents=True) == []

@@ -125,3 +125,18 @@ def test_from_news_runs_gives_the_bench_recordings_in_this_modules_format(tmp_pa
     # Without the tune recording it says which command makes it.
     with pytest.raises(SystemExit, match="training.selector collect --split tune"):
         from_news_runs(tmp_path / "none", tmp_path / "c2.jsonl.gz", tmp_path / "o2.jsonl.gz")
+
+
+def test_the_scoped_point_is_the_smallest_abstaining_enough_off_story():
+    from training.scoped import MIN_OFF_STORY_ABSTAINED, choose
+
+    own = [{"score": s, "f1": f, "turn": 1 + i % 2} for i, (s, f) in enumerate(
+        [(0.9, 1.0), (0.5, 1.0), (0.2, 0.5), (0.05, 1.0), (0.01, 0.0), (None, 0.0)])]
+    elsewhere = [{"score": s} for s in (0.3, 0.04, 0.02, 0.01, 0.01, None, None, None, None, None)]
+    result = choose(own, elsewhere)
+    point = result["chosen"]["min_score"]
+    # 80% of the off-story questions must be abstained on: the five without an answer and those up to 0.02.
+    assert MIN_OFF_STORY_ABSTAINED == 0.8 and point == 0.0201
+    assert result["chosen"]["other_story_abstained"] == 80.0 and result["chosen"]["answered"] == 66.7
+    assert result["chosen"]["first_turns_f1"] == pytest.approx(100 * (1.0 + 0.5) / 3, abs=0.01)
+    assert result["never_abstaining"]["answered"] == 83.3  # the question without any span has no score

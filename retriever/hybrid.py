@@ -32,8 +32,9 @@ SCOPE_EXACT_MAX = 500
 # What the newest passage gains over an undated or very old one when recency is asked for (fused scores are
 # about 0-1.2).
 RECENCY_WEIGHT = 0.2
-# The same preference against the learned ranker's scores, which spread about five times as wide as fused ones.
-RECENCY_RANKED_WEIGHT = 1.0
+# The same preference against the learned ranker's scores: among a question's best 15 passages they spread about
+# 15 times as wide as fused ones (medians 4.19 and 0.27 over 200 NewsQA tune questions on the news archive).
+RECENCY_RANKED_WEIGHT = 3.0
 DAY_S = 86_400.0
 # Candidates looked at per passage returned, so that folding near-duplicates still leaves k distinct ones.
 DUPLICATE_LOOKAHEAD = 3

@@ -1,6 +1,7 @@
 """Follow-ups on real conversations: CoQA turns over CNN stories, each conversation within its story and unscoped.
 
     python bench/bench_conversations.py [--split report] [--json bench/results/conversations.json]
+    python bench/bench_conversations.py --index runs/coqa-archive/index   # the news archive with the stories added
 
 The 90 stories (shared/data/conversations/coqa-cnn-val-stories.jsonl) are indexed once under runs/coqa/index; the
 conversations of ``--split`` (training/splits.py ``coqa_split``: by story) are asked turn by turn, as ``qa eval``
@@ -36,6 +37,9 @@ def main() -> None:
     parser.add_argument("--split", default="report", choices=("report", "tune"))
     parser.add_argument("--runs", type=Path, default=ROOT / "runs" / "coqa")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--index", type=Path, default=None,
+                        help="ask an existing index that holds the stories among others (e.g. the news archive with "
+                             "them added by qa index), as it is, instead of the stories' own index")
     args = parser.parse_args()
     from qa.offline import go_offline
 
@@ -47,9 +51,17 @@ def main() -> None:
 
     conversations = [c for c in load_conversations(DATA / "coqa-cnn-val-conversations.jsonl")
                      if coqa_split(c.doc_id) == args.split]
-    settings = Settings().with_(index={"index_dir": args.runs / "index",
-                                       "corpus": [DATA / "coqa-cnn-val-stories.jsonl"]})
-    service = Application.load(settings, build_if_missing=True, log=lambda m: print(m, file=sys.stderr))
+    if args.index is not None:
+        service = Application.load(Settings().with_(index={"index_dir": args.index}), refresh=False,
+                                   log=lambda m: print(m, file=sys.stderr))
+        missing = service.unindexed(sorted({c.doc_id for c in conversations}))
+        if missing:
+            raise SystemExit(f"{args.index} lacks {len(missing)} of the stories (qa index "
+                             f"{DATA / 'coqa-cnn-val-stories.jsonl'} adds them)")
+    else:
+        settings = Settings().with_(index={"index_dir": args.runs / "index",
+                                           "corpus": [DATA / "coqa-cnn-val-stories.jsonl"]})
+        service = Application.load(settings, build_if_missing=True, log=lambda m: print(m, file=sys.stderr))
     result = {"split": args.split, "conversations": len(conversations)}
     # Each conversation asked within the next story of its split instead: the story does not answer it, so every
     # answer is wrong (the scoped analogue of an off-archive question).

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from qa import boosting
 from qa.text import lexical_terms, lexical_terms_at, normalize_answer, wh_class
 from reader.decode import SpanCandidate
 
@@ -147,7 +148,7 @@ class Selector:
         with self._lock:
             if self._booster is not None:
                 return
-            import lightgbm
+            lightgbm = boosting.lightgbm()
 
             meta = json.loads((Path(self.model_dir) / SELECTOR_META).read_text(encoding="utf-8"))
             if tuple(meta["features"]) != FEATURES:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from qa import boosting
 from qa.text import wh_class
 
 RANKER_MODEL = "ranker.txt"
@@ -127,7 +128,7 @@ class PassageRanker:
         with self._lock:
             if self._booster is not None:
                 return
-            import lightgbm
+            lightgbm = boosting.lightgbm()
 
             meta = json.loads((Path(self.model_dir) / RANKER_META).read_text(encoding="utf-8"))
             if tuple(meta["features"]) != FEATURES:

@@ -17,6 +17,8 @@ import argparse
 import json
 import sys
 from dataclasses import replace
+
+import numpy as np
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,13 +72,23 @@ def main() -> None:
     elsewhere = [replace(c, doc_id=other[c.doc_id]) for c in conversations]
     for mode, asked, scoped in (("scoped", conversations, True), ("unscoped", conversations, False),
                                 ("other_story", elsewhere, True)):
-        report = evaluate_conversations(service.conversations(), asked, scoped=scoped)
+        timed: list[tuple[int, float]] = []
+        report = evaluate_conversations(service.conversations(), asked, scoped=scoped,
+                                        on_row=lambda row, ms: timed.append((row["turn"], ms)))
         rows = report["rows"]
+        first_ms = [ms for turn, ms in timed if turn == 1]
+        follow_ms = [ms for turn, ms in timed if turn > 1]
         result[mode] = {"all": part_figures(rows), "first_turns": part_figures([r for r in rows if r["turn"] == 1]),
                         "follow_ups": part_figures([r for r in rows if r["turn"] > 1]),
-                        "p50_ms": report["latency_ms_p50"]}
+                        "p50_ms": report["latency_ms_p50"],
+                        "first_turn_p50_ms": round(float(np.median(first_ms)), 1) if first_ms else None,
+                        "follow_up_p50_ms": round(float(np.median(follow_ms)), 1) if follow_ms else None}
     print(f"split {args.split}: {len(conversations)} conversations")
     print(f"{'mode':<12}{'part':<13}{'turns':>6}{'EM':>7}{'F1':>7}{'ans%':>7}{'HasF1':>7}{'unk-abst%':>10}")
+    for mode in ("scoped", "unscoped", "other_story"):
+        f = result[mode]
+        print(f"{mode}: p50 {f['first_turn_p50_ms']} ms a first turn, {f['follow_up_p50_ms']} ms a follow-up "
+              f"(x{f['follow_up_p50_ms'] / f['first_turn_p50_ms']:.2f})")
     for mode in ("scoped", "unscoped", "other_story"):
         for part in ("all", "first_turns", "follow_ups"):
             f = result[mode][part]

@@ -119,3 +119,15 @@ def test_the_shipped_ranker_is_served_by_default_and_won_its_rule():
     scores = retriever.ranker.scores(np.zeros((3, len(FEATURES)), dtype=np.float32))
     assert scores.shape == (3,) and np.isfinite(scores).all()
     assert make_retriever(None, "hybrid", 0.4, 0.2, ranker=False).ranker is None
+
+
+def test_the_ranker_ships_in_the_package_and_the_service_uses_it(real_service):
+    import fnmatch
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    patterns = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["retriever"]
+    for name in (RANKER_META, "ranker.txt"):
+        assert any(fnmatch.fnmatch(f"models/ranker/{name}", p) for p in patterns), name
+    assert isinstance(real_service.pipeline().retriever.ranker, PassageRanker)

@@ -8,8 +8,8 @@ widened by every passage of its best ``EXPAND_ARTICLES`` articles, each passage 
 ``retriever/ranker.py`` (the same function serving calls) and the label "is (part of) the gold paragraph and holds
 an answer". LightGBM LambdaRank (fixed seed, deterministic) is cross-fitted by article (5 folds) to compare, on
 the same pools, the out-of-fold recall@5 against the fixed fusion's (BM25 share and article term of the settings);
-the shipped model is fitted on every tune question. Needs the indexes ``python bench/bench_news.py --prepare``
-builds (about 2 minutes here).
+the shipped model is fitted on every tune question (about a minute on 2 cores; the same file every run). Needs the
+indexes ``python bench/bench_news.py --prepare`` builds.
 
 The rule for serving it by default, fixed before any report figure was computed: the mean over the two domains of
 the out-of-fold recall@5 beats the fixed fusion's by at least ``SHIP_MARGIN`` points.

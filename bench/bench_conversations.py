@@ -16,10 +16,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
-from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -46,7 +45,7 @@ def main() -> None:
     from qa.offline import go_offline
 
     go_offline()
-    from chat.evaluate import evaluate_conversations, load_conversations
+    from chat.evaluate import evaluate_conversations, load_conversations, within_other_stories
     from service.application import Application
     from service.settings import Settings
     from training.splits import coqa_split
@@ -65,11 +64,7 @@ def main() -> None:
                                            "corpus": [DATA / "coqa-cnn-val-stories.jsonl"]})
         service = Application.load(settings, build_if_missing=True, log=lambda m: print(m, file=sys.stderr))
     result = {"split": args.split, "conversations": len(conversations)}
-    # Each conversation asked within the next story of its split instead: the story does not answer it, so every
-    # answer is wrong (the scoped analogue of an off-archive question).
-    stories = sorted({c.doc_id for c in conversations})
-    other = {d: stories[(i + 1) % len(stories)] for i, d in enumerate(stories)}
-    elsewhere = [replace(c, doc_id=other[c.doc_id]) for c in conversations]
+    elsewhere = within_other_stories(conversations)
     for mode, asked, scoped in (("scoped", conversations, True), ("unscoped", conversations, False),
                                 ("other_story", elsewhere, True)):
         timed: list[tuple[int, float]] = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from chat.rewrite import Turn
@@ -59,6 +59,14 @@ def load_conversations(path: Path) -> list[Conversation]:
     if not out:
         raise GoldFormatError(f"{path}: no conversations")
     return out
+
+
+def within_other_stories(conversations: list[Conversation]) -> list[Conversation]:
+    """The same conversations, each scoped to the next story of the set instead of its own (sorted by id): a story
+    that does not answer them, so every answer given is wrong (a chat's analogue of an off-archive question)."""
+    stories = sorted({c.doc_id for c in conversations if c.doc_id is not None})
+    other = {d: stories[(i + 1) % len(stories)] for i, d in enumerate(stories)}
+    return [replace(c, doc_id=other[c.doc_id]) if c.doc_id is not None else c for c in conversations]
 
 
 def evaluate_conversations(chat: ChatService, conversations: list[Conversation], top_k: int | None = None,

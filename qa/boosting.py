@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import importlib
+import json
 import sys
 import threading
+from pathlib import Path
 from types import ModuleType
 
 # lightgbm.compat imports scikit-learn, pandas and others whenever they are installed (the train extra has them),
@@ -28,3 +30,13 @@ def lightgbm() -> ModuleType:
             for name in blocked:
                 if sys.modules.get(name, 0) is None:
                     del sys.modules[name]
+
+
+def load_booster(model_dir: Path, model_file: str, meta_file: str, features: tuple[str, ...], fit_command: str):
+    """A shipped model: its Booster and its card (``meta_file``), refused with the command that refits it when the
+    card names other features than the code computes."""
+    meta_path = Path(model_dir) / meta_file
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    if tuple(meta["features"]) != features:
+        raise ValueError(f"{meta_path}: trained on other features; retrain it ({fit_command})")
+    return lightgbm().Booster(model_file=str(Path(model_dir) / model_file)), meta

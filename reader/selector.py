@@ -9,7 +9,6 @@ The features are computed here, once, for training (training/selector.py) and fo
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import threading
@@ -148,18 +147,14 @@ class Selector:
         with self._lock:
             if self._booster is not None:
                 return
-            lightgbm = boosting.lightgbm()
-
-            meta = json.loads((Path(self.model_dir) / SELECTOR_META).read_text(encoding="utf-8"))
-            if tuple(meta["features"]) != FEATURES:
-                raise ValueError(f"{self.model_dir / SELECTOR_META}: trained on other features; retrain it "
-                                 "(python -m training.selector fit)")
+            booster, meta = boosting.load_booster(self.model_dir, SELECTOR_MODEL, SELECTOR_META, FEATURES,
+                                                  "python -m training.selector fit")
             self._iso_x = np.asarray(meta["isotonic"]["x"], dtype=np.float64)
             self._iso_y = np.asarray(meta["isotonic"]["y"], dtype=np.float64)
             self.threshold = float(meta["threshold"])
             self.threshold_gold = float(meta.get("threshold_gold", meta["threshold"]))
             self.meta = meta
-            self._booster = lightgbm.Booster(model_file=str(Path(self.model_dir) / SELECTOR_MODEL))
+            self._booster = booster
 
     def threshold_for(self, setting: str) -> float:
         """The operating point for "open" (retrieved passages) or "gold" (a question given its own article)."""

@@ -34,12 +34,13 @@ def make_retriever(index, kind: Literal["hybrid", "dense"] = "hybrid", lexical_w
 
         return DenseRetriever(index)
     from retriever.hybrid import HybridRetriever
-    from retriever.ranker import DEFAULT_DIR, PassageRanker
+    from retriever.ranker import DEFAULT_DIR, PassageRanker, shipped
 
     if ranker and not PassageRanker.available():
         import logging
 
         logging.getLogger(__name__).warning("the passage ranker is not in %s: the fixed fusion orders passages "
                                             "(reinstall the package, or QA_RANKER=false to say so)", DEFAULT_DIR)
+        ranker = False
     return HybridRetriever(index, lexical_weight=lexical_weight, article_weight=article_weight,
-                           ranker=PassageRanker() if ranker and PassageRanker.available() else None)
+                           ranker=shipped() if ranker else None)

@@ -11,7 +11,7 @@ and the question's shape. Features are computed here, once, for training (traini
 
 from __future__ import annotations
 
-import json
+import functools
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,14 +128,8 @@ class PassageRanker:
         with self._lock:
             if self._booster is not None:
                 return
-            lightgbm = boosting.lightgbm()
-
-            meta = json.loads((Path(self.model_dir) / RANKER_META).read_text(encoding="utf-8"))
-            if tuple(meta["features"]) != FEATURES:
-                raise ValueError(f"{Path(self.model_dir) / RANKER_META}: trained on other features; retrain it "
-                                 "(python -m training.ranker fit)")
-            self.meta = meta
-            self._booster = lightgbm.Booster(model_file=str(Path(self.model_dir) / RANKER_MODEL))
+            self._booster, self.meta = boosting.load_booster(self.model_dir, RANKER_MODEL, RANKER_META, FEATURES,
+                                                             "python -m training.ranker fit")
 
     def scores(self, features: np.ndarray) -> np.ndarray:
         """Each pooled passage's score (higher: more likely to hold the answer; comparable within a question)."""
@@ -143,3 +137,9 @@ class PassageRanker:
         if not len(features):
             return np.zeros(0)
         return np.asarray(self._booster.predict(features, num_threads=1), dtype=np.float64)
+
+
+@functools.lru_cache(maxsize=1)
+def shipped() -> PassageRanker:
+    """The shipped ranker, one per process: every pipeline built over a new index version shares its loaded model."""
+    return PassageRanker()

@@ -143,15 +143,14 @@ def write_folds(runs: Path, out: Path) -> dict:
 def fold_rankers(folds: Path):
     """``ranker_of(question)``: the fold ranker that never saw the question's article (the shipped one for an
     article outside the folds: a report question)."""
-    from retriever.ranker import PassageRanker
+    from retriever.ranker import PassageRanker, shipped
 
     fold_of = json.loads((folds / "folds.json").read_text(encoding="utf-8"))
     rankers = [PassageRanker(folds / f"fold-{k}") for k in range(FOLDS)]
-    shipped = PassageRanker()
 
     def ranker_of(question) -> PassageRanker:
         k = fold_of.get(f"{question.domain}:{question.title}")
-        return shipped if k is None else rankers[k]
+        return shipped() if k is None else rankers[k]
 
     return ranker_of
 

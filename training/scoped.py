@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -31,21 +30,18 @@ MIN_OFF_STORY_ABSTAINED = 0.80
 
 def asked(runs: Path) -> tuple[list[dict], list[dict]]:
     """The tune conversations' turns within their own story and within another one, answered at any score."""
-    from chat.evaluate import evaluate_conversations, load_conversations
+    from chat.evaluate import evaluate_conversations, load_conversations, within_other_stories
     from service.application import Application
     from service.settings import Settings
     from training.splits import coqa_split
 
     conversations = [c for c in load_conversations(DATA / "coqa-cnn-val-conversations.jsonl")
                      if coqa_split(c.doc_id) == "tune"]
-    stories = sorted({c.doc_id for c in conversations})
-    other = {d: stories[(i + 1) % len(stories)] for i, d in enumerate(stories)}
     settings = Settings().with_(index={"index_dir": runs / "index", "corpus": [DATA / "coqa-cnn-val-stories.jsonl"]},
                                 reader={"min_answer_score": 0.0})
     service = Application.load(settings, build_if_missing=True)
     own = evaluate_conversations(service.conversations(), conversations, scoped=True)["rows"]
-    elsewhere = evaluate_conversations(service.conversations(),
-                                       [replace(c, doc_id=other[c.doc_id]) for c in conversations], scoped=True)["rows"]
+    elsewhere = evaluate_conversations(service.conversations(), within_other_stories(conversations), scoped=True)["rows"]
     return own, elsewhere
 
 

@@ -3,6 +3,7 @@
     python bench/bench_news.py --prepare          # first time: builds the indexes under runs/news (~25 min)
     python bench/bench_news.py [--split report] [--json bench/results/news.json] [--limit N]
     python bench/bench_news.py --recall runs/filters/archive-index [--split report]   # retrieval alone
+    python bench/bench_news.py --recall runs/news/squad-index --domain squad          # the same for SQuAD
 
 Split (training/splits.py): the public NewsQA half by article (``newsqa_split``: tune/report), SQuAD 2.0 dev's
 TUNE and REPORT articles. Figures are for ``--split`` (default: report, never tuned on). For each domain:
@@ -83,17 +84,19 @@ def figures(rows: list[dict], reader, rule: str) -> dict:
     return fig
 
 
-def recall(index_dir: Path, split: str) -> None:
-    """NewsQA recall@1/@5/@20 of the gold paragraph against an index of the archive, with the fixed fusion and with
-    the learned ranker over the widened pool (the default), in one run (retrieval only; no reader)."""
+def recall(index_dir: Path, split: str, domain: str = "newsqa") -> None:
+    """Recall@1/@5/@20 of the gold paragraph against an index of the domain's archive (NewsQA: archive.jsonl.gz;
+    SQuAD: the 19,944-paragraph one), with the fixed fusion and with the learned ranker over the widened pool (the
+    default), in one run (retrieval only; no reader). SQuAD's unanswerable questions have no gold paragraph: left
+    out."""
     import numpy as np
 
     from retriever import make_embedder, make_retriever, store
     from service.settings import Settings
-    from training.news_runs import _hit_rank, newsqa_questions
+    from training.news_runs import _hit_rank, questions_of
 
     index = store.load(index_dir)
-    asked = [q for q in newsqa_questions() if q.split == split]
+    asked = [q for q in questions_of(domain, split) if q.answers]
     vectors = make_embedder().encode([q.question for q in asked])
     r = Settings().retrieval
     for ranker in (False, True):
@@ -102,7 +105,7 @@ def recall(index_dir: Path, split: str) -> None:
         ranks = [_hit_rank([h.passage for h in retriever.retrieve(q.question, v, 20)], q) for q, v in zip(asked, vectors)]
         ms = (time.perf_counter() - started) * 1000 / max(len(asked), 1)
         at = {k: float(np.mean([x is not None and x < k for x in ranks])) for k in (1, 5, 20)}
-        print(json.dumps({"split": split, "questions": len(asked), "passages": index.passage_count(),
+        print(json.dumps({"domain": domain, "split": split, "questions": len(asked), "passages": index.passage_count(),
                           "order": "learned ranker" if ranker else "fixed fusion", "ms_per_question": round(ms, 1),
                           **{f"recall@{k}": round(v * 100, 1) for k, v in at.items()}}))
 
@@ -115,13 +118,14 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None, help="at most this many questions per domain")
     parser.add_argument("--json", type=Path, default=None, help="write the figures here too")
     parser.add_argument("--recall", type=Path, default=None, metavar="INDEX",
-                        help="only NewsQA retrieval recall against this index of the archive")
+                        help="only retrieval recall against this index of the domain's archive")
+    parser.add_argument("--domain", default="newsqa", choices=("newsqa", "squad"), help="with --recall")
     args = parser.parse_args()
     from qa.offline import go_offline
 
     go_offline()
     if args.recall is not None:
-        recall(args.recall, args.split)
+        recall(args.recall, args.split, args.domain)
         return
     from service.application import reader_from
     from service.settings import Settings

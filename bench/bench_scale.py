@@ -307,6 +307,8 @@ def main() -> None:
     parser.add_argument("--base-index", type=Path, default=None,
                         help="an index of the real news archive as the base (its passages and vectors, all real)")
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="store mode: build each store in KEEP/N and leave it (re-time: --probe KEEP/N/index KEEP/N/queries.npz)")
     parser.add_argument("--lexical", nargs="*", default=list(LEXICAL), choices=list(LEXICAL))
     parser.add_argument("--slow-queries", type=int, default=20, help="questions for candidates that score every passage")
     args = parser.parse_args()
@@ -336,7 +338,8 @@ def main() -> None:
         texts, vectors = corpus_at(n, base, base_vectors, vocab, args.embed)
         if not args.candidates:
             print(json.dumps(measure_store(n, texts, vectors, queries, query_vectors,
-                                           None if facts is None else (variants(base, n), *facts))), flush=True)
+                                           None if facts is None else (variants(base, n), *facts),
+                                           keep=args.keep)), flush=True)
             continue
         with tempfile.TemporaryDirectory(prefix="qa-scale-") as tmp:
             for name in args.lexical:
@@ -395,8 +398,10 @@ def filter_oracle(n: int, vectors: np.ndarray, query_vectors: np.ndarray, which:
 
 
 def measure_store(n: int, texts: list[str], vectors: np.ndarray, queries: list[str], query_vectors: np.ndarray,
-                  archive=None) -> dict:
-    """``archive``: (base passage of each passage, base published seconds, base publishers): filters too."""
+                  archive=None, keep: Path | None = None) -> dict:
+    """``archive``: (base passage of each passage, base published seconds, base publishers): filters too.
+
+    ``keep``: build in that (new) folder and leave it, so ``--probe DIR/index DIR/queries.npz`` can time it again."""
     import subprocess
 
     import faiss
@@ -404,7 +409,9 @@ def measure_store(n: int, texts: list[str], vectors: np.ndarray, queries: list[s
     from retriever import store
 
     facts, oracle, filters = (None, {}, None) if archive is None else filter_oracle(n, vectors, query_vectors, *archive)
-    with tempfile.TemporaryDirectory(prefix="qa-scale-store-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="qa-scale-store-") as scratch:
+        tmp = scratch if keep is None else str(keep / str(n))
+        Path(tmp).mkdir(parents=True, exist_ok=keep is None)
         t = time.perf_counter()
         manifest = store.Manifest("all-MiniLM-L6-v2", vectors.shape[1], "bench", [], time.time())
         store.build(Path(tmp) / "index", manifest, store_documents(texts, vectors, facts=facts)).close()

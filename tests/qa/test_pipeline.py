@@ -48,3 +48,30 @@ def test_questions_within_named_documents_tell_the_reader(three_passages):
     for scope, within in ((None, False), (Scope.of(since="2020-01-01"), False), (Scope.of(doc_ids=["d1"]), True)):
         pipeline.ask("Who supplies weapons?", scope=scope)
         assert reader.within is within
+
+
+def test_a_publisher_the_scope_selects_is_not_searched_or_read_as_words(three_passages):
+    """"What did Reuters report about ...?" within reuters21578: the name is the filter (wire stories never name
+    their wire); the question is embedded, retrieved and read without it, and the result keeps the user's words."""
+    from qa.filters import Scope
+
+    class Recording(FixedReader):
+        def read_batch(self, questions, passages, max_answers, within_documents=False):
+            self.questions = list(questions)
+            return super().read_batch(questions, passages, max_answers)
+
+    embedder, retriever, reader = FakeEmbedder(), ListRetriever(three_passages, score=0.5), Recording([])
+    pipeline = QAPipeline(embedder, retriever, reader)
+    question = "What did Reuters report about cocoa in Bahia?"
+    result = pipeline.ask(question, scope=Scope.of(sources=["reuters21578"], until="1987-03-01"))
+    unnamed = "What did report about cocoa in Bahia?"
+    assert embedder.calls[-1] == retriever.asked[-1:] == reader.questions == [unnamed]
+    assert result.question == question
+    # Another publisher's scope, no scope, or the name not as the one who reported: asked as written.
+    for scope, asked in ((Scope.of(sources=["bbc"]), question), (None, question),
+                         (Scope.of(sources=["cnn"]), "What did the senator tell CNN?"),
+                         (Scope.of(sources=["BBC"]), "What did the BBC's reporter see?")):
+        pipeline.ask(asked, scope=scope)
+        assert reader.questions == [asked]
+    pipeline.ask("What did the BBC say about the vote?", scope=Scope.of(sources=["bbc", "reuters21578"]))
+    assert reader.questions == ["What did say about the vote?"]

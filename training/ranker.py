@@ -43,7 +43,8 @@ def pools(runs: Path, split: str = "tune") -> list[dict]:
 
     out = []
     for domain in ("newsqa", "squad"):
-        settings = Settings().with_(index={"index_dir": layout(runs)[domain]})
+        # The shipped ranker plays no part (and may be the one being replaced, fitted on other features).
+        settings = Settings().with_(index={"index_dir": layout(runs)[domain]}, retrieval={"ranker": False})
         app = Application.load(settings, build_if_missing=False, refresh=False)
         r = settings.retrieval
         retriever = HybridRetriever(app.index, r.lexical_weight, article_weight=r.article_weight)

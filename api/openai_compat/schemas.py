@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator, model_validator
 
 from api.schemas.ask import AnswerOut, PassageOut
 from api.schemas.common import Number, Text, WholeNumbers
@@ -121,21 +121,27 @@ class ChatCompletionRequest(WholeNumbers):
     metadata: dict[Annotated[str, Field(max_length=64)], Annotated[Text, Field(max_length=512)]] | None = Field(
         None, max_length=16)
 
+    @field_validator("metadata")
+    @classmethod
+    def _metadata_alone(cls, metadata: dict | None) -> dict | None:
+        # A malformed filter in metadata is refused naming metadata (the error's param), as one in filters is.
+        listed, recency = _metadata_filters(metadata)
+        if any(listed.values()) or recency is not None:
+            try:
+                Scope.of(**listed, recency_half_life_days=recency)
+            except FilterError as exc:
+                raise ValueError(str(exc)) from None
+        return metadata
+
     @model_validator(mode="after")
-    def _metadata_filters(self) -> "ChatCompletionRequest":
-        self.scope()  # a malformed filter in metadata: refused like one in filters
+    def _filters_together(self) -> "ChatCompletionRequest":
+        self.scope()  # each part may be well formed and their AND not ("since" in one after "until" in the other)
         return self
 
     def scope(self) -> Scope | None:
         """The filters of ``filters``, ``metadata`` and ``doc_ids`` together (AND), with the recency preference."""
-        meta = {k: v for k, v in (self.metadata or {}).items() if k in FIELDS or k == "recency_half_life_days"}
-        recency = self.recency_half_life_days
-        if "recency_half_life_days" in meta:
-            try:
-                recency = float(meta.pop("recency_half_life_days"))
-            except ValueError:
-                raise ValueError("metadata.recency_half_life_days: must be a number of days") from None
-        listed = {k: [x for x in v.split(",")] if k in ("sources", "topics", "doc_ids") else v for k, v in meta.items()}
+        listed, recency = _metadata_filters(self.metadata)
+        recency = self.recency_half_life_days if recency is None else recency
         fields = (self.filters.model_dump(exclude_none=True) if self.filters else {})
         for key, value in listed.items():
             fields[key] = [*fields.get(key, []), *value] if isinstance(value, list) else value
@@ -146,6 +152,19 @@ class ChatCompletionRequest(WholeNumbers):
             return Scope.of(**fields, recency_half_life_days=recency)
         except FilterError as exc:
             raise ValueError(str(exc)) from None
+
+
+def _metadata_filters(metadata: dict | None) -> tuple[dict, float | None]:
+    """The filter fields OpenAI's string-valued ``metadata`` carries (lists comma-separated; other keys ignored),
+    and its recency preference."""
+    meta = {k: v for k, v in (metadata or {}).items() if k in FIELDS or k == "recency_half_life_days"}
+    recency = None
+    if "recency_half_life_days" in meta:
+        try:
+            recency = float(meta.pop("recency_half_life_days"))
+        except ValueError:
+            raise ValueError("recency_half_life_days: must be a number of days") from None
+    return {k: v.split(",") if k in ("sources", "topics", "doc_ids") else v for k, v in meta.items()}, recency
 
 
 class AssistantMessage(BaseModel):

@@ -97,3 +97,14 @@ def test_the_official_openai_client_sends_filters_in_the_extra_body_or_the_metad
     with pytest.raises(openai.BadRequestError) as bad:
         client.chat.completions.create(model="news-qa", messages=messages, extra_body={"filters": {"since": "soon"}})
     assert "since" in bad.value.message
+    assert bad.value.body["param"] == "filters"
+    # A malformed filter in OpenAI's metadata names metadata; one that only fails with the other part (since
+    # after until) is still refused.
+    for metadata in ({"since": "notadate"}, {"recency_half_life_days": "soon"}):
+        with pytest.raises(openai.BadRequestError) as bad:
+            client.chat.completions.create(model="news-qa", messages=messages, metadata=metadata)
+        assert bad.value.body["param"] == "metadata" and list(metadata)[0] in bad.value.message
+    with pytest.raises(openai.BadRequestError) as bad:
+        client.chat.completions.create(model="news-qa", messages=messages, metadata={"since": "1987-03-02"},
+                                       extra_body={"filters": {"until": "1987-03-01"}})
+    assert "after until" in bad.value.message

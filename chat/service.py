@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from typing import Sequence
 
 from chat.rewrite import Rewrite, Rewriter, RuleRewriter, Turn
-from qa.filters import Scope, documents_scope
+from qa.filters import Scope
 from qa.pipeline import QAPipeline
 from qa.text import normalize_answer
 from qa.types import CitedAnswer, Passage, QAResult
@@ -48,10 +48,6 @@ def _already_given(answer: CitedAnswer, given: set[str]) -> bool:
     return any(text == g or (text and g and (text in g or g in text)) for g in given)
 
 
-# Earlier answered turns whose documents a follow-up falls back to (the most recent ones).
-FALLBACK_TURNS = 3
-
-
 class ChatService:
     def __init__(self, pipeline: QAPipeline, rewriter: Rewriter | None = None):
         self.pipeline = pipeline
@@ -78,51 +74,17 @@ class ChatService:
         """``scope``: what the conversation is asked within (the story a reader is looking at, a period, a
         publisher); None: the whole index."""
         max_answers = self.pipeline.max_answers if max_answers is None else max_answers
-        resolved = [self.standalone(history) for history, _ in conversations]
-        rewrites = [self.rewriter.rewrite(earlier, question, self.about)
-                    for earlier, (_, question) in zip(resolved, conversations)]
+        rewrites = [self.rewriter.rewrite(self.standalone(history), question, self.about)
+                    for history, question in conversations]
         # "What else": ask for more, then drop what was already said.
         extra = max((len(r.exclude) for r in rewrites), default=0)
         results = self.pipeline.ask_batch([r.question for r in rewrites], top_k, max_answers + extra, scope)
-        for i, (earlier, rewrite) in enumerate(zip(resolved, rewrites)):
-            if not results[i].answers and not (scope is not None and scope.doc_ids):
-                results[i] = self._within_earlier(earlier, rewrite.question, top_k, max_answers + extra, scope,
-                                                  results[i])
         replies = []
         for rewrite, result in zip(rewrites, results):
             given = {normalize_answer(a) for a in rewrite.exclude}
             answers = tuple(a for a in result.answers if not _already_given(a, given))[:max_answers]
             replies.append(ChatReply(rewrite, replace(result, answers=answers)))
         return replies
-
-    def _within_earlier(self, earlier: Sequence[Turn], question: str, top_k: int | None, max_answers: int,
-                        scope: Scope | None, unanswered: QAResult) -> QAResult:
-        """A follow-up the whole index gave no answer to, asked again within the documents the conversation's
-        earlier answers came from (issue 30: a rewrite can lose what the earlier turns' story holds), at the
-        reader's point for questions within named documents; the first result when that finds nothing either.
-        Tune half of the CoQA conversations: follow-ups 8.7 -> 11.0 F1 over the 90 stories' index, 5.2 -> 6.5
-        against the news archive with them (README, "Chat")."""
-        documents = self._documents_of(earlier, scope)
-        if not documents:
-            return unanswered
-        within = replace(scope, doc_ids=tuple(documents)) if scope is not None else documents_scope(documents)
-        again = self.pipeline.ask(question, top_k, max_answers, within)
-        return again if again.answers else unanswered
-
-    def _documents_of(self, earlier: Sequence[Turn], scope: Scope | None) -> list[str]:
-        """The documents of the earlier answers: each answered turn's standalone question retrieved again as it
-        was asked, the documents of its passages that hold its answer word for word (every channel sends the
-        answers' text back, none their documents)."""
-        answered = [t for t in earlier if t.answers][-FALLBACK_TURNS:]
-        if not answered:
-            return []
-        questions = [t.question for t in answered]
-        found = self.pipeline.retriever.retrieve_batch(questions, self.pipeline.embedder.encode(questions),
-                                                       self.pipeline.top_k, scope=scope)
-        documents: list[str] = []
-        for turn, passages in zip(answered, found):
-            documents += [sp.passage.doc_id for sp in passages if any(a and a in sp.passage.text for a in turn.answers)]
-        return list(dict.fromkeys(documents))
 
     def reply(self, history: Sequence[Turn], question: str, top_k: int | None = None,
               max_answers: int | None = None, scope: Scope | None = None) -> ChatReply:

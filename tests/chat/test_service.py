@@ -73,33 +73,3 @@ def test_turns_come_from_kept_answers_before_the_text():
             Message("system", "ignored"), Message("user", "And Baerbock?"), Message("assistant", "Olaf Scholz [1]")]
     assert turns_of(said) == [Turn("Who met Joly?", ("Shmyhal",)), Turn("And Baerbock?", ("Olaf Scholz",))]
     assert turns_of([Message("user", "Q1"), Message("user", "Q2")]) == [Turn("Q1"), Turn("Q2")]
-
-
-class WithinDocumentsReader(NameReader):
-    """Answers only questions asked within named documents (a reader whose open point is out of reach)."""
-
-    def read_batch(self, questions, passages, max_answers, within_documents=False):
-        found = super().read_batch(questions, passages, max_answers)
-        return found if within_documents else [[] for _ in questions]
-
-
-def test_an_unanswered_follow_up_is_asked_again_within_the_earlier_answers_documents(three_passages):
-    """The earlier answer's document is found again from its question (channels send back only answer text), and
-    the follow-up, unanswered over the whole index, is asked within it; with nothing answered before, or asked
-    within named documents already, it is not asked again."""
-    retriever = ListRetriever(three_passages)
-    chat = ChatService(QAPipeline(FakeEmbedder(), retriever, WithinDocumentsReader(), top_k=3, max_answers=1))
-    reply = chat.reply([Turn("Who said Britain supplies weapons?", ("Ben Wallace",))], "What did he say?")
-    (top,) = reply.result.answers
-    assert top.citation.doc_id == "d1" and top.text in three_passages[1].text
-    assert retriever.asked[-2:] == ["Who said Britain supplies weapons?", "What did Ben Wallace say?"]
-    assert chat.reply([Turn("Who said it?")], "What did he say?").result.no_answer  # no earlier answer
-    # An earlier answer no retrieved passage holds word for word: no documents to fall back to.
-    assert chat.reply([Turn("Who said it?", ("Olaf Scholz",))], "What did he say?").result.no_answer
-    from qa.filters import documents_scope
-
-    asked = len(retriever.asked)
-    scoped = chat.reply([Turn("Who said Britain supplies weapons?", ("Ben Wallace",))], "What did he say?",
-                        scope=documents_scope(["d2"]))
-    # Within its own scope: answered from there, asked once (no fallback to the earlier answer's document).
-    assert scoped.result.answers[0].citation.doc_id == "d2" and len(retriever.asked) == asked + 1

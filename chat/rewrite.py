@@ -124,8 +124,8 @@ def mentions(text: str, sentence_start: bool = True) -> list[Mention]:
         if not any(w.rstrip(".,") in GROUP_WORDS for w in words):
             while len(words) > 1 and (words[0] in COUNTRY_OF or words[0].rstrip(".") in TITLES):
                 words = words[1:]
-        if not words:
-            continue
+        if not words or len(words) == 1 and words[0].rstrip(".") in TITLES:
+            continue  # "German Foreign Minister" names a role, not who holds it: no one to call "she"
         name = " ".join(words)
         if demonym_only:
             found.append(Mention(name, person=False, demonym=True))
@@ -290,6 +290,8 @@ class RuleRewriter:
         text = re.sub(r"\s*\belse\b", "", question, count=1, flags=re.I)
         # The previous answer, and those of earlier turns that asked the same (a chain of "what else").
         last = recent[-1]
+        if re.fullmatch(r"\s*(?:what|who|which|where|anything|anyone|anybody)\s*[?.!]*\s*", text, re.I):
+            text = last.question  # a bare "What else?" asks the previous question again
         given = [a for t in recent if t is last or t.question == last.question for a in t.answers]
         return text, tuple(dict.fromkeys(given))
 

@@ -155,3 +155,17 @@ def test_a_pronoun_becomes_the_name_as_the_articles_use_it():
     rewrite = RuleRewriter().rewrite([Turn("Who is Germany's foreign minister?", ("Annalena Baerbock",))],
                                      "What did she say about weapons?", about)
     assert rewrite.question == "What did Baerbock say about weapons?"
+
+
+@pytest.mark.parametrize("role", ["German Foreign Minister", "Prime Minister", "the Defence Secretary"])
+def test_a_role_answer_is_not_who_a_pronoun_means(role):
+    """"Who is Okafor?" "German Foreign Minister": "she" is Okafor, never "Minister" (issue 30's example)."""
+    assert mentions("German Foreign Minister") == []
+    r = ask([("Who is Okafor?", [role])], "What did she offer to build?")
+    assert r.question == "What did Okafor offer to build?"
+
+
+@pytest.mark.parametrize("follow_up", ["What else?", "Anything else?", "who else"])
+def test_a_bare_what_else_asks_the_previous_question_again_without_its_answers(follow_up):
+    r = ask([("What did Okafor say about the harbour?", ["it needs dredging"])], follow_up)
+    assert r.question == "What did Okafor say about the harbour?" and r.exclude == ("it needs dredging",)

@@ -231,3 +231,23 @@ def test_the_pages_own_example_and_its_follow_up_are_answered(browser, live_serv
     assert "no-answer" not in second.get_attribute("class")
     assert "Asked as: What did Baerbock say about weapons?" in second.text
     assert "weapons" in second.find_element(By.CSS_SELECTOR, ".source mark").text
+
+
+def test_a_role_answer_then_she_and_what_else_in_the_page(browser, live_server):
+    """Issue 30's own failure: "Who is Baerbock?" is answered with her role, and "What did she offer to send?" was
+    asked as "What did Minister offer to send?"; now as "Baerbock", and answered. A bare "What else?" asks the
+    previous question again for another answer."""
+    from selenium.webdriver.common.by import By
+
+    browser.get(live_server + "/")
+    browser.execute_script("localStorage.clear()")
+    browser.refresh()
+    _ask(browser, "Who is Baerbock?", 1)
+    second = _ask(browser, "What did she offer to send?", 2)
+    assert "Asked as: What did Baerbock offer to send?" in second.text
+    assert "no-answer" not in second.get_attribute("class")
+    said = second.find_element(By.CSS_SELECTOR, ".answer").text
+    third = _ask(browser, "What else?", 3)
+    assert "Asked as: What did Baerbock offer to send?" in third.text
+    if "no-answer" not in third.get_attribute("class"):
+        assert third.find_element(By.CSS_SELECTOR, ".answer").text != said

@@ -232,6 +232,11 @@ THING_PRONOUNS = {"it": "subj", "its": "poss", "they": "subj", "them": "obj", "t
 # After "her" these words mean it is an object ("about her"), not a possessive ("her country").
 _NOT_NOUNS = frozenset("about to for with in on at by from and or say said , ? . !".split())
 _ELLIPSIS = re.compile(r"^\s*(?:and|but|so|also|then)?\s*(?:what|how)\s+about\s+(.+?)\s*\??\s*$|^\s*(?:and|but)\s+(.+?)\s*\??\s*$", re.I)
+# A bare question word ("When?", "And where?", "How many?"): the previous question asked again with it.
+_BARE_WH = re.compile(r"^\s*(?:and|but|so)?\s*(when|where|why|how|how\s+(?:many|much|long|often|old))\s*[?.!]*\s*$", re.I)
+# A question whose wh-phrase is its object: "What weapons did Britain send?", "Who did Melanie Joly meet?".
+_OBJECT_SLOT = re.compile(r"^\s*(?:what|which|who|whom|how\s+many|how\s+much)((?:\s+[a-z-]+){0,2}?)\s+(did|does|do|has|have|had|will|would|"
+                          r"can|could|should|might)\s+(.+?)\s*\?\s*$", re.I)
 _PLACE_QUESTION = re.compile(
     r"^\s*(?:which|what|where)\b(?:\s+(?:country|countries|nation|state|city|town|region|place|organi[sz]ation|"
     r"agency|newspaper|paper|company|party|group|alliance|ministry|union)\b|\s)", re.I)
@@ -296,6 +301,9 @@ class RuleRewriter:
         return text, tuple(dict.fromkeys(given))
 
     def _ellipsis(self, previous: Turn, question: str) -> str | None:
+        bare = _BARE_WH.match(question)
+        if bare:
+            return self._bare_wh(previous, bare.group(1))
         m = _ELLIPSIS.match(question)
         if not m:
             return None
@@ -335,6 +343,22 @@ class RuleRewriter:
         if not old.demonym and re.search(pattern, previous.question) and not replacement.startswith("the "):
             return re.sub(pattern, replacement.replace("\\", ""), previous.question, count=1)
         return previous.question.replace(old.text, replacement, 1)
+
+    @staticmethod
+    def _bare_wh(previous: Turn, wh: str) -> str | None:
+        """"What weapons did Britain send?" (light anti-armor) + "When?" → "When did Britain send light anti-armor?";
+        + "How many?" → "How many weapons did Britain send?". The previous answer fills the object the previous
+        question asked for (else its noun); a question whose wh-phrase was its subject, or a copula, is left."""
+        m = _OBJECT_SLOT.match(previous.question)
+        if not m:
+            return None
+        noun, aux, rest = m.group(1).strip(), m.group(2).lower(), m.group(3)
+        wh = " ".join(wh.split()).capitalize()
+        if wh in ("How many", "How much"):
+            return f"{wh} {noun + ' ' if noun else ''}{aux} {rest}?"
+        answer = _answer_mention(previous)
+        filler = answer.text if answer is not None else noun
+        return f"{wh} {aux} {rest}{' ' + filler if filler else ''}?"
 
     @staticmethod
     def _swap_wh_phrase(previous: str, rest: str) -> str | None:

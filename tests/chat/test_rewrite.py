@@ -169,3 +169,20 @@ def test_a_role_answer_is_not_who_a_pronoun_means(role):
 def test_a_bare_what_else_asks_the_previous_question_again_without_its_answers(follow_up):
     r = ask([("What did Okafor say about the harbour?", ["it needs dredging"])], follow_up)
     assert r.question == "What did Okafor say about the harbour?" and r.exclude == ("it needs dredging",)
+
+
+@pytest.mark.parametrize("previous, answer, follow_up, expected", [
+    ("What did Canada deploy?", "a small contingent of special forces", "Where?",
+     "Where did Canada deploy a small contingent of special forces?"),
+    ("What weapons did Britain send?", "anti-tank missiles", "And when?", "When did Britain send anti-tank missiles?"),
+    ("What weapons did Britain send?", "anti-tank missiles", "How many?", "How many weapons did Britain send?"),
+    ("How many weapons did Britain send?", None, "When?", "When did Britain send weapons?"),
+    ("Who did Okafor meet?", "Tomas Brandt", "why?", "Why did Okafor meet Tomas Brandt?"),
+])
+def test_a_bare_question_word_asks_the_previous_question_again_with_it(previous, answer, follow_up, expected):
+    assert ask([(previous, [answer] if answer else [])], follow_up).question == expected
+
+
+@pytest.mark.parametrize("previous", ["Who is Okafor?", "Who met Okafor?", "When did Okafor arrive?"])
+def test_a_bare_question_word_after_a_subject_or_copular_question_is_left(previous):
+    assert ask([(previous, ["Tomas Brandt"])], "Where?").question == "Where?"

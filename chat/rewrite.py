@@ -237,6 +237,9 @@ _BARE_WH = re.compile(r"^\s*(?:and|but|so)?\s*(when|where|why|how|how\s+(?:many|
 # A question whose wh-phrase is its object: "What weapons did Britain send?", "Who did Melanie Joly meet?".
 _OBJECT_SLOT = re.compile(r"^\s*(?:what|which|who|whom|how\s+many|how\s+much)((?:\s+[a-z-]+){0,2}?)\s+(did|does|do|has|have|had|will|would|"
                           r"can|could|should|might)\s+(.+?)\s*\?\s*$", re.I)
+# A question asking when, where, why or how: "Why did Wallace invite Shoygu?" + "When?" swaps the question word.
+_ADVERB_SLOT = re.compile(r"^\s*(?:when|where|why|how)\s+(did|does|do|has|have|had|will|would|can|could|should|might|"
+                          r"is|are|was|were)\s+(.+?)\s*\?\s*$", re.I)
 _PLACE_QUESTION = re.compile(
     r"^\s*(?:which|what|where)\b(?:\s+(?:country|countries|nation|state|city|town|region|place|organi[sz]ation|"
     r"agency|newspaper|paper|company|party|group|alliance|ministry|union)\b|\s)", re.I)
@@ -348,12 +351,17 @@ class RuleRewriter:
     def _bare_wh(previous: Turn, wh: str) -> str | None:
         """"What weapons did Britain send?" (light anti-armor) + "When?" → "When did Britain send light anti-armor?";
         + "How many?" → "How many weapons did Britain send?". The previous answer fills the object the previous
-        question asked for (else its noun); a question whose wh-phrase was its subject, or a copula, is left."""
+        question asked for (else its noun); after a when/where/why/how question the question word is swapped
+        ("Why did ...?" + "When?" → "When did ...?"); a question whose wh-phrase was its subject, or a copula, is
+        left."""
+        wh = " ".join(wh.split()).capitalize()
+        adverb = _ADVERB_SLOT.match(previous.question)
+        if adverb and wh not in ("How many", "How much"):
+            return f"{wh} {adverb.group(1).lower()} {adverb.group(2)}?"
         m = _OBJECT_SLOT.match(previous.question)
         if not m:
             return None
         noun, aux, rest = m.group(1).strip(), m.group(2).lower(), m.group(3)
-        wh = " ".join(wh.split()).capitalize()
         if wh in ("How many", "How much"):
             return f"{wh} {noun + ' ' if noun else ''}{aux} {rest}?"
         answer = _answer_mention(previous)

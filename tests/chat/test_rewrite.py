@@ -178,11 +178,13 @@ def test_a_bare_what_else_asks_the_previous_question_again_without_its_answers(f
     ("What weapons did Britain send?", "anti-tank missiles", "How many?", "How many weapons did Britain send?"),
     ("How many weapons did Britain send?", None, "When?", "When did Britain send weapons?"),
     ("Who did Okafor meet?", "Tomas Brandt", "why?", "Why did Okafor meet Tomas Brandt?"),
+    ("Why did Okafor meet Tomas Brandt?", "to talk about the port", "When?", "When did Okafor meet Tomas Brandt?"),
+    ("Where was the dam built?", "on the river", "And when?", "When was the dam built?"),
 ])
 def test_a_bare_question_word_asks_the_previous_question_again_with_it(previous, answer, follow_up, expected):
     assert ask([(previous, [answer] if answer else [])], follow_up).question == expected
 
 
-@pytest.mark.parametrize("previous", ["Who is Okafor?", "Who met Okafor?", "When did Okafor arrive?"])
+@pytest.mark.parametrize("previous", ["Who is Okafor?", "Who met Okafor?", "What is the port?"])
 def test_a_bare_question_word_after_a_subject_or_copular_question_is_left(previous):
     assert ask([(previous, ["Tomas Brandt"])], "Where?").question == "Where?"

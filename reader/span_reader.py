@@ -17,6 +17,7 @@ from qa.offline import go_offline
 from qa.types import Answer, ScoredPassage
 from reader.base import postprocess_candidates
 from reader.decode import Calibration, SpanCandidate, decode_spans, scoped_min_score
+from reader.evidence import as_evidence, is_yes_no
 from reader.selector import Selector, candidate_features
 from reader.features import DOC_STRIDE, MAX_SEQ_LEN, Features, featurize
 
@@ -177,13 +178,21 @@ class SpanReader:
                     p = scored[c.passage_index].passage
                     answers.append(Answer(p.text[c.start_char : c.end_char], round(float(probs[i]), 4), p.id,
                                           c.start_char, c.end_char))
-            return postprocess_candidates(answers, max_answers, ranked=True)
+            return postprocess_candidates(self._evidence(question, answers, scored), max_answers, ranked=True)
         candidates = self.calibration.fuse(candidates, [sp.score for sp in scored])
         for c in self.calibration.answers(candidates, min_score):
             p = scored[c.passage_index].passage
             answers.append(Answer(p.text[c.start_char : c.end_char], round(self.calibration.score(c), 4), p.id,
                                   c.start_char, c.end_char))
-        return postprocess_candidates(answers, max_answers)
+        return postprocess_candidates(self._evidence(question, answers, scored), max_answers)
+
+    @staticmethod
+    def _evidence(question: str, answers: list[Answer], scored: list[ScoredPassage]) -> list[Answer]:
+        """A yes/no question's answers as the sentences holding them (reader/evidence.py); others unchanged."""
+        if not answers or not is_yes_no(question):
+            return answers
+        texts = {sp.passage.id: sp.passage.text for sp in scored}
+        return [as_evidence(a, texts[a.passage_id]) for a in answers]
 
     def read(self, question: str, passages: list[ScoredPassage], max_answers: int,
              within_documents: bool = False) -> list[Answer]:

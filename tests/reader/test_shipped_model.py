@@ -83,3 +83,16 @@ def test_questions_within_named_documents_answer_from_the_scoped_operating_point
     explicit.warm_up()
     explicit.scoped_min_score = 0.0
     assert explicit.read(question, passages, 1, within_documents=True) == []
+
+
+def test_a_yes_no_question_is_answered_with_the_sentence_that_settles_it(real_service):
+    """An extractive reader cannot say yes or no: the answer is its span's whole sentence, cited exactly."""
+    result = real_service.ask("Did Germany send weapons to Ukraine?")
+    assert result.answers
+    top = result.answers[0]
+    passage = result.passage_of(top)
+    assert passage.text[top.citation.start : top.citation.end] == top.text
+    assert "weapons" in top.text and top.text.endswith(".") and top.text[0].isupper()
+    # The same question asked for a thing gets the thing, not a sentence.
+    what = real_service.ask("What has Germany refused to provide?")
+    assert what.answers and not what.answers[0].text.endswith(".")

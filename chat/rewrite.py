@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Protocol, Sequence
 
+from reader.evidence import is_yes_no
+
 # Texts that mention a name (the indexed passages about it): how the articles refer to that person.
 About = Callable[[str], list[str]]
 
@@ -240,6 +242,9 @@ _OBJECT_SLOT = re.compile(r"^\s*(?:what|which|who|whom|how\s+many|how\s+much)((?
 # A question asking when, where, why or how: "Why did Wallace invite Shoygu?" + "When?" swaps the question word.
 _ADVERB_SLOT = re.compile(r"^\s*(?:when|where|why|how)\s+(did|does|do|has|have|had|will|would|can|could|should|might|"
                           r"is|are|was|were)\s+(.+?)\s*\?\s*$", re.I)
+# A yes/no question: "Did Wallace invite Shoygu?" + "Why?" asks why he did.
+_YES_NO_SLOT = re.compile(r"^\s*(?:and|but|so)?\s*(did|does|do|has|have|had|will|would|can|could|should|might|is|are|was|"
+                          r"were)\s+(.+?)\s*\?\s*$", re.I)
 _PLACE_QUESTION = re.compile(
     r"^\s*(?:which|what|where)\b(?:\s+(?:country|countries|nation|state|city|town|region|place|organi[sz]ation|"
     r"agency|newspaper|paper|company|party|group|alliance|ministry|union)\b|\s)", re.I)
@@ -358,6 +363,10 @@ class RuleRewriter:
         adverb = _ADVERB_SLOT.match(previous.question)
         if adverb and wh not in ("How many", "How much"):
             return f"{wh} {adverb.group(1).lower()} {adverb.group(2)}?"
+        yes_no = _YES_NO_SLOT.match(previous.question)
+        if yes_no and is_yes_no(previous.question):
+            # "Did Wallace invite Shoygu?" + "When?" → "When did Wallace invite Shoygu?" (not "How many": no noun).
+            return f"{wh} {yes_no.group(1).lower()} {yes_no.group(2)}?" if wh not in ("How many", "How much") else None
         m = _OBJECT_SLOT.match(previous.question)
         if not m:
             return None

@@ -180,11 +180,19 @@ def test_a_bare_what_else_asks_the_previous_question_again_without_its_answers(f
     ("Who did Okafor meet?", "Tomas Brandt", "why?", "Why did Okafor meet Tomas Brandt?"),
     ("Why did Okafor meet Tomas Brandt?", "to talk about the port", "When?", "When did Okafor meet Tomas Brandt?"),
     ("Where was the dam built?", "on the river", "And when?", "When was the dam built?"),
+    # After a yes/no question (answered with its sentence) the question word asks about the same event.
+    ("Did Okafor meet Tomas Brandt?", "Okafor met Tomas Brandt in Lagos.", "Why?", "Why did Okafor meet Tomas Brandt?"),
+    ("Was the dam built?", "The dam was built in 1990.", "And where?", "Where was the dam built?"),
 ])
 def test_a_bare_question_word_asks_the_previous_question_again_with_it(previous, answer, follow_up, expected):
     assert ask([(previous, [answer] if answer else [])], follow_up).question == expected
 
 
-@pytest.mark.parametrize("previous", ["Who is Okafor?", "Who met Okafor?", "What is the port?"])
+@pytest.mark.parametrize("previous", ["Who is Okafor?", "Who met Okafor?", "What is the port?",
+                                      "Did Okafor meet Brandt or Weller?"])
 def test_a_bare_question_word_after_a_subject_or_copular_question_is_left(previous):
     assert ask([(previous, ["Tomas Brandt"])], "Where?").question == "Where?"
+
+
+def test_how_many_after_a_yes_no_question_is_left():
+    assert ask([("Did Britain send weapons?", ["Britain sent weapons."])], "How many?").question == "How many?"

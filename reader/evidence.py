@@ -29,17 +29,22 @@ def is_yes_no(question: str) -> bool:
     return bool(_YES_NO.match(question)) and not _ALTERNATIVE.search(question)
 
 
-def sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
-    """The sentence(s) of ``text`` covering ``text[start:end]``, without surrounding whitespace; the span itself
-    where the segmenter does not cover it or the sentence is longer than ``MAX_EVIDENCE_CHARS``."""
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Where each sentence of ``text`` starts and ends (trailing whitespace included, as pysbd gives it)."""
     import pysbd
 
     # A segmenter keeps the text it is working on, so each call has its own (constructing one costs microseconds).
-    spans = pysbd.Segmenter(language="en", clean=False, char_span=True).segment(text)
-    covering = [s for s in spans if s.start < end and start < s.end]
-    if not covering or covering[0].start > start or covering[-1].end < end:
+    return [(s.start, s.end) for s in pysbd.Segmenter(language="en", clean=False, char_span=True).segment(text)]
+
+
+def sentence_bounds(text: str, start: int, end: int, spans: list[tuple[int, int]] | None = None) -> tuple[int, int]:
+    """The sentence(s) of ``text`` covering ``text[start:end]``, without surrounding whitespace; the span itself
+    where the segmenter does not cover it or the sentence is longer than ``MAX_EVIDENCE_CHARS``. ``spans``:
+    ``sentence_spans(text)`` when already known (one passage, several answers)."""
+    covering = [s for s in (sentence_spans(text) if spans is None else spans) if s[0] < end and start < s[1]]
+    if not covering or covering[0][0] > start or covering[-1][1] < end:
         return start, end
-    b, e = covering[0].start, covering[-1].end
+    b, e = covering[0][0], covering[-1][1]
     while b < e and text[b].isspace():
         b += 1
     while e > b and text[e - 1].isspace():
@@ -49,7 +54,7 @@ def sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
     return b, e
 
 
-def as_evidence(answer: Answer, passage_text: str) -> Answer:
+def as_evidence(answer: Answer, passage_text: str, spans: list[tuple[int, int]] | None = None) -> Answer:
     """``answer`` widened to its sentence of ``passage_text`` (its score and passage kept)."""
-    b, e = sentence_bounds(passage_text, answer.start, answer.end)
+    b, e = sentence_bounds(passage_text, answer.start, answer.end, spans)
     return Answer(passage_text[b:e], answer.score, answer.passage_id, b, e)

@@ -17,7 +17,7 @@ from qa.offline import go_offline
 from qa.types import Answer, ScoredPassage
 from reader.base import postprocess_candidates
 from reader.decode import Calibration, SpanCandidate, decode_spans, scoped_min_score
-from reader.evidence import as_evidence, is_yes_no
+from reader.evidence import as_evidence, is_yes_no, sentence_spans
 from reader.selector import Selector, candidate_features
 from reader.features import DOC_STRIDE, MAX_SEQ_LEN, Features, featurize
 
@@ -192,7 +192,13 @@ class SpanReader:
         if not answers or not is_yes_no(question):
             return answers
         texts = {sp.passage.id: sp.passage.text for sp in scored}
-        return [as_evidence(a, texts[a.passage_id]) for a in answers]
+        spans: dict[str, list[tuple[int, int]]] = {}  # each passage segmented once, however many answers it holds
+        out = []
+        for a in answers:
+            if a.passage_id not in spans:
+                spans[a.passage_id] = sentence_spans(texts[a.passage_id])
+            out.append(as_evidence(a, texts[a.passage_id], spans[a.passage_id]))
+        return out
 
     def read(self, question: str, passages: list[ScoredPassage], max_answers: int,
              within_documents: bool = False) -> list[Answer]:

@@ -54,3 +54,12 @@ def test_evidence_is_verbatim_and_keeps_score_and_passage():
     assert (widened.score, widened.passage_id) == (0.42, "p1")
     assert TEXT[widened.start : widened.end] == widened.text
     assert widened.start <= start and end <= widened.end
+
+
+def test_known_sentences_give_the_same_bounds():
+    from reader.evidence import sentence_spans
+
+    spans = sentence_spans(TEXT)
+    assert [TEXT[a:b].strip() for a, b in spans][1] == "Germany has refused to send weapons, Baerbock said."
+    for part in ("Kyiv", "weapons", "Baerbock said. She", "helmets"):
+        assert sentence_bounds(TEXT, *span(TEXT, part), spans) == sentence_bounds(TEXT, *span(TEXT, part))

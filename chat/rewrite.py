@@ -242,6 +242,9 @@ _OBJECT_SLOT = re.compile(r"^\s*(?:what|which|who|whom|how\s+many|how\s+much)((?
 # A question asking when, where, why or how: "Why did Wallace invite Shoygu?" + "When?" swaps the question word.
 _ADVERB_SLOT = re.compile(r"^\s*(?:when|where|why|how)\s+(did|does|do|has|have|had|will|would|can|could|should|might|"
                           r"is|are|was|were)\s+(.+?)\s*\?\s*$", re.I)
+# "Who?" or "What?" after a yes/no question about someone or something: "Was someone bought out?" + "Who?".
+_BARE_WHO = re.compile(r"^\s*(?:and|but|so)?\s*(who|what)\s*[?.!]*\s*$", re.I)
+_INDEFINITE = re.compile(r"\b(?:someone|somebody|anyone|anybody|something|anything)(?:\s+else)?\b\s*", re.I)
 # A yes/no question: "Did Wallace invite Shoygu?" + "Why?" asks why he did.
 _YES_NO_SLOT = re.compile(r"^\s*(?:and|but|so)?\s*(did|does|do|has|have|had|will|would|can|could|should|might|is|are|was|"
                           r"were)\s+(.+?)\s*\?\s*$", re.I)
@@ -312,6 +315,9 @@ class RuleRewriter:
         bare = _BARE_WH.match(question)
         if bare:
             return self._bare_wh(previous, bare.group(1))
+        who = _BARE_WHO.match(question)
+        if who:
+            return self._indefinite(previous, who.group(1))
         m = _ELLIPSIS.match(question)
         if not m:
             return None
@@ -376,6 +382,18 @@ class RuleRewriter:
         answer = _answer_mention(previous)
         filler = answer.text if answer is not None else noun
         return f"{wh} {aux} {rest}{' ' + filler if filler else ''}?"
+
+    @staticmethod
+    def _indefinite(previous: Turn, wh: str) -> str | None:
+        """"Was someone bought out?" + "Who?" → "Who was bought out?"; "Did he hit anything?" + "What?" → "What did he
+        hit?". Without someone/something in a yes/no question before it, "Who?" is left."""
+        yes_no = _YES_NO_SLOT.match(previous.question)
+        if not yes_no or not is_yes_no(previous.question) or len(_INDEFINITE.findall(yes_no.group(2))) != 1:
+            return None
+        found = _INDEFINITE.search(yes_no.group(2))
+        rest = _INDEFINITE.sub("", yes_no.group(2), count=1).strip()
+        wh = wh.capitalize() + (" else" if "else" in found.group(0).lower() else "")  # "anyone else hurt" → "Who else"
+        return f"{wh} {yes_no.group(1).lower()} {rest}?" if rest else None
 
     @staticmethod
     def _swap_wh_phrase(previous: str, rest: str) -> str | None:

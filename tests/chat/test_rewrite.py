@@ -196,3 +196,17 @@ def test_a_bare_question_word_after_a_subject_or_copular_question_is_left(previo
 
 def test_how_many_after_a_yes_no_question_is_left():
     assert ask([("Did Britain send weapons?", ["Britain sent weapons."])], "How many?").question == "How many?"
+
+
+@pytest.mark.parametrize("previous, follow_up, expected", [
+    ("Was someone bought out?", "Who?", "Who was bought out?"),
+    ("Did Okafor sign anything?", "And what?", "What did Okafor sign?"),
+    ("Was anyone else hurt?", "who?", "Who else was hurt?"),
+])
+def test_who_or_what_after_a_yes_no_question_about_someone_asks_for_them(previous, follow_up, expected):
+    assert ask([(previous, ["Okafor said so."])], follow_up).question == expected
+
+
+@pytest.mark.parametrize("previous", ["Did Okafor sign the deal?", "What did Okafor sign?", "Who is Okafor?"])
+def test_who_after_a_question_about_no_one_in_particular_is_left(previous):
+    assert ask([(previous, ["the deal"])], "Who?").question == "Who?"

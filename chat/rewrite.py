@@ -248,6 +248,7 @@ _INDEFINITE = re.compile(r"\b(?:someone|somebody|anyone|anybody|something|anythi
 # A yes/no question: "Did Wallace invite Shoygu?" + "Why?" asks why he did.
 _YES_NO_SLOT = re.compile(r"^\s*(?:and|but|so)?\s*(did|does|do|has|have|had|will|would|can|could|should|might|is|are|was|"
                           r"were)\s+(.+?)\s*\?\s*$", re.I)
+
 _PLACE_QUESTION = re.compile(
     r"^\s*(?:which|what|where)\b(?:\s+(?:country|countries|nation|state|city|town|region|place|organi[sz]ation|"
     r"agency|newspaper|paper|company|party|group|alliance|ministry|union)\b|\s)", re.I)
@@ -258,6 +259,12 @@ _SUBJECT_SLOT = re.compile(r"^\s*(?:who|which\s+\w+|what\s+(?:country|countries|
                            r"could|should|might)\s+(.+?)\s*\?\s*$", re.I)
 _WH = ("what", "who", "whom", "when", "where", "which", "why", "how")
 _AUX = frozenset("is are was were do does did has have had will would can could should may might".split())
+
+
+def _yes_no_slot(question: str) -> re.Match | None:
+    """A yes/no question (reader.evidence.is_yes_no) split into its auxiliary and the rest; None for any other."""
+    m = _YES_NO_SLOT.match(question)
+    return m if m and is_yes_no(question) else None
 
 
 def article_form(name: str, about: About | None = None) -> str:
@@ -369,8 +376,8 @@ class RuleRewriter:
         adverb = _ADVERB_SLOT.match(previous.question)
         if adverb and wh not in ("How many", "How much"):
             return f"{wh} {adverb.group(1).lower()} {adverb.group(2)}?"
-        yes_no = _YES_NO_SLOT.match(previous.question)
-        if yes_no and is_yes_no(previous.question):
+        yes_no = _yes_no_slot(previous.question)
+        if yes_no:
             # "Did Wallace invite Shoygu?" + "When?" → "When did Wallace invite Shoygu?" (not "How many": no noun).
             return f"{wh} {yes_no.group(1).lower()} {yes_no.group(2)}?" if wh not in ("How many", "How much") else None
         m = _OBJECT_SLOT.match(previous.question)
@@ -387,12 +394,13 @@ class RuleRewriter:
     def _indefinite(previous: Turn, wh: str) -> str | None:
         """"Was someone bought out?" + "Who?" → "Who was bought out?"; "Did he hit anything?" + "What?" → "What did he
         hit?". Without someone/something in a yes/no question before it, "Who?" is left."""
-        yes_no = _YES_NO_SLOT.match(previous.question)
-        if not yes_no or not is_yes_no(previous.question) or len(_INDEFINITE.findall(yes_no.group(2))) != 1:
+        yes_no = _yes_no_slot(previous.question)
+        found = list(_INDEFINITE.finditer(yes_no.group(2))) if yes_no else []
+        if len(found) != 1:
             return None
-        found = _INDEFINITE.search(yes_no.group(2))
-        rest = _INDEFINITE.sub("", yes_no.group(2), count=1).strip()
-        wh = wh.capitalize() + (" else" if "else" in found.group(0).lower() else "")  # "anyone else hurt" → "Who else"
+        said, m = yes_no.group(2), found[0]
+        rest = (said[: m.start()] + said[m.end() :]).strip()
+        wh = wh.capitalize() + (" else" if "else" in m.group(0).lower() else "")  # "anyone else hurt" → "Who else"
         return f"{wh} {yes_no.group(1).lower()} {rest}?" if rest else None
 
     @staticmethod

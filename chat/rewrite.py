@@ -244,6 +244,12 @@ _ADVERB_SLOT = re.compile(r"^\s*(?:when|where|why|how)\s+(did|does|do|has|have|h
                           r"is|are|was|were)\s+(.+?)\s*\?\s*$", re.I)
 # "Who?" or "What?" after a yes/no question about someone or something: "Was someone bought out?" + "Who?".
 _BARE_WHO = re.compile(r"^\s*(?:and|but|so)?\s*(who|what)\s*[?.!]*\s*$", re.I)
+# "Why not?" after a yes/no question: "Did Germany send tanks?" + "Why not?" asks why it did not.
+_WHY_NOT = re.compile(r"^\s*(?:and|but|so)?\s*why\s+not\s*[?.!]*\s*$", re.I)
+# The auxiliary's negative, so that the rest of the question needs no parse: "Why didn't Germany send tanks?".
+_NEGATED = {"did": "didn't", "does": "doesn't", "do": "don't", "has": "hasn't", "have": "haven't", "had": "hadn't",
+            "will": "won't", "would": "wouldn't", "can": "can't", "could": "couldn't", "should": "shouldn't",
+            "is": "isn't", "are": "aren't", "was": "wasn't", "were": "weren't"}
 _INDEFINITE = re.compile(r"\b(?:someone|somebody|anyone|anybody|something|anything)(?:\s+else)?\b\s*", re.I)
 # A yes/no question: "Did Wallace invite Shoygu?" + "Why?" asks why he did.
 _YES_NO_SLOT = re.compile(r"^\s*(?:and|but|so)?\s*(did|does|do|has|have|had|will|would|can|could|should|might|is|are|was|"
@@ -322,6 +328,8 @@ class RuleRewriter:
         bare = _BARE_WH.match(question)
         if bare:
             return self._bare_wh(previous, bare.group(1))
+        if _WHY_NOT.match(question):
+            return self._why_not(previous)
         who = _BARE_WHO.match(question)
         if who:
             return self._indefinite(previous, who.group(1))
@@ -389,6 +397,14 @@ class RuleRewriter:
         answer = _answer_mention(previous)
         filler = answer.text if answer is not None else noun
         return f"{wh} {aux} {rest}{' ' + filler if filler else ''}?"
+
+    @staticmethod
+    def _why_not(previous: Turn) -> str | None:
+        """"Did Germany send tanks?" + "Why not?" → "Why didn't Germany send tanks?"; left after any other question
+        (or one with no plain negative: "Might he ...?")."""
+        yes_no = _yes_no_slot(previous.question)
+        negated = _NEGATED.get(yes_no.group(1).lower()) if yes_no else None
+        return f"Why {negated} {yes_no.group(2)}?" if negated else None
 
     @staticmethod
     def _indefinite(previous: Turn, wh: str) -> str | None:

@@ -210,3 +210,18 @@ def test_who_or_what_after_a_yes_no_question_about_someone_asks_for_them(previou
 @pytest.mark.parametrize("previous", ["Did Okafor sign the deal?", "What did Okafor sign?", "Who is Okafor?"])
 def test_who_after_a_question_about_no_one_in_particular_is_left(previous):
     assert ask([(previous, ["the deal"])], "Who?").question == "Who?"
+
+
+@pytest.mark.parametrize("previous, follow_up, expected", [
+    ("Did Germany send tanks to Ukraine?", "Why not?", "Why didn't Germany send tanks to Ukraine?"),
+    ("Was Okafor re-elected?", "And why not?", "Why wasn't Okafor re-elected?"),
+    ("Can the dam be repaired?", "why not", "Why can't the dam be repaired?"),
+])
+def test_why_not_after_a_yes_no_question_asks_why_it_did_not(previous, follow_up, expected):
+    assert ask([(previous, ["No."])], follow_up).question == expected
+
+
+@pytest.mark.parametrize("previous", ["What did Germany send?", "Might Okafor resign?",
+                                      "Did Okafor meet Brandt or Weller?"])
+def test_why_not_after_any_other_question_is_left(previous):
+    assert ask([(previous, ["tanks"])], "Why not?").question == "Why not?"

@@ -545,7 +545,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"qa {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("index", help="add articles (.txt, .md, .jsonl files or folders) to the index, or rebuild it")
+    p = sub.add_parser("index", help="add articles (.txt, .md, .jsonl, .jsonl.gz, .pdf files or folders) to the index, or rebuild it")
     p.add_argument("paths", nargs="*", help="files or folders to add; none rebuilds from the current sources")
     p.add_argument("--replace", action="store_true", help="index only PATHS, dropping earlier sources")
     p.add_argument("--ray", metavar="ADDRESS", default=None,

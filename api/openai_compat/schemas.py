@@ -32,8 +32,15 @@ class _Message(BaseModel):
 
 class UserMessage(_Message):
     role: Literal["user"]
-    # Every user message is a question: the same 1-1000 character rule as /v1/ask.
-    content: Annotated[Text, Field(max_length=QUESTION_MAX_CHARS)] | list[ContentPart] | None = None
+    content: Text | list[ContentPart] | None = Field(None, json_schema_extra={"maxLength": QUESTION_MAX_CHARS})
+
+    @model_validator(mode="after")
+    def _not_too_long(self) -> "UserMessage":
+        # Every user message is a question: /v1/ask's length rule and words, whether it came as a string or as
+        # text parts (a bound on the string alone let parts through, and a failed union said "items").
+        if len(self.text) > QUESTION_MAX_CHARS:
+            raise ValueError(f"question must be at most {QUESTION_MAX_CHARS} characters (got {len(self.text)})")
+        return self
 
 
 class OtherMessage(_Message):
@@ -78,8 +85,10 @@ class ChatCompletionRequest(WholeNumbers):
     model_config = ConfigDict(extra="ignore")
     model: Text = Field(..., min_length=1, max_length=200, description="Any id; GET /v1/models lists ours.")
     messages: list[ChatMessage] = Field(..., min_length=1, max_length=MAX_MESSAGES,
-                                        description=f"The conversation; the last must be a user message of 1-{QUESTION_MAX_CHARS} "
-                                                    "characters. Only the last turns are read (follow-ups refer to them).")
+                                        description=f"The conversation; every user message is a question of at most {QUESTION_MAX_CHARS} "
+                                                    "characters (longer: 400). Only the last turns are read (follow-ups refer "
+                                                    "to them); one that does not end with a user's question is answered with "
+                                                    "a prompt to ask one.")
     temperature: Number | None = Field(None, ge=0, le=2, allow_inf_nan=False, description="0-2; no effect.")
     top_p: Number | None = Field(None, ge=0, le=1, allow_inf_nan=False, description="0-1; no effect.")
     presence_penalty: Number | None = Field(None, ge=-2, le=2, allow_inf_nan=False, description="-2 to 2; no effect.")

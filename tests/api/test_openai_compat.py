@@ -99,7 +99,9 @@ def test_max_tokens_cuts_and_says_length(client):
 
 @pytest.mark.parametrize("messages, word", [
     ([], "messages"),
-    ([{"role": "user", "content": "x" * 1001}], "1000"),
+    ([{"role": "user", "content": "x" * 1001}], "question must be at most 1000 characters (got 1001)"),
+    ([{"role": "user", "content": [{"type": "text", "text": "x" * 700}, {"type": "text", "text": "y" * 700}]}],
+     "question must be at most 1000 characters (got 1401)"),
     ([{"role": "wizard", "content": "hi"}], "role"),
     ([{"role": "user", "content": "hi"}], "n"),
 ])

@@ -263,6 +263,7 @@ _COPULAR = re.compile(r"^((?:who|what|where|when|which)\s+(?:is|are|was|were))\s
 _SUBJECT_SLOT = re.compile(r"^\s*(?:who|which\s+\w+|what\s+(?:country|countries|nation|state|city|organi[sz]ation|"
                            r"agency|newspaper|company|party|group))\s+(is|are|was|were|has|have|had|will|would|can|"
                            r"could|should|might)\s+(.+?)\s*\?\s*$", re.I)
+_ADVERBIAL_QUESTION = re.compile(r"^\s*(?:and|but|so)?\s*(?:when|where|why|how)\b(?!\s+(?:many|much)\b)", re.I)
 _WH = ("what", "who", "whom", "when", "where", "which", "why", "how")
 _AUX = frozenset("is are was were do does did has have had will would can could should may might".split())
 
@@ -271,6 +272,49 @@ def _yes_no_slot(question: str) -> re.Match | None:
     """A yes/no question (reader.evidence.is_yes_no) split into its auxiliary and the rest; None for any other."""
     m = _YES_NO_SLOT.match(question)
     return m if m and is_yes_no(question) else None
+
+
+# Words that open a clause or a verb phrase: an answer that starts so is a statement, referred to as "that".
+_CLAUSE_OPENERS = frozenset("i we you he she they it that this because to if when as so".split())
+_DETERMINERS = frozenset("the a an his her its their our my your this that these those".split())
+# Where an object goes in "Solberg say about the new wall": before the verb's preposition ("of" binds to a noun).
+_PREPOSITIONS = frozenset("""about to for with in on at by from into onto over under against during after before since
+    through across toward towards upon without between among""".split())
+
+
+def _filler(previous: Turn) -> str | None:
+    """What the previous answer contributes as the object a follow-up asks about: a name or a short noun phrase
+    (a number too: "42 million dollars"), "that" for a statement; None without an answer."""
+    mention = _answer_mention(previous)
+    if mention is not None:
+        return mention.text
+    if not previous.answers:
+        return None
+    answer = previous.answers[0].strip().strip("\"“”'.,")
+    words = answer.split()
+    if not words:
+        return None
+    if len(words) <= 6 and words[0].lower() not in _CLAUSE_OPENERS and not words[0].lower().endswith("ing"):
+        return answer
+    return "that"
+
+
+def _with_object(rest: str, filler: str | None) -> str:
+    """``rest`` ("Solberg say about the new wall") with ``filler`` as the verb's object: before the first preposition
+    after the verb ("Solberg say that about the new wall"), else at the end ("Britain send light anti-armor"). The
+    verb is taken to be the first lowercase word not right after a determiner (which would make it a noun)."""
+    if not filler:
+        return rest
+    words = rest.split()
+    seen_verb = False
+    for i, word in enumerate(words):
+        low = word.lower()
+        if seen_verb and low in _PREPOSITIONS:
+            return " ".join(words[:i] + [filler] + words[i:])
+        if (word[:1].islower() and low not in _DETERMINERS and low not in _PREPOSITIONS and low != "of"
+                and (i == 0 or words[i - 1].lower() not in _DETERMINERS)):
+            seen_verb = True
+    return f"{rest} {filler}"
 
 
 def article_form(name: str, about: About | None = None) -> str:
@@ -394,9 +438,8 @@ class RuleRewriter:
         noun, aux, rest = m.group(1).strip(), m.group(2).lower(), m.group(3)
         if wh in ("How many", "How much"):
             return f"{wh} {noun + ' ' if noun else ''}{aux} {rest}?"
-        answer = _answer_mention(previous)
-        filler = answer.text if answer is not None else noun
-        return f"{wh} {aux} {rest}{' ' + filler if filler else ''}?"
+        filler = _filler(previous) or noun
+        return f"{wh} {aux} {_with_object(rest, filler)}?"
 
     @staticmethod
     def _why_not(previous: Turn) -> str | None:
@@ -483,14 +526,16 @@ class RuleRewriter:
     @staticmethod
     def _antecedent(recent: list[Turn], person: bool, gender: str | None = None,
                     about: About | None = None) -> Mention | None:
-        known = pronoun_gender(recent) if gender is not None else None
         """The latest name of the wanted kind: the answer first, then the question's names in order.
 
         With ``gender`` ("she"), a person whose first name says the other gender is passed over ("Who did Melanie
-        Joly meet?" Denys Shmygal; "What did she discuss?" is Joly); names that say nothing are kept."""
+        Joly meet?" Denys Shmygal; "What did she discuss?" is Joly); names that say nothing are kept. The answer to
+        a when/where/why/how question says when or where something happened, and is no antecedent ("Where does
+        the money come from?" a regional fund; "Why did he oppose it?" is not about the fund)."""
+        known = pronoun_gender(recent) if gender is not None else None
         for turn in reversed(recent):
             candidates = []
-            answer = _answer_mention(turn)
+            answer = None if _ADVERBIAL_QUESTION.match(turn.question) else _answer_mention(turn)
             if answer is not None:
                 candidates.append(answer)
             candidates.extend(m for m in mentions(turn.question) if not m.demonym)

@@ -183,6 +183,14 @@ def test_a_bare_what_else_asks_the_previous_question_again_without_its_answers(f
     # After a yes/no question (answered with its sentence) the question word asks about the same event.
     ("Did Okafor meet Tomas Brandt?", "Okafor met Tomas Brandt in Lagos.", "Why?", "Why did Okafor meet Tomas Brandt?"),
     ("Was the dam built?", "The dam was built in 1990.", "And where?", "Where was the dam built?"),
+    # A number fills the place too; a statement is "that"; the object goes before the verb's preposition.
+    ("How much did the council approve?", "42 million dollars", "When?", "When did the council approve 42 million dollars?"),
+    ("What did Solberg say about the new wall?", "She said the town could not afford another winter", "When?",
+     "When did Solberg say that about the new wall?"),
+    ("What did Britain send to Ukraine?", "light anti-armor weapons", "When?",
+     "When did Britain send light anti-armor weapons to Ukraine?"),
+    ("What did the mayor of Port Avalon sign on Friday?", "the harbor bill", "Why?",
+     "Why did the mayor of Port Avalon sign the harbor bill on Friday?"),
 ])
 def test_a_bare_question_word_asks_the_previous_question_again_with_it(previous, answer, follow_up, expected):
     assert ask([(previous, [answer] if answer else [])], follow_up).question == expected
@@ -225,3 +233,12 @@ def test_why_not_after_a_yes_no_question_asks_why_it_did_not(previous, follow_up
                                       "Did Okafor meet Brandt or Weller?"])
 def test_why_not_after_any_other_question_is_left(previous):
     assert ask([(previous, ["tanks"])], "Why not?").question == "Why not?"
+
+
+def test_the_answer_to_a_where_question_is_no_antecedent():
+    history = [("Who opposed the fee increase?", ["Tomas Reyes"]),
+               ("Where does the money come from?", ["regional resilience fund"])]
+    assert ask(history, "Why did he oppose it?").question == "Why did Tomas Reyes oppose it?"
+    # ... while the answer to a what-question still is: "it" is what was sent.
+    assert ask([("What did Britain send?", ["anti-tank weapons"])], "When did it arrive?").question == \
+        "When did anti-tank weapons arrive?"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from chat.service import ChatReply, Numbered
 from qa.types import QAResult
-from chat.turns import NO_ANSWER
 
 _QUOTE_CHARS = 160
 
@@ -47,7 +46,7 @@ def closest_line(result: QAResult, width: int = 300) -> str | None:
 def message(reply: ChatReply) -> str:
     """The assistant's text: the answer first, then other candidates, what was asked, and the sources."""
     cites = reply.numbered()
-    lines = [f"{cites[0].answer.text} [1]" if cites else NO_ANSWER]
+    lines = [f"{cites[0].answer.text} [1]" if cites else reply.no_answer_text]
     if not cites and (closest := closest_line(reply.result)) is not None:
         lines.append(closest)
     if len(cites) > 1:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 from typing import Sequence
 
 from chat.rewrite import Rewrite, Rewriter, RuleRewriter, Turn
+from chat.turns import NO_ANSWER, NO_ANSWER_SELECTED
 from qa.filters import Scope
 from qa.pipeline import QAPipeline
 from qa.text import normalize_answer
@@ -30,6 +31,13 @@ class ChatReply:
 
     rewrite: Rewrite
     result: QAResult
+    # Asked within a selection (documents, dates, publishers, topics), not the whole index.
+    selected: bool = False
+
+    @property
+    def no_answer_text(self) -> str:
+        """What the reply says when it has no answer: where it looked."""
+        return NO_ANSWER_SELECTED if self.selected else NO_ANSWER
 
     def numbered(self) -> list[Numbered]:
         return [Numbered(i, a, self.result.passage_of(a)) for i, a in enumerate(self.result.answers, 1)]
@@ -83,7 +91,7 @@ class ChatService:
         for rewrite, result in zip(rewrites, results):
             given = {normalize_answer(a) for a in rewrite.exclude}
             answers = tuple(a for a in result.answers if not _already_given(a, given))[:max_answers]
-            replies.append(ChatReply(rewrite, replace(result, answers=answers)))
+            replies.append(ChatReply(rewrite, replace(result, answers=answers), scope is not None and scope.filtered))
         return replies
 
     def reply(self, history: Sequence[Turn], question: str, top_k: int | None = None,

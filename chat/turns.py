@@ -13,6 +13,9 @@ from typing import Iterable
 from chat.rewrite import Turn
 
 NO_ANSWER = "I found no confident answer to that in the indexed articles."
+# Asked within a selection (one story, a period, a publisher): the answer was looked for there only.
+NO_ANSWER_SELECTED = "I found no confident answer to that in the selected articles."
+_NO_ANSWER_OPENING = "I found no confident answer to that"
 _MARKERS = re.compile(r"(?:\s*\[\d+\])+\s*$")
 
 
@@ -28,7 +31,7 @@ class Message:
 def answer_in(content: str) -> tuple[str, ...]:
     """The answer an earlier assistant message gave (its first line, markers removed); () for none."""
     first = content.strip().split("\n", 1)[0].strip()
-    if not first or first.startswith(NO_ANSWER):
+    if not first or first.startswith(_NO_ANSWER_OPENING):
         return ()
     return (_MARKERS.sub("", first),)
 

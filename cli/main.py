@@ -231,7 +231,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if result.no_answer:
         from chat.render import closest_line
 
-        print("No confident answer in the indexed articles.")
+        print(f"No confident answer in the {'selected' if scope is not None and scope.filtered else 'indexed'} articles.")
         closest = closest_line(result)
         if closest is not None:
             print(closest)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from chat.render import message, window
 from chat.service import ChatReply
-from chat.turns import NO_ANSWER
 
 # Slack: at most 50 blocks a message and 3,000 characters in a section's text.
 MAX_BLOCKS = 50
@@ -35,7 +34,7 @@ def reply_blocks(reply: ChatReply) -> list[dict]:
     cites = reply.numbered()[:MAX_SOURCES]
     blocks: list[dict] = []
     if not cites:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f":grey_question: {NO_ANSWER}"}})
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f":grey_question: {reply.no_answer_text}"}})
         closest = reply.result.closest()
         if closest is not None:
             p = closest.passage

@@ -1,9 +1,10 @@
 """ChatService over a real QAPipeline with a tiny reader: rewriting reaches retrieval, what-else excludes."""
 
 from chat.render import message
-from chat.turns import NO_ANSWER, Message, answer_in, turns_of
+from chat.turns import NO_ANSWER, NO_ANSWER_SELECTED, Message, answer_in, turns_of
 from chat.rewrite import Turn
 from chat.service import ChatService
+from qa.filters import documents_scope
 from qa.pipeline import QAPipeline
 from qa.types import Answer
 from tests.conftest import FakeEmbedder, ListRetriever
@@ -66,6 +67,12 @@ def test_no_answer_is_a_sentence_and_reads_back_as_none(three_passages):
     chat, _ = make(three_passages[:0])
     reply = chat.reply([], "Anything?")
     assert reply.result.no_answer and message(reply) == NO_ANSWER and answer_in(message(reply)) == ()
+
+
+def test_no_answer_within_a_selection_says_so_and_reads_back_as_none(three_passages):
+    chat, _ = make(three_passages)
+    reply = chat.reply([], "Anything?", scope=documents_scope(["no-such-story"]))
+    assert reply.result.no_answer and message(reply) == NO_ANSWER_SELECTED and answer_in(message(reply)) == ()
 
 
 def test_turns_come_from_kept_answers_before_the_text():

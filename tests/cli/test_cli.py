@@ -393,6 +393,10 @@ def test_conversations_are_asked_within_the_story_they_name(tmp_path):
     r = run_qa("ask", "Who is the Kremlin spokesperson?", "--local", "--doc", "a55cb55b65e2c03f", "--json",
                index_dir=tmp_path / "idx")
     assert r.returncode == 0 and {p["doc_id"] for p in json.loads(r.stdout)["passages"]} == {"a55cb55b65e2c03f"}
+    # No answer within the story says where it looked: the story, not the whole index.
+    r = run_qa("ask", "What is the boiling point of mercury?", "--local", "--doc", "a55cb55b65e2c03f",
+               index_dir=tmp_path / "idx")
+    assert r.returncode == 0 and r.stdout.startswith("No confident answer in the selected articles.")
 
 
 @pytest.mark.slow

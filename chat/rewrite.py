@@ -70,7 +70,9 @@ GROUP_WORDS = frozenset(
     """Ministry Times News Agency Forces Command House Government Council Union Party Department Office Army
     Navy Parliament Congress Senate Court Bank Company Group Committee Commission University Republic Kingdom
     States Nations Peninsula Commons Interfax Embassy Post Journal Reuters Press Service Operation Organization
-    Alliance Federation Guard Police Assembly Club Institute Foundation Association Corporation Inc Ltd""".split()
+    Alliance Federation Guard Police Assembly Club Institute Foundation Association Corporation Inc Ltd
+    Cup Games Olympics Championship Championships League Tournament Prize Award Awards Festival Summit Conference
+    Marathon War Treaty""".split()  # events too: "What did she warn?" after the World Cup is not about it
 )
 # Words that start a capitalised run without being part of a name.
 NOT_NAMES = frozenset(
@@ -489,6 +491,7 @@ class RuleRewriter:
         thing = self._antecedent(recent, person=False)
         out = []
         thing_group = None  # "they ... it": one antecedent is not both
+        named: set[str] = set()  # the people this rewrite has put in
         words = [i for i, t in enumerate(tokens) if not t.isspace()]
         for pos, tok in enumerate(tokens):
             low = lowered[pos]
@@ -517,10 +520,14 @@ class RuleRewriter:
             if role == "her":
                 nxt = next((tokens[j] for j in words if j > pos), "")
                 role = "obj" if not nxt or nxt.lower() in _NOT_NOUNS or not nxt[0].isalpha() else "poss"
-            if role is None:
+            if role is None or low in PERSON_PRONOUNS and name in named:
+                # A person this question already names by the rewrite keeps the pronoun the second time:
+                # "What did he say about his sales?" -> "What did Tomas Berg say about his sales?".
                 out.append(tok)
             else:
                 out.append(_possessive(name) if role == "poss" else name)
+                if low in PERSON_PRONOUNS:
+                    named.add(name)
         return "".join(out)
 
     @staticmethod

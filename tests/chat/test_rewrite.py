@@ -242,3 +242,18 @@ def test_the_answer_to_a_where_question_is_no_antecedent():
     # ... while the answer to a what-question still is: "it" is what was sent.
     assert ask([("What did Britain send?", ["anti-tank weapons"])], "When did it arrive?").question == \
         "When did anti-tank weapons arrive?"
+
+
+def test_an_event_is_no_one_a_pronoun_can_mean():
+    history = [("Who won the 2022 football World Cup?", []), ]
+    assert ask(history, "What did she warn?").question == "What did she warn?"
+    history = [("Who is the Norwegian trade minister?", ["Tomas Brandt"]), ("When are the Olympic Games?", [])]
+    assert ask(history, "What did he say?").question == "What did Tomas Brandt say?"
+
+
+def test_a_person_named_once_by_the_rewrite_keeps_the_second_pronoun():
+    history = [("Who runs the harbour company?", ["Tomas Brandt"])]
+    assert ask(history, "What did he say about his sales?").question == "What did Tomas Brandt say about his sales?"
+    # Two people: each pronoun still finds its own.
+    history = [("Who met Tomas Brandt?", ["Mira Okafor"])]
+    assert ask(history, "What did she tell him?").question == "What did Mira Okafor tell Tomas Brandt?"

@@ -234,7 +234,9 @@ def build_app(signing_secret: str, bot_token: str, get_app: Callable[[], Applica
         except FilterError as exc:  # since:yesterday, since after until
             return {"text": f"Cannot use that filter ({exc}); dates are like since:2022-01-01."}
         except DocumentError as exc:  # a doc:ID that is not indexed, filters that match no document
-            return {"text": f"{exc}. Ask without doc:…, source:…, since:… to search every article."}
+            # The service names its API field ("doc_ids: no indexed document …"); here the user wrote doc:.
+            said = re.sub(r"^doc_ids: ", "doc: ", str(exc))
+            return {"text": f"{said}. Ask without doc:…, source:…, since:… to search every article."}
 
     def history_of(client: WebClient, channel: str, thread_ts: str | None, ts: str,
                    bot_user_id: str | None) -> tuple[list[Turn], dict]:

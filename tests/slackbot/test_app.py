@@ -339,6 +339,7 @@ def test_doc_scopes_a_question_and_its_thread_keeps_the_scope(slack, fake_slack)
                "Ev-scope-2")
     reply = fake_slack.wait_for("chat.postMessage", 2)[1]
     assert "gone-story" in reply["text"] and "doc:" in reply["text"]
+    assert "doc_ids" not in reply["text"]  # the user's word, not the API's field
 
 
 @pytest.fixture(scope="module")

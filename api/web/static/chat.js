@@ -103,31 +103,37 @@ function renderAssistant(node, m) {
       closest = el("div", "source closest");
       const where = el("div", "where");
       where.append(document.createTextNode("The closest passage says — "), el("b", "", m.closest.title),
-        document.createTextNode(` · ${line(m.closest)} · not an answer`));
+        document.createTextNode(` · ${line(m.closest)} · not an answer `), aboutButton(m.closest.doc_id, m.closest.title));
       closest.append(where, el("p", "", m.closest.text));
     }
   } else {
     answer.append(document.createTextNode(cites[0].text), el("span", "marker", "[1]"));
   }
   node.append(answer);
+  // What was asked sits under the answer, or under the no-answer line, before any passage.
+  if (m.question && m.question !== m.asked) node.append(el("div", "asked", "Asked as: " + m.question));
   if (closest) node.append(closest);
   if (cites.length > 1) {
     node.append(el("div", "others", "Other possible answers: " + cites.slice(1).map(c => `${c.text} [${c.index}]`).join("; ")));
   }
-  if (m.question && m.question !== m.asked) node.append(el("div", "asked", "Asked as: " + m.question));
   if (m.asked) node.append(feedbackBar(m));
   for (const c of cites) {
     const src = el("div", "source");
     const where = el("div", "where");
     where.append(document.createTextNode(`[${c.index}] `), el("b", "", c.citation.title),
       document.createTextNode(` · ${line(c.citation)} · score ${c.score.toFixed(2)}`));
-    const about = el("button", "scope-btn", "Ask about this article");
-    about.type = "button";
-    about.addEventListener("click", () => { setScope({doc_id: c.citation.doc_id, title: c.citation.title}); input.focus(); });
-    where.append(document.createTextNode(" "), about);
+    where.append(document.createTextNode(" "), aboutButton(c.citation.doc_id, c.citation.title));
     src.append(where, paragraph(c));
     node.append(src);
   }
+}
+
+// "Ask about this article": the chat goes on within that document (a visible scope, cleared with ✕).
+function aboutButton(docId, title) {
+  const about = el("button", "scope-btn", "Ask about this article");
+  about.type = "button";
+  about.addEventListener("click", () => { setScope({doc_id: docId, title}); input.focus(); });
+  return about;
 }
 
 // Thumbs up / down on an answer goes to /v1/feedback, which `qa eval` reads as gold.

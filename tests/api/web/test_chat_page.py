@@ -149,6 +149,12 @@ def test_ask_about_this_article_scopes_the_chat_until_cleared(browser, live_serv
     assert not browser.find_element(By.ID, "scope").is_displayed()
     _ask(browser, "Who is the Kremlin spokesperson?", 3)
     assert "filters" not in _chat_bodies(browser)[-1]
+    # No answer: the closest passage's article can be asked about too.
+    missed = _ask(browser, "Who won the 2022 football World Cup?", 4)
+    closest = missed.find_element(By.CSS_SELECTOR, ".closest")
+    title = closest.find_element(By.CSS_SELECTOR, ".where b").text
+    closest.find_element(By.CSS_SELECTOR, ".scope-btn").click()
+    assert browser.find_element(By.ID, "scope").is_displayed() and browser.find_element(By.ID, "scope-title").text == title
 
 
 def test_a_pdf_printed_by_chromium_is_answerable_with_its_page(tmp_path, real_service):

@@ -72,6 +72,26 @@ def decode_spans(
     return sorted(best.values(), key=lambda c: (-c.margin, c.passage_index, c.start_char))[:n_best]
 
 
+_OPENING_QUOTES = {'"': '"', "“": "”", "‘": "’", "«": "»"}
+_CLOSING_QUOTES = {v: k for k, v in _OPENING_QUOTES.items() if v != k}
+
+
+def without_unpaired_quotes(text: str, start: int, end: int) -> tuple[int, int]:
+    """``[start, end)`` of ``text`` without a quotation mark at its edge that the span never pairs (a span cut out
+    of a quote: '"Russia is thinking about ... situation'), so the answer shown stays verbatim and reads whole."""
+    span = text[start:end]
+    if len(span) > 1 and span[0] in _OPENING_QUOTES and _OPENING_QUOTES[span[0]] not in span[1:]:
+        start += 1
+        while start < end and text[start].isspace():
+            start += 1
+        span = text[start:end]
+    if len(span) > 1 and span[-1] in _CLOSING_QUOTES and _CLOSING_QUOTES[span[-1]] not in span[:-1]:
+        end -= 1
+    elif len(span) > 1 and span[-1] == '"' and span[:-1].count('"') % 2 == 0:
+        end -= 1  # a straight quote closing nothing the span opened
+    return start, end
+
+
 def fused_margins(candidates: list[SpanCandidate], passage_scores: list[float], share_weight: float,
                   retriever_weight: float) -> np.ndarray:
     """Each candidate's margin with the open setting's two other signals added (Multi-passage BERT, BERTserini).

@@ -14,9 +14,9 @@ import numpy as np
 
 from qa import deadline
 from qa.offline import go_offline
-from qa.types import Answer, ScoredPassage
+from qa.types import Answer, Passage, ScoredPassage
 from reader.base import postprocess_candidates
-from reader.decode import Calibration, SpanCandidate, decode_spans, scoped_min_score
+from reader.decode import Calibration, SpanCandidate, decode_spans, scoped_min_score, without_unpaired_quotes
 from reader.evidence import as_evidence, is_yes_no, sentence_spans
 from reader.selector import Selector, candidate_features
 from reader.features import DOC_STRIDE, MAX_SEQ_LEN, Features, featurize
@@ -175,15 +175,11 @@ class SpanReader:
             for i in np.argsort(-raw, kind="stable"):
                 c = candidates[int(i)]
                 if probs[i] >= floor:
-                    p = scored[c.passage_index].passage
-                    answers.append(Answer(p.text[c.start_char : c.end_char], round(float(probs[i]), 4), p.id,
-                                          c.start_char, c.end_char))
+                    answers.append(_answer(scored[c.passage_index].passage, c, round(float(probs[i]), 4)))
             return postprocess_candidates(self._evidence(question, answers, scored), max_answers, ranked=True)
         candidates = self.calibration.fuse(candidates, [sp.score for sp in scored])
         for c in self.calibration.answers(candidates, min_score):
-            p = scored[c.passage_index].passage
-            answers.append(Answer(p.text[c.start_char : c.end_char], round(self.calibration.score(c), 4), p.id,
-                                  c.start_char, c.end_char))
+            answers.append(_answer(scored[c.passage_index].passage, c, round(self.calibration.score(c), 4)))
         return postprocess_candidates(self._evidence(question, answers, scored), max_answers)
 
     @staticmethod
@@ -203,3 +199,9 @@ class SpanReader:
     def read(self, question: str, passages: list[ScoredPassage], max_answers: int,
              within_documents: bool = False) -> list[Answer]:
         return self.read_batch([question], [passages], max_answers, within_documents)[0]
+
+
+def _answer(passage: Passage, c: SpanCandidate, score: float) -> Answer:
+    """The candidate as an answer: verbatim from its passage, less a quotation mark it never pairs."""
+    start, end = without_unpaired_quotes(passage.text, c.start_char, c.end_char)
+    return Answer(passage.text[start:end], score, passage.id, start, end)

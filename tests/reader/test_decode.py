@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from reader.decode import Calibration, SpanCandidate, decode_spans, fused_margins
+from reader.decode import Calibration, SpanCandidate, decode_spans, fused_margins, without_unpaired_quotes
 
 # One window of 6 tokens: [CLS] q [SEP] c1 c2 c3; the passage tokens are 3..5.
 OFFSETS = np.array([[[0, 0], [0, 0], [0, 0], [0, 5], [6, 11], [12, 17]]])
@@ -129,3 +129,18 @@ def test_open_and_gold_operating_points_load_from_one_file(tmp_path):
     assert Calibration.load(tmp_path, "open") == open_
     (tmp_path / "calibration.json").write_text(json.dumps(gold.to_dict()))
     assert Calibration.load(tmp_path, "open") == gold  # no open section: the gold one
+
+
+@pytest.mark.parametrize("text, span, shown", [
+    ('Peskov said "Russia is thinking about its security." on Monday', '"Russia is thinking about its security.',
+     "Russia is thinking about its security."),
+    ("He called it “a lesson in how not to build” and left", "“a lesson in how not to build”",
+     "“a lesson in how not to build”"),                                    # paired: kept
+    ("“the port will open in May,” she said", "the port will open in May,”", "the port will open in May,"),
+    ('the "Iron Dome" system', 'the "Iron Dome"', 'the "Iron Dome"'),    # a straight pair: kept
+    ('" Kyiv, Ukraine', '" Kyiv', "Kyiv"),                                 # the space after the mark goes too
+])
+def test_a_quotation_mark_the_span_never_pairs_is_left_out(text, span, shown):
+    start = text.index(span)
+    a, b = without_unpaired_quotes(text, start, start + len(span))
+    assert text[a:b] == shown  # still verbatim, offsets moved with it

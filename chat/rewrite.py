@@ -252,6 +252,9 @@ _WHY_NOT = re.compile(r"^\s*(?:and|but|so)?\s*why\s+not\s*[?.!]*\s*$", re.I)
 _NEGATED = {"did": "didn't", "does": "doesn't", "do": "don't", "has": "hasn't", "have": "haven't", "had": "hadn't",
             "will": "won't", "would": "wouldn't", "can": "can't", "could": "couldn't", "should": "shouldn't",
             "is": "isn't", "are": "aren't", "was": "wasn't", "were": "weren't"}
+# A "no" in the sentence that answered a yes/no question: only then does "Why not?" ask why it did not.
+_NEGATION = re.compile(r"\b(?:not|no|never|neither|nor|none|nobody|nothing|refus\w*|den(?:y|ied|ies)|declin\w*|"
+                       r"reject\w*)\b|n['’]t\b", re.I)
 _INDEFINITE = re.compile(r"\b(?:someone|somebody|anyone|anybody|something|anything)(?:\s+else)?\b\s*", re.I)
 # A yes/no question: "Did Wallace invite Shoygu?" + "Why?" asks why he did.
 _YES_NO_SLOT = re.compile(r"^\s*(?:and|but|so)?\s*(did|does|do|has|have|had|will|would|can|could|should|might|is|are|was|"
@@ -445,10 +448,12 @@ class RuleRewriter:
 
     @staticmethod
     def _why_not(previous: Turn) -> str | None:
-        """"Did Germany send tanks?" + "Why not?" → "Why didn't Germany send tanks?"; left after any other question
-        (or one with no plain negative: "Might he ...?")."""
+        """"Did Germany send tanks?" + "Why not?" → "Why didn't Germany send tanks?", when the answer before said
+        no (or there was none); left after a yes, after any other question, or with no plain negative ("Might")."""
         yes_no = _yes_no_slot(previous.question)
         negated = _NEGATED.get(yes_no.group(1).lower()) if yes_no else None
+        if previous.answers and not _NEGATION.search(previous.answers[0]):
+            return None  # the answer said yes ("Speaking Monday on a visit to Kyiv, ..."): why not what?
         return f"Why {negated} {yes_no.group(2)}?" if negated else None
 
     @staticmethod

@@ -227,6 +227,14 @@ def test_who_after_a_question_about_no_one_in_particular_is_left(previous):
 ])
 def test_why_not_after_a_yes_no_question_asks_why_it_did_not(previous, follow_up, expected):
     assert ask([(previous, ["No."])], follow_up).question == expected
+    assert ask([(previous, [])], follow_up).question == expected  # not answered: the user knows
+
+
+def test_why_not_after_a_yes_is_left():
+    previous = ("Did Okafor visit Lagos?", ["Speaking Monday on a visit to Lagos, Okafor said the port would open."])
+    assert ask([previous], "Why not?").question == "Why not?"
+    said_no = ("Did Germany send weapons?", ["Germany hasn’t changed its refusal to provide it with weapons."])
+    assert ask([said_no], "Why not?").question == "Why didn't Germany send weapons?"
 
 
 @pytest.mark.parametrize("previous", ["What did Germany send?", "Might Okafor resign?",

@@ -209,7 +209,10 @@ def build_app(signing_secret: str, bot_token: str, get_app: Callable[[], Applica
     def authorize(enterprise_id, team_id, user_id):  # Bolt passes arguments by these names
         return identity.authorize(enterprise_id, team_id, user_id)
 
-    app = App(signing_secret=signing_secret, authorize=authorize, client=client, logger=log,
+    # Bolt's own client carries no token: each request's client gets it from ``authorize`` (a token there too
+    # made Bolt warn at every start that the token "will be ignored", which read as a misconfiguration).
+    bolt_client = WebClient(base_url=api_url, timeout=10) if api_url else WebClient(timeout=10)
+    app = App(signing_secret=signing_secret, authorize=authorize, client=bolt_client, logger=log,
               process_before_response=False, raise_error_for_unhandled_request=False)
     seen = SeenEvents(path=seen_file)
     app.use(_UnreadablePayloads())  # before every middleware below, which Bolt hands the payload's parts

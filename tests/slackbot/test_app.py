@@ -222,6 +222,16 @@ def test_slash_command_is_acknowledged_before_a_slow_answer(fake_slack, real_ser
     assert posted[0]["response_type"] == "in_channel" and "Peskov" in json.dumps(posted[0]["blocks"])
 
 
+def test_starting_the_app_warns_of_nothing(fake_slack, caplog):
+    """Bolt warned at every start that the token "will be ignored" (it was given twice); each request's client
+    still gets it (the mention test checks the Authorization header of the post)."""
+    from slackbot.app import build_app
+
+    caplog.set_level(logging.WARNING)
+    build_app(SECRET, TOKEN, lambda: None, api_url=fake_slack.url + "/api/")
+    assert "will be ignored" not in caplog.text and not [r for r in caplog.records if r.name.startswith("slack_bolt")]
+
+
 def test_failures_are_logged_and_apologised_for_without_details(fake_slack, caplog):
     from slackbot.app import SORRY, build_app
     from slackbot.route import make_router

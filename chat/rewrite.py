@@ -144,7 +144,7 @@ def _answer_mention(turn: Turn) -> Mention | None:
     """The first answer as a mention, when it is a name (a date or a number is not an antecedent)."""
     if not turn.answers:
         return None
-    answer = turn.answers[0].strip().strip("\"“”'.,")
+    answer = turn.answers[0].strip(" \t\n\"“”'.,")
     if not answer or re.search(r"\d", answer) or len(answer.split()) > 8:
         return None
     found = mentions(answer)
@@ -295,7 +295,7 @@ def _filler(previous: Turn) -> str | None:
         return mention.text
     if not previous.answers:
         return None
-    answer = previous.answers[0].strip().strip("\"“”'.,")
+    answer = previous.answers[0].strip(" \t\n\"“”'.,")
     words = answer.split()
     if not words:
         return None

@@ -91,6 +91,14 @@ def test_a_conversation_without_a_question_gets_a_prompt_not_an_error(client, me
     assert r.choices[0].message.content.startswith("Ask me a question") and r.model_extra["no_answer"] is True
 
 
+def test_any_assistant_text_in_the_history_is_read_without_error(client):
+    """A client may send back any assistant text; an answer line of quotes and spaces once raised (a 500)."""
+    r = client.chat.completions.create(model="news-qa", messages=[
+        {"role": "user", "content": "Who is the Kremlin spokesperson?"}, {"role": "assistant", "content": '" "'},
+        {"role": "user", "content": "What did he say?"}])
+    assert r.choices[0].message.content and r.model_extra["question"]
+
+
 def test_max_tokens_cuts_and_says_length(client):
     r = client.chat.completions.create(model="news-qa", max_tokens=2,
                                        messages=[{"role": "user", "content": "Who is the Kremlin spokesperson?"}])

@@ -265,3 +265,11 @@ def test_a_person_named_once_by_the_rewrite_keeps_the_second_pronoun():
     # Two people: each pronoun still finds its own.
     history = [("Who met Tomas Brandt?", ["Mira Okafor"])]
     assert ask(history, "What did she tell him?").question == "What did Mira Okafor tell Tomas Brandt?"
+
+
+@pytest.mark.parametrize("answer", ['" "', "' .", "“ ”", " , "])
+def test_an_answer_of_quotes_and_spaces_only_is_no_antecedent(answer):
+    """A history sent by a client can hold any text; found by fuzzing (it raised IndexError: a 500)."""
+    for follow_up in ("What did he say?", "When?", "What did it cost?"):
+        ask([("Who is the Kremlin spokesperson?", [answer])], follow_up)
+    assert ask([("Who is the Kremlin spokesperson?", [answer])], "What did he say?").question == "What did he say?"

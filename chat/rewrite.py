@@ -140,11 +140,17 @@ def mentions(text: str, sentence_start: bool = True) -> list[Mention]:
     return found
 
 
+def _bare(answer: str) -> str:
+    """An answer without the quotes, commas and full stops around it, and without any space left at its edges
+    (any whitespace: a client may send back "\u00a0")."""
+    return answer.strip().strip("\"“”'.,").strip()
+
+
 def _answer_mention(turn: Turn) -> Mention | None:
     """The first answer as a mention, when it is a name (a date or a number is not an antecedent)."""
     if not turn.answers:
         return None
-    answer = turn.answers[0].strip(" \t\n\"“”'.,")
+    answer = _bare(turn.answers[0])
     if not answer or re.search(r"\d", answer) or len(answer.split()) > 8:
         return None
     found = mentions(answer)
@@ -295,7 +301,7 @@ def _filler(previous: Turn) -> str | None:
         return mention.text
     if not previous.answers:
         return None
-    answer = previous.answers[0].strip(" \t\n\"“”'.,")
+    answer = _bare(previous.answers[0])
     words = answer.split()
     if not words:
         return None
@@ -386,9 +392,9 @@ class RuleRewriter:
         if not m:
             return None
         rest = (m.group(1) or m.group(2)).strip()
-        if len(rest.split()) > 6:
-            return None
         words = rest.split()
+        if not words or len(words) > 6:  # "And \t?" names nothing
+            return None
         if words[0].lower() in _WH:
             return self._swap_wh_phrase(previous.question, rest)
         new = mentions(rest)

@@ -267,9 +267,18 @@ def test_a_person_named_once_by_the_rewrite_keeps_the_second_pronoun():
     assert ask(history, "What did she tell him?").question == "What did Mira Okafor tell Tomas Brandt?"
 
 
-@pytest.mark.parametrize("answer", ['" "', "' .", "“ ”", " , "])
+@pytest.mark.parametrize("answer", ['" "', "' .", "“ ”", " , ", "\u00a0", "'\u00a0'"])
 def test_an_answer_of_quotes_and_spaces_only_is_no_antecedent(answer):
     """A history sent by a client can hold any text; found by fuzzing (it raised IndexError: a 500)."""
     for follow_up in ("What did he say?", "When?", "What did it cost?"):
         ask([("Who is the Kremlin spokesperson?", [answer])], follow_up)
     assert ask([("Who is the Kremlin spokesperson?", [answer])], "What did he say?").question == "What did he say?"
+
+
+@pytest.mark.parametrize("history, follow_up", [
+    ([("and \t", ["no"])], "What else?"),
+    ([("Who is Okafor?", ["Mira Okafor"])], "And \u00a0?"),
+])
+def test_an_ellipsis_of_nothing_is_left_as_asked(history, follow_up):
+    """Found by fuzzing (IndexError, a 500 on the chat routes)."""
+    assert ask(history, follow_up).question

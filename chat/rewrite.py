@@ -163,10 +163,21 @@ def _answer_mention(turn: Turn) -> Mention | None:
         return Mention(answer, person=found[0].person) if lower else found[0]
     # A lowercase noun phrase ("anti-tank weapons") is a thing, and can be "it" or "they"; a clause or
     # a verb phrase ("helping to develop ...", "that Kyiv had ...") is not.
-    first = answer.split()[0].lower()
-    if first.endswith("ing") or first in {"to", "that", "because", "if", "when", "as"}:
+    if _opens_clause(answer, _CLAUSE_OPENERS):
         return None
     return Mention(answer, person=False)
+
+
+# Words that open a clause or a verb phrase ("that Kyiv had ...", "to develop ..."), as "-ing" words do.
+_CLAUSE_OPENERS = frozenset("to that because if when as".split())
+# ... and a statement's subject ("She said the town could not ..."): such an answer is referred to as "that".
+_STATEMENT_OPENERS = _CLAUSE_OPENERS | frozenset("i we you he she they it this so".split())
+
+
+def _opens_clause(answer: str, openers: frozenset[str]) -> bool:
+    """Whether ``answer`` (non-blank) starts like a clause or a verb phrase rather than a noun phrase."""
+    first = answer.split()[0].lower()
+    return first.endswith("ing") or first in openers
 
 
 # --- the rules ------------------------------------------------------------------------------------
@@ -285,8 +296,6 @@ def _yes_no_slot(question: str) -> re.Match | None:
     return m if m and is_yes_no(question) else None
 
 
-# Words that open a clause or a verb phrase: an answer that starts so is a statement, referred to as "that".
-_CLAUSE_OPENERS = frozenset("i we you he she they it that this because to if when as so".split())
 _DETERMINERS = frozenset("the a an his her its their our my your this that these those".split())
 # Where an object goes in "Solberg say about the new wall": before the verb's preposition ("of" binds to a noun).
 _PREPOSITIONS = frozenset("""about to for with in on at by from into onto over under against during after before since
@@ -302,12 +311,9 @@ def _filler(previous: Turn) -> str | None:
     if not previous.answers:
         return None
     answer = _bare(previous.answers[0])
-    words = answer.split()
-    if not words:
+    if not answer:
         return None
-    if len(words) <= 6 and words[0].lower() not in _CLAUSE_OPENERS and not words[0].lower().endswith("ing"):
-        return answer
-    return "that"
+    return answer if len(answer.split()) <= 6 and not _opens_clause(answer, _STATEMENT_OPENERS) else "that"
 
 
 def _with_object(rest: str, filler: str | None) -> str:
@@ -458,9 +464,9 @@ class RuleRewriter:
         no (or there was none); left after a yes, after any other question, or with no plain negative ("Might")."""
         yes_no = _yes_no_slot(previous.question)
         negated = _NEGATED.get(yes_no.group(1).lower()) if yes_no else None
-        if previous.answers and not _NEGATION.search(previous.answers[0]):
-            return None  # the answer said yes ("Speaking Monday on a visit to Kyiv, ..."): why not what?
-        return f"Why {negated} {yes_no.group(2)}?" if negated else None
+        if negated is None or previous.answers and not _NEGATION.search(previous.answers[0]):
+            return None  # not a yes/no question; or its answer said yes ("Speaking Monday on a visit to Kyiv, ...")
+        return f"Why {negated} {yes_no.group(2)}?"
 
     @staticmethod
     def _indefinite(previous: Turn, wh: str) -> str | None:

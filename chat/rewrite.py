@@ -86,6 +86,9 @@ TITLES = frozenset(
     """Sen Senator Rep President Vice Prime Minister Foreign Defense Defence Secretary Chancellor Mr Mrs Ms Dr
     Deputy Spokesperson Spokesman Spokeswoman General Gen Adm Admiral King Queen Prince Pope Sir Lord Lady
     Governor Gov Mayor Ambassador Chief Director Leader""".split()
+) | frozenset(  # kinship and plain person words name a role too: "Grandmother" is nobody's name, so never "he"
+    """Mother Father Mom Mum Dad Grandmother Grandfather Grandma Grandpa Wife Husband Son Daughter Brother Sister
+    Uncle Aunt Cousin Nephew Niece Boy Girl Man Woman Child Baby Parents Family Friend Police Officials""".split()
 )
 
 _CAP_RUN = re.compile(
@@ -151,7 +154,10 @@ def _answer_mention(turn: Turn) -> Mention | None:
     if not turn.answers:
         return None
     answer = _bare(turn.answers[0])
-    if not answer or re.search(r"\d", answer) or len(answer.split()) > 8:
+    if not answer or re.search(r"\d", answer) or len(answer.split()) > 8 or _NUMBER_WORDS.fullmatch(answer):
+        return None
+    # "the generals were received by Ouattara": a finite verb makes it a statement, not something to call "it".
+    if any(w in _AUX for w in answer.split()[1:]):  # lowercase only: "Theresa May" is a name
         return None
     found = mentions(answer)
     if found and _PLACE_QUESTION.match(turn.question):
@@ -168,6 +174,13 @@ def _answer_mention(turn: Turn) -> Mention | None:
     return Mention(answer, person=False)
 
 
+# A count or a rank ("fifth", "two dozen", "hundreds") is an answer, never what "they" or "it" points at.
+_NUMBER_WORDS = re.compile(
+    r"(?:(?:a|an|about|some|over|nearly|almost|more than|at least)\s+)?(?:(?:one|two|three|four|five|six|seven|eight|"
+    r"nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|"
+    r"fifty|sixty|seventy|eighty|ninety|hundreds?|thousands?|millions?|billions?|dozens?|first|second|third|fourth|"
+    r"fifth|sixth|seventh|eighth|ninth|tenth|twelfth|twentieth|last|once|twice|several|few|many|none)[\s-]*)+",
+    re.I)
 # Words that open a clause or a verb phrase ("that Kyiv had ...", "to develop ..."), as "-ing" words do.
 _CLAUSE_OPENERS = frozenset("to that because if when as".split())
 # ... and a statement's subject ("She said the town could not ..."): such an answer is referred to as "that".

@@ -47,6 +47,19 @@ def test_it_points_at_a_country_answer_not_at_a_date_or_a_clause():
     assert r.question == "Who funds its work?"  # a verb phrase is no antecedent: asked as it is
 
 
+def test_a_count_a_statement_or_a_kinship_word_is_no_antecedent():
+    # "fifth" answers how many; it is not who "they" are.
+    history = [("How many titles has the club won?", ["fifth"]), ("Who did they beat?", ["Ostrava"])]
+    assert ask(history[:1], "Who do they have to thank?").question == "Who do they have to thank?"
+    assert ask([("How many boats sank?", ["two dozen"])], "Where were they built?").question == "Where were they built?"
+    # An answer with a finite verb is a statement.
+    r = ask([("Who paid for the new pier?", ["the grants were approved by the council"])], "What will it cost?")
+    assert r.question == "What will it cost?"
+    # "Grandmother" is a role, never "he"; a name with May in it is still a name.
+    assert ask([("Who raised the boy?", ["Grandmother"])], "Is he a citizen?").question == "Is he a citizen?"
+    assert ask([("Who chairs the board?", ["Ellen May"])], "What did she say?").question == "What did Ellen May say?"
+
+
 def test_a_pronoun_after_a_name_in_the_same_question_is_left_alone():
     history = [("Who is the Kremlin spokesperson?", ["Dmitry Peskov"])]
     assert ask(history, "What did Russia say about its embassy?").question == "What did Russia say about its embassy?"

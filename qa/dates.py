@@ -4,6 +4,7 @@ times, not text."""
 from __future__ import annotations
 
 import calendar
+import math
 import re
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
@@ -55,13 +56,20 @@ def normalise(value: str | None) -> str | None:
     if not isinstance(value, str):
         raise DateError("a date must be a string (ISO 8601)")
     if not _DATE.match(value.strip()):
-        raise DateError(f"{value[:60]!r} is not a date (use ISO 8601, e.g. 1987-02-26 or 1987-02-26T15:01:01Z)")
+        raise DateError(f"{value[:60]!r} is not a date (use ISO 8601 with a year from 1000 to 9999, e.g. 1987-02-26 "
+                        "or 1987-02-26T15:01:01Z)")
     if _DATE_ONLY.match(value.strip()):
         return value.strip()  # a year, a month or a day, as precise as it was given
     when = _parse(value)
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
-    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        when = when.astimezone(timezone.utc)
+    except OverflowError:  # 9999-12-31T23:30-01:00 is in the year 10000 in UTC
+        when = None
+    if when is None or when.year < 1000:  # 1000-01-01T00:30+01:00 is in the year 999
+        raise DateError(f"{value[:60]!r} is out of range: in UTC it must fall in the years 1000 to 9999")
+    return f"{when.year:04d}-{when:%m-%dT%H:%M:%SZ}"
 
 
 def seconds_of(value: str | None) -> float | None:
@@ -80,21 +88,24 @@ def seconds_of(value: str | None) -> float | None:
 
 def end_of(value: str) -> float:
     """POSIX seconds of the first moment after the period a normalised date names: the next year, month, day or
-    second (an ``until`` includes the whole of it)."""
+    second (an ``until`` includes the whole of it); infinity when that moment is past the year 9999."""
     from datetime import timedelta
 
     start = _parse(value)
     if start.tzinfo is None:
         start = start.replace(tzinfo=timezone.utc)
     text = value.strip()
-    if len(text) == 4:
-        end = start.replace(year=start.year + 1)
-    elif len(text) == 7:
-        end = start.replace(year=start.year + start.month // 12, month=start.month % 12 + 1)
-    elif len(text) == 10:
-        end = start + timedelta(days=1)
-    else:
-        end = start + timedelta(seconds=1)
+    try:
+        if len(text) == 4:
+            end = start.replace(year=start.year + 1)
+        elif len(text) == 7:
+            end = start.replace(year=start.year + start.month // 12, month=start.month % 12 + 1)
+        elif len(text) == 10:
+            end = start + timedelta(days=1)
+        else:
+            end = start + timedelta(seconds=1)
+    except (OverflowError, ValueError):  # "until 9999": the year 10000 is no datetime, and nothing is after it
+        return math.inf
     return end.timestamp()
 
 

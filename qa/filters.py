@@ -3,6 +3,7 @@ ids; AND of what is given) and an optional recency preference. One shape for eve
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 
@@ -71,7 +72,7 @@ class Scope:
                     _values("topics", topics, MAX_FILTER_VALUES, MAX_TOPIC_CHARS),
                     _values("doc_ids", doc_ids, MAX_SCOPE_DOCUMENTS, MAX_ID_CHARS),
                     _recency(recency_half_life_days))
-        if scope.since and scope.until and scope.since_seconds() >= scope.until_seconds():
+        if scope.since and scope.until and scope.since_seconds() >= end_of(scope.until):
             raise FilterError("since", f"{scope.since} is after until {scope.until}")
         return scope
 
@@ -88,8 +89,10 @@ class Scope:
         return seconds_of(self.since)
 
     def until_seconds(self) -> float | None:
-        """The first moment after ``until`` (a year, month or day includes the whole of it)."""
-        return None if self.until is None else end_of(self.until)
+        """The first moment after ``until`` (a year, month or day includes the whole of it); None when there is no
+        bound (none given, or one past every date: "until 9999")."""
+        end = None if self.until is None else end_of(self.until)
+        return None if end is None or math.isinf(end) else end
 
     def unnamed(self, question: str) -> str:
         """The question as retrieval and the reader get it: without a publisher this scope selects, named as the

@@ -59,6 +59,20 @@ def test_bad_filters_are_422_naming_the_field(api, filters, field):
     assert _ask(api, recency_half_life_days=-1).status_code == 422
 
 
+@pytest.mark.parametrize("until", ["9999", "9999-12", "9999-12-31", "9999-12-31T23:59:59Z"])
+def test_an_until_at_the_end_of_time_bounds_nothing(api, until):
+    # The moment after it is in the year 10000, which no datetime holds: it was a 500.
+    r = _ask(api, filters={"until": until, "sources": ["bbc"]})
+    assert r.status_code == 200 and r.json()["answers"][0]["citation"]["doc_id"] == "bbc-cocoa", r.json()
+
+
+@pytest.mark.parametrize("filters", [{"since": "1000-01-01T00:30:00+01:00"}, {"until": "9999-12-31T23:30:00-01:00"},
+                                     {"since": "0001-01-01"}])
+def test_a_date_outside_the_years_1000_to_9999_in_utc_is_422(api, filters):
+    r = _ask(api, filters=filters)
+    assert r.status_code == 422 and "1000 to 9999" in r.json()["message"], r.json()
+
+
 def test_sources_lists_publishers_and_the_span_of_dates(api):
     body = api.get("/v1/sources").json()
     assert body == {"sources": [{"name": "reuters21578", "documents": 2}, {"name": "bbc", "documents": 1}],

@@ -23,7 +23,8 @@ def file_kind(path: Path) -> str:
 DEFAULT_CORPUS_DIR = Path(__file__).resolve().parent / "default"
 # Bump when splitting rules change so that existing indexes are seen as stale.
 # 3: CRLF and CR line ends read as LF, a UTF-8 byte order mark dropped.
-SPLITTER_VERSION = "3"
+# 4: a syndicated copy keeps its own paragraphs (they were stored once, with the first document that had them).
+SPLITTER_VERSION = "4"
 
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 _MD_HEADING = re.compile(r"^#{1,6}\s+(.*)$")
@@ -291,8 +292,6 @@ class Corpus:
     documents: list[Document]
     passages: list[Passage]
     errors: list[str]
-    # By passage id: the later documents whose paragraph had exactly that text (stored once, with the first).
-    copies: dict[str, list[str]] = field(default_factory=dict)
 
     def fingerprint(self) -> str:
         """Hash of everything the index depends on, to tell a stale index from a current one."""
@@ -321,16 +320,15 @@ def sources_signature(paths: list[Path | str]) -> str:
 def load_corpus(paths: list[Path | str]) -> Corpus:
     """Load every supported file under ``paths``; unreadable files are reported, not fatal.
 
-    Documents with an id already seen and paragraphs whose exact text was already seen are
-    stored once (the first occurrence wins): a syndicated copy stays a document of its own whose
-    paragraphs are cited from the first. A document without a single paragraph (an empty file, a heading
-    alone) is named among the errors and left out.
+    A document id already seen is skipped (the first occurrence wins); a paragraph a document repeats word for
+    word is kept once (``passages_of``). A syndicated copy (another id, the same text) keeps its own paragraphs, so that it
+    can be asked within, filtered by its own date and source, and listed with its text; retrieval shows one
+    story once and names the copies (``retriever.duplicates``), and identical texts are embedded once. A
+    document without a single paragraph (an empty file, a heading alone) is named among the errors and left out.
     """
     splits, errors = load_splits(paths)
     documents: list[Document] = []
     seen_docs: set[str] = set()
-    seen_text: dict[str, Passage] = {}
-    copies: dict[str, list[str]] = {}
     passages: list[Passage] = []
     for split in splits:
         doc = split.document
@@ -342,11 +340,5 @@ def load_corpus(paths: list[Path | str]) -> Corpus:
             continue
         seen_docs.add(doc.id)
         documents.append(doc)
-        for passage in own:
-            first = seen_text.get(passage.text)
-            if first is None:
-                seen_text[passage.text] = passage
-                passages.append(passage)
-            elif first.doc_id != doc.id and doc.id not in copies.setdefault(first.id, []):
-                copies[first.id].append(doc.id)
-    return Corpus(documents, passages, errors, copies)
+        passages += own
+    return Corpus(documents, passages, errors)

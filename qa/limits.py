@@ -62,3 +62,5 @@ MAX_TOPICS = 20
 MAX_TOPIC_CHARS = 100
 # Sources and topics one filter may name.
 MAX_FILTER_VALUES = 100
+# Documents one page of GET /v1/documents lists at most (an archive of 30,000 articles is 5 MB listed whole).
+MAX_LIST_PAGE = 1000

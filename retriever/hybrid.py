@@ -16,7 +16,7 @@ several times) are returned once, naming the other documents (``retriever.duplic
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 import numpy as np
 
 from qa.filters import Scope
@@ -172,13 +172,11 @@ class HybridRetriever:
     def _distinct(self, rows: np.ndarray, key: np.ndarray, fused: np.ndarray, top_k: int) -> list[ScoredPassage]:
         """The best ``top_k`` passages by ``key``, one of each story, each scored with its ``fused`` score (the
         scale the reader's calibration knows): near-duplicates among the best ``DUPLICATE_LOOKAHEAD`` times
-        ``top_k`` fold into the best of them, which lists their documents and its exact copies'."""
+        ``top_k`` fold into the best of them, which lists their documents."""
         order = np.argsort(-key, kind="stable")[: top_k * DUPLICATE_LOOKAHEAD]
         # Records only for the passages considered (a row deleted since the search is left out).
         found = self.index.passages_at(rows[order])
         ranked = [ScoredPassage(found[int(rows[o])], float(fused[o])) for o in order if int(rows[o]) in found]
-        copies = self.index.copies_of(sp.passage.id for sp in ranked)
-        ranked = [replace(sp, also_in=copies.get(sp.passage.id, ())) for sp in ranked]
         return collapse(ranked, top_k)
 
     def retrieve(self, query: str, embedding: np.ndarray, top_k: int) -> list[ScoredPassage]:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 REBUILD_HINT = "qa index"
 
+# Stores written before syndicated copies kept their own paragraphs also hold a table "copies", no longer read.
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS documents (
@@ -19,11 +20,8 @@ CREATE TABLE IF NOT EXISTS passages (
 CREATE INDEX IF NOT EXISTS passages_doc ON passages(doc_id);
 CREATE TABLE IF NOT EXISTS tombstones (seq INTEGER PRIMARY KEY AUTOINCREMENT, row INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS topics (doc_id TEXT NOT NULL, topic TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS topics_topic ON topics(topic);
+CREATE INDEX IF NOT EXISTS topics_lower ON topics(lower(topic));
 CREATE INDEX IF NOT EXISTS topics_doc ON topics(doc_id);
-CREATE TABLE IF NOT EXISTS copies (doc_id TEXT NOT NULL, passage_id TEXT NOT NULL, copy TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS copies_passage ON copies(passage_id);
-CREATE INDEX IF NOT EXISTS copies_doc ON copies(doc_id);
 CREATE INDEX IF NOT EXISTS documents_publisher ON documents(publisher);
 CREATE INDEX IF NOT EXISTS documents_published ON documents(published_at);
 """

@@ -33,7 +33,7 @@ import shutil
 import sqlite3
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -109,8 +109,6 @@ class NewDocument:
     text: str
     passages: list[Passage]
     vectors: np.ndarray
-    # By passage id: other documents whose paragraph is the same text (stored once, here; their citations say so).
-    copies: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 class StoredIndex:
@@ -140,8 +138,11 @@ class StoredIndex:
     def document_count(self) -> int:
         return int(self._db().execute("SELECT count(*) FROM documents").fetchone()[0])
 
-    def documents(self) -> list[DocumentInfo]:
-        return [_info(r) for r in self._db().execute(f"SELECT {_DOC_COLUMNS} FROM documents ORDER BY rowid")]
+    def documents(self, limit: int | None = None, offset: int = 0) -> list[DocumentInfo]:
+        """In the order they were added; ``limit`` and ``offset``: one page of them."""
+        return [_info(r) for r in self._db().execute(
+            f"SELECT {_DOC_COLUMNS} FROM documents ORDER BY rowid LIMIT ? OFFSET ?",
+            (-1 if limit is None else limit, offset))]
 
     def document(self, doc_id: str) -> DocumentInfo | None:
         r = self._db().execute(f"SELECT {_DOC_COLUMNS} FROM documents WHERE id = ?", (doc_id,)).fetchone()
@@ -202,9 +203,10 @@ class StoredIndex:
         if topics is not None:
             topics = list(dict.fromkeys(topics))
             marks = ",".join("?" * len(topics))
+            # Case does not matter, as for sources ("CRUDE" finds "crude"); an index on lower(topic) serves it.
             sql = (f"SELECT DISTINCT d.rowid FROM topics t JOIN documents d ON d.id = t.doc_id "
-                   f"WHERE t.topic IN ({marks})")
-            return np.array([r for (r,) in self._db().execute(sql, topics)], dtype=np.int64)
+                   f"WHERE lower(t.topic) IN ({marks})")
+            return np.array([r for (r,) in self._db().execute(sql, [t.lower() for t in topics])], dtype=np.int64)
         ids = list(dict.fromkeys(doc_ids))
         out = []
         for i in range(0, len(ids), 500):
@@ -212,19 +214,6 @@ class StoredIndex:
             marks = ",".join("?" * len(part))
             out += [r for (r,) in self._db().execute(f"SELECT rowid FROM documents WHERE id IN ({marks})", part)]
         return np.array(out, dtype=np.int64)
-
-    def copies_of(self, passage_ids: Iterable[str]) -> dict[str, tuple[str, ...]]:
-        """By passage id, the indexed documents that carry the same paragraph (syndicated copies stored once)."""
-        ids = list(dict.fromkeys(passage_ids))
-        if not ids:
-            return {}
-        marks = ",".join("?" * len(ids))
-        out: dict[str, list[str]] = {}
-        for pid, copy in self._db().execute(
-                f"SELECT c.passage_id, c.copy FROM copies c JOIN documents d ON d.id = c.copy "
-                f"WHERE c.passage_id IN ({marks}) ORDER BY c.rowid", ids):
-            out.setdefault(pid, []).append(copy)
-        return {k: tuple(v) for k, v in out.items()}
 
     def publishers(self) -> list[tuple[str, int]]:
         """Every publisher with its number of documents, most first (what a source picker offers)."""
@@ -376,7 +365,6 @@ class StoredIndex:
             conn.execute("DELETE FROM passages WHERE doc_id = ?", (doc_id,))
             conn.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
             conn.execute("DELETE FROM topics WHERE doc_id = ?", (doc_id,))
-            conn.execute("DELETE FROM copies WHERE doc_id = ?", (doc_id,))
             gone += rows
         for doc in upserts:
             for row, vector in _insert(conn, doc):
@@ -469,10 +457,8 @@ def _insert(conn: sqlite3.Connection, doc: NewDocument) -> Iterator[tuple[int, n
                  (d.id, d.title, d.url, d.published, d.source, len(doc.passages), doc.text, d.publisher,
                   json.dumps(list(d.topics)) if d.topics else None, seconds_of(d.published)))
     conn.executemany("INSERT INTO topics(doc_id, topic) VALUES (?, ?)", [(d.id, t) for t in d.topics])
-    conn.executemany("INSERT INTO copies(doc_id, passage_id, copy) VALUES (?, ?, ?)",
-                     [(d.id, pid, copy) for pid, copies in doc.copies.items() for copy in copies])
     if not doc.passages:
-        return  # a copy whose every paragraph is stored with an earlier document: cited from there
+        return  # no vectors to reshape (the loader names a document without paragraphs as an error)
     vectors = np.ascontiguousarray(doc.vectors, dtype=np.float32).reshape(len(doc.passages), -1)
     for p, v in zip(doc.passages, vectors):
         cur = conn.execute("INSERT INTO passages(id, doc_id, title, paragraph, text, doc_start, doc_end, vector, page) "

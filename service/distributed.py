@@ -102,9 +102,9 @@ def ray_corpus(paths: list[Path | str], address: str, model_dir: str | None = No
 
 
 def _assemble(rows, errors: list[str], progress: Progress | None) -> tuple[Corpus, dict[str, np.ndarray], set[str]]:
-    """Documents in order, de-duplicated as ``load_corpus`` does (first document id and paragraph text win)."""
+    """Documents in order, de-duplicated as ``load_corpus`` does (the first of an id wins)."""
     documents, passages, vectors, used = [], [], {}, set()
-    seen_docs, seen_text, copies = set(), {}, {}
+    seen_docs = set()
     done = 0
     for row in rows:
         if row["errors"]:
@@ -127,9 +127,5 @@ def _assemble(rows, errors: list[str], progress: Progress | None) -> tuple[Corpu
         for (pid, paragraph, start, end), vector in zip(d["passages"], block):
             text = d["text"][start:end]
             vectors.setdefault(text, vector)
-            if text not in seen_text:
-                seen_text[text] = pid
-                passages.append(Passage(pid, doc.id, doc.title, paragraph, text, start, end))
-            elif not seen_text[text].startswith(f"{doc.id}:") and doc.id not in copies.setdefault(seen_text[text], []):
-                copies[seen_text[text]].append(doc.id)
-    return Corpus(documents, passages, errors, copies), vectors, used
+            passages.append(Passage(pid, doc.id, doc.title, paragraph, text, start, end))
+    return Corpus(documents, passages, errors), vectors, used

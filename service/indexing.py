@@ -124,13 +124,10 @@ def _by_document(corpus: Corpus) -> dict[str, list[Passage]]:
     return grouped
 
 
-def new_document(doc: Document, passages: list[Passage], vectors: dict[str, np.ndarray], dim: int,
-                 copies: dict[str, list[str]] | None = None) -> NewDocument:
-    """``copies``: the corpus's (``Corpus.copies``): which other documents repeat these passages."""
+def new_document(doc: Document, passages: list[Passage], vectors: dict[str, np.ndarray], dim: int) -> NewDocument:
     info = DocumentInfo(doc.id, doc.title, doc.url, doc.published, doc.source, len(passages), doc.publisher, doc.topics)
     stacked = np.stack([vectors[p.text] for p in passages]) if passages else np.zeros((0, dim), np.float32)
-    repeated = {p.id: tuple(copies[p.id]) for p in passages if copies and p.id in copies}
-    return NewDocument(info, doc.text, passages, stacked, repeated)
+    return NewDocument(info, doc.text, passages, stacked)
 
 
 def _kept_api_documents(previous: StoredIndex | None, corpus: Corpus) -> list[tuple[DocumentInfo, str, list[Passage]]]:
@@ -182,7 +179,7 @@ def build_index(
 
     def documents() -> Iterator[NewDocument]:
         for doc in corpus.documents:
-            yield new_document(doc, grouped[doc.id], vectors, dim, corpus.copies)
+            yield new_document(doc, grouped[doc.id], vectors, dim)
         for info, text, passages in kept:
             yield new_document(Document(info.id, info.title, text, info.url, info.published, info.source,
                                         info.publisher, info.topics), passages, vectors, dim)
@@ -239,7 +236,7 @@ def sync_sources(stored: StoredIndex, sources: list[Path | str], embedder: Embed
     timing: dict = {}
     vectors = embed_texts(texts, embedder, known, progress=progress, timing=timing)
     dim = stored.manifest.dim
-    upserts = [new_document(doc, grouped[doc.id], vectors, dim, corpus.copies) for doc in changed]
+    upserts = [new_document(doc, grouped[doc.id], vectors, dim) for doc in changed]
     for i in range(0, max(len(upserts), len(gone)), batch):
         stored.write(upserts[i : i + batch], gone[i : i + batch])
     stored.set_sources(sources, corpus.fingerprint(), signature)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
@@ -12,7 +14,7 @@ from api.schemas.documents import (ArticleBody, ArticleIn, DocumentDetail, Docum
                                    SourcesOut)
 from api.schemas.errors import error_responses
 from service.documents import DocumentError, article, parse_upload
-from qa.limits import NONBLANK_PATTERN
+from qa.limits import MAX_LIST_PAGE, NONBLANK_PATTERN
 from qa.types import DocumentInfo
 
 router = APIRouter(prefix="/v1", tags=["documents"])
@@ -46,9 +48,13 @@ async def _article(request: Request) -> ArticleIn:
 
 
 @router.get("/documents", response_model=DocumentList)
-def list_documents(service: ServiceDep, _key: ReadKey) -> DocumentList:
-    docs = [_out(d) for d in service.index.documents()]
-    return DocumentList(documents=docs, total=len(docs))
+def list_documents(service: ServiceDep, _key: ReadKey,
+                   limit: Annotated[int | None, Query(ge=1, le=MAX_LIST_PAGE, description=(
+                       f"At most this many documents (1-{MAX_LIST_PAGE}; default: all of them)"))] = None,
+                   offset: Annotated[int, Query(ge=0, description="Skip this many first")] = 0) -> DocumentList:
+    """The indexed documents in the order they were added; ``total`` counts all of them, whatever the page."""
+    docs = [_out(d) for d in service.index.documents(limit, offset)]
+    return DocumentList(documents=docs, total=service.index.document_count())
 
 
 @router.get("/sources", response_model=SourcesOut)

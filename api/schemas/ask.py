@@ -20,7 +20,7 @@ class AskRequest(WholeNumbers):
     doc_ids: list[Annotated[str, Field(min_length=1, max_length=MAX_ID_CHARS)]] | None = Field(
         None, min_length=1, max_length=MAX_SCOPE_DOCUMENTS,
         description="Answer only from these documents (a conversation about one story); an id that is not indexed "
-                    "is a 404. Default: the whole index. The same as filters.doc_ids.")
+                    "is a 404. Default: the whole index. One list with filters.doc_ids (any of them).")
     filters: FiltersIn | None = Field(None, description="Published since/until, sources, topics, document ids (AND). "
                                                         "A filter that matches nothing is a 404 saying so.")
     recency_half_life_days: Recency = None

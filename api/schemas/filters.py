@@ -29,7 +29,7 @@ class FiltersIn(BaseModel):
         None, max_length=MAX_FILTER_VALUES, description="Publishers (any of them; case does not matter), as "
                                                         "GET /v1/sources lists them.", examples=[["reuters21578"]])
     topics: list[Annotated[Text, Field(min_length=1, max_length=MAX_TOPIC_CHARS)]] | None = Field(
-        None, max_length=MAX_FILTER_VALUES, description="Topics (any of them).")
+        None, max_length=MAX_FILTER_VALUES, description="Topics (any of them; case does not matter).")
     doc_ids: list[Annotated[Text, Field(min_length=1, max_length=MAX_ID_CHARS)]] | None = Field(
         None, max_length=MAX_SCOPE_DOCUMENTS, description="These documents only (an id not indexed is a 404).")
 

@@ -76,6 +76,13 @@ def test_documents_and_health(client):
     # "source" is the publisher (None here), never the server's path to the file.
     assert set(docs["documents"][0]) == {"id", "title", "url", "published", "source", "topics", "paragraphs"}
     assert docs["documents"][0]["source"] is None
+    # A page of the list: total still counts them all; a page past the end is empty, a bad one a 422.
+    page = client.get("/v1/documents", params={"limit": 1, "offset": 1}).json()
+    assert page["total"] == 3 and [d["id"] for d in page["documents"]] == ["d1"]
+    assert client.get("/v1/documents", params={"offset": 5}).json() == {"documents": [], "total": 3}
+    for bad in ({"limit": 0}, {"limit": 1001}, {"offset": -1}, {"limit": "x"}):
+        r = client.get("/v1/documents", params=bad)
+        assert r.status_code == 422 and next(iter(bad)) in r.json()["message"], r.json()
     assert client.get("/healthz").json() == {"status": "ok", "detail": None, "index_version": None,
                                                "answer_settings": None}
     assert client.get("/docs").status_code == 200

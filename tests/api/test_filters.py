@@ -27,6 +27,7 @@ def _ask(api, **more):
     ({"sources": ["reuters21578"], "until": "1987-03-01"}, "reuters-cocoa", "1987-02-26T15:01:01Z", "reuters21578"),
     ({"sources": ["BBC"]}, "bbc-cocoa", "2005-03-10", "bbc"),
     ({"since": "2000-01-01", "topics": ["cocoa"]}, "bbc-cocoa", "2005-03-10", "bbc"),
+    ({"since": "2000-01-01", "topics": ["COCOA"]}, "bbc-cocoa", "2005-03-10", "bbc"),  # case does not matter
 ])
 def test_a_filtered_question_is_answered_from_the_filtered_stories_with_date_and_source(api, filters, doc, published,
                                                                                        source):

@@ -53,11 +53,13 @@ def test_jsonl_records_keep_their_fields_and_bad_lines_are_named(tmp_path):
     assert any("a.jsonl:2" in e for e in corpus.errors) and any("a.jsonl:3" in e for e in corpus.errors)
 
 
-def test_exact_duplicate_paragraphs_are_stored_once(tmp_path):
-    (tmp_path / "a.txt").write_text("Shared paragraph.\nOnly in a.\n", encoding="utf-8")
+def test_a_paragraph_is_kept_once_per_document_and_in_every_document_that_has_it(tmp_path):
+    (tmp_path / "a.txt").write_text("Shared paragraph.\nOnly in a.\nShared paragraph.\n", encoding="utf-8")
     (tmp_path / "b.txt").write_text("Shared paragraph.\nOnly in b.\n", encoding="utf-8")
-    texts = [p.text for p in load_corpus([tmp_path]).passages]
-    assert texts.count("Shared paragraph.") == 1 and len(texts) == 3
+    by_doc = {}
+    for p in load_corpus([tmp_path]).passages:
+        by_doc.setdefault(p.title.lower(), []).append(p.text)
+    assert by_doc == {"a": ["Shared paragraph.", "Only in a."], "b": ["Shared paragraph.", "Only in b."]}
 
 
 def test_unreadable_file_is_named_and_the_others_still_load(tmp_path):

@@ -1,8 +1,9 @@
-"""One story once: syndicated copies (the same paragraph stored once) and near-duplicates (a re-run with a changed
+"""One story once: syndicated copies (the same paragraph under another id) and near-duplicates (a re-run with a changed
 figure) come back as one result naming the other articles; distinct stories on one topic stay apart."""
 
 import json
 
+from qa.filters import Scope, documents_scope
 from qa.types import Passage, ScoredPassage
 from retriever.duplicates import collapse
 from retriever.hybrid import HybridRetriever
@@ -34,17 +35,38 @@ def test_an_archive_with_syndicated_copies_answers_once_naming_the_copies(tmp_pa
     (tmp_path / "a.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     embedder = FakeEmbedder()
     index = build_index([tmp_path / "a.jsonl"], embedder, tmp_path / "idx").index
-    assert index.document_count() == 4 and index.copies_of(["reuters-1:0"]) == {"reuters-1:0": ("syndicated-1",)}
+    # The copy is a document with its own paragraph (it can be asked within, filtered and listed).
+    assert index.document_count() == 4 and [p.text for p in index.passages_of("syndicated-1")] == [STORY]
     question = "Showers in the Bahia cocoa zone"
-    hits = HybridRetriever(index).retrieve_batch([question], embedder.encode([question]), 3)[0]
+    retriever = HybridRetriever(index)
+    hits = retriever.retrieve_batch([question], embedder.encode([question]), 3)[0]
     texts = [h.passage.text for h in hits]
     assert len(texts) == len(set(texts)) == 3  # every story once, and still three passages
-    top = next(h for h in hits if h.passage.id == "reuters-1:0")
-    assert set(top.also_in) == {"syndicated-1", "rerun-1"}
+    top = next(h for h in hits if h.passage.text == STORY)
+    assert {top.passage.doc_id, *top.also_in} == {"reuters-1", "syndicated-1", "rerun-1"}
     assert not any(h.passage.doc_id == "rerun-1" for h in hits)
+    # Asked within the copy, the copy answers, citing itself.
+    within = retriever.retrieve_batch([question], embedder.encode([question]), 3, scope=documents_scope(["syndicated-1"]))[0]
+    assert [h.passage.id for h in within] == ["syndicated-1:0"]
     # A copy deleted since: no longer named.
     index.write(deletes=["syndicated-1"])
-    assert index.copies_of(["reuters-1:0"]) == {}
+    hits = retriever.retrieve_batch([question], embedder.encode([question]), 3)[0]
+    top = next(h for h in hits if h.passage.text == STORY)
+    assert top.passage.doc_id == "reuters-1" and top.also_in == ("rerun-1",)
+
+
+def test_a_copy_is_found_by_its_own_date_source_and_topics(tmp_path):
+    records = [{"id": "wire", "title": "COCOA", "text": STORY, "published": "1987-02-26", "source": "reuters",
+                "topics": ["cocoa"]},
+               {"id": "paper", "title": "Cocoa", "text": STORY, "published": "1987-03-02", "source": "gazette",
+                "topics": ["farming"]}]
+    (tmp_path / "a.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    embedder = FakeEmbedder()
+    retriever = HybridRetriever(build_index([tmp_path / "a.jsonl"], embedder, tmp_path / "idx").index)
+    question = "Showers in the Bahia cocoa zone"
+    for scope in (Scope.of(topics=["farming"]), Scope.of(sources=["gazette"]), Scope.of(since="1987-03-01")):
+        hits = retriever.retrieve_batch([question], embedder.encode([question]), 3, scope=scope)[0]
+        assert [(h.passage.doc_id, h.also_in) for h in hits] == [("paper", ())], scope
 
 
 def test_a_re_run_with_another_figure_is_another_story():

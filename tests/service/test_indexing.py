@@ -116,11 +116,13 @@ def test_syndicated_copies_and_empty_files_never_stop_an_import(tmp_path, fake_e
     (src / "heading.md").write_text("# Only a heading\n", encoding="utf-8")
     report = build_index([src], fake_embedder, tmp_path / "idx")
     stored = report.index
-    # Every story is a document; a paragraph is stored (and cited) once, from the first story that has it.
+    # Every story is a document with its own paragraphs (retrieval shows one story once, naming the copies).
     assert {d.id for d in stored.documents()} == {"wire-1", "wire-2", "part", "own"}
-    assert sorted(p.text for p, _ in stored.all_passages()) == sorted(
-        ["Wire story first paragraph.", "Wire story second paragraph.", "A paragraph of its own."])
-    assert stored.passages_of("wire-2") == [] and stored.document("wire-2").title == "Wire copy"
+    assert [p.text for p in stored.passages_of("wire-2")] == ["Wire story first paragraph.", "Wire story second paragraph."]
+    assert [p.text for p in stored.passages_of("part")] == ["Wire story second paragraph."]
+    assert stored.document("wire-2").title == "Wire copy" and stored.document("wire-2").paragraphs == 2
+    # Identical texts are embedded once.
+    assert report.embedded == 3
     # The files without a paragraph are named, each on its line; the rest is indexed.
     for name in ("empty.txt", "blank.txt", "heading.md"):
         assert any(name in e and "no paragraphs" in e for e in report.errors), report.errors

@@ -91,8 +91,8 @@ TITLES = frozenset(
     Uncle Aunt Cousin Nephew Niece Boy Girl Man Woman Child Baby Parents Family Friend Police Officials""".split()
 )
 
-_CAP_RUN = re.compile(
-    r"(?:\bthe\s+)?(?:[A-Z][\w.’'-]*)(?:\s+(?:of\s+|de\s+|von\s+|van\s+|al-)?[A-Z][\w.’'-]*)*"
+_CAP_RUN = re.compile(  # a possessive ends a run: "Kuwait's OPEC quota" names Kuwait, then OPEC
+    r"(?:\bthe\s+)?(?:[A-Z][\w.’'-]*)(?:(?<!['’]s)\s+(?:of\s+|de\s+|von\s+|van\s+|al-)?[A-Z][\w.’'-]*)*"
 )
 _POSSESSIVE = re.compile(r"['’]s?$")
 

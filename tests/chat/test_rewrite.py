@@ -122,6 +122,13 @@ def test_he_and_she_find_the_person_of_their_gender(question, expected):
     assert ask([("Who did Melanie Joly meet?", ["Denys Shmygal"])], question).question == expected
 
 
+def test_a_possessive_ends_a_name():
+    # "Kuwait's OPEC quota" names Kuwait, then OPEC: "And Qatar?" swaps the country and keeps the rest.
+    assert [m.text for m in mentions("What was Kuwait's OPEC quota?")] == ["Kuwait", "OPEC"]
+    assert ask([("What was Kuwait's OPEC quota?", ["948,000 bpd"])], "And Qatar?").question == \
+        "What was Qatar's OPEC quota?"
+
+
 def test_and_x_after_a_which_country_question_takes_the_answers_place():
     history = [("Which country has started supplying Ukraine with anti-tank weapons?", ["the United Kingdom"])]
     assert ask(history, "And Canada?").question == "Has Canada started supplying Ukraine with anti-tank weapons?"

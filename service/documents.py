@@ -52,6 +52,13 @@ def check_id(doc_id: str) -> str:
     return doc_id
 
 
+def under_id(docs: list[SplitDocument], doc_id: str) -> SplitDocument:
+    """The one document of an upload, under ``doc_id`` (PUT replaces one document with an uploaded file)."""
+    if len(docs) != 1:
+        raise DocumentError(f"PUT replaces one document; the file holds {len(docs):,} (POST adds several)")
+    return replace_(docs[0], document=replace_(docs[0].document, id=check_id(doc_id)))
+
+
 def article(text: str, title: str | None = None, doc_id: str | None = None, url: str | None = None,
             published: str | None = None, source: str | None = None, topics=None) -> SplitDocument:
     """A JSON article (or a record of an upload), checked as every route checks documents: the JSON route's

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
@@ -13,8 +13,9 @@ from api.deps import ReadKey, ServiceDep, WriteKey
 from api.schemas.documents import (ArticleBody, ArticleIn, DocumentDetail, DocumentList, DocumentOut, ParagraphOut,
                                    SourcesOut)
 from api.schemas.errors import error_responses
-from service.documents import DocumentError, article, parse_upload
-from qa.limits import MAX_LIST_PAGE, NONBLANK_PATTERN
+from corpus.loader import SplitDocument
+from service.documents import DocumentError, article, parse_upload, under_id
+from qa.limits import ID_PATTERN, MAX_ID_CHARS, MAX_LIST_PAGE, NONBLANK_PATTERN
 from qa.types import DocumentInfo
 
 router = APIRouter(prefix="/v1", tags=["documents"])
@@ -26,6 +27,9 @@ _UPLOAD_BODY = {"requestBody": {"required": True, "content": {
                  "description": "A UTF-8 text file: .txt, .md, .jsonl or .html by its name (or its part's "
                                 "Content-Type); anything else is read as plain text"}}}},
 }}}
+_REPLACE_BODY = {"requestBody": {"required": True, "content": {
+    "application/json": {"schema": ArticleBody.model_json_schema()},
+    "multipart/form-data": _UPLOAD_BODY["requestBody"]["content"]["multipart/form-data"]}}}
 
 
 # What each kind of refusal is over HTTP.
@@ -40,9 +44,9 @@ def refused(exc: DocumentError) -> HTTPException:
     return HTTPException(status_code=STATUS[exc.kind], detail=str(exc))
 
 
-async def _article(request: Request) -> ArticleIn:
+async def _article(request: Request, model: type[ArticleBody]) -> ArticleBody:
     try:
-        return ArticleIn.model_validate_json(await request.body())
+        return model.model_validate_json(await request.body())
     except ValidationError as exc:
         raise RequestValidationError(exc.errors()) from None
 
@@ -73,42 +77,52 @@ def get_document(doc_id: str, service: ServiceDep, _key: ReadKey) -> DocumentDet
                           paragraphs_text=[ParagraphOut(id=p.id, paragraph=p.paragraph, text=p.text) for p in passages])
 
 
+async def _upload(request: Request, service) -> list[SplitDocument] | None:
+    """The documents of a multipart upload's ``file`` part; None for any other body."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != "multipart/form-data":
+        if kind not in ("application/json", ""):
+            raise DocumentError(f"send application/json or multipart/form-data, not {kind[:60]!r}", kind="unsupported")
+        return None
+    form = await request.form()
+    upload = form.get("file")
+    if upload is None:
+        raise DocumentError("multipart body needs a 'file' part")
+    # Parsing takes seconds for large files: off the event loop, so other requests go on meanwhile.
+    if isinstance(upload, str):  # a text field rather than a file: plain text
+        return await run_in_threadpool(parse_upload, "upload.txt", upload.encode("utf-8", "replace"))
+    return await run_in_threadpool(parse_upload, upload.filename or "", await upload.read(), upload.content_type,
+                                   service.settings.server.max_html_bytes)
+
+
 @router.post("/documents", status_code=201, response_model=DocumentList, responses=ERRORS, openapi_extra=_UPLOAD_BODY)
 async def add_documents(request: Request, service: ServiceDep, _key: WriteKey) -> DocumentList:
     """Add one article (JSON) or the articles of an uploaded file; answerable as soon as this returns."""
-    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     try:
-        if kind == "multipart/form-data":
-            form = await request.form()
-            upload = form.get("file")
-            if upload is None:
-                raise DocumentError("multipart body needs a 'file' part")
-            html_cap = service.settings.server.max_html_bytes
-            # Parsing takes seconds for large files: off the event loop, so other requests go on meanwhile.
-            if isinstance(upload, str):  # a text field rather than a file: plain text
-                docs = await run_in_threadpool(parse_upload, "upload.txt", upload.encode("utf-8", "replace"))
-            else:
-                docs = await run_in_threadpool(parse_upload, upload.filename or "", await upload.read(),
-                                               upload.content_type, html_cap)
-        elif kind in ("application/json", ""):
-            body = await _article(request)
+        docs = await _upload(request, service)
+        if docs is None:
+            body = await _article(request, ArticleIn)
             docs = [article(body.text, body.title, body.id, body.url, body.published, body.source, body.topics)]
-        else:
-            raise DocumentError(f"send application/json or multipart/form-data, not {kind[:60]!r}", kind="unsupported")
         added = await run_in_threadpool(service.documents.put, docs, False)
     except DocumentError as exc:
         raise refused(exc) from None
     return DocumentList(documents=[_out(d) for d in added], total=len(added))
 
 
-@router.put("/documents/{doc_id:path}", response_model=DocumentOut,
+@router.put("/documents/{doc_id:path}", response_model=DocumentOut, openapi_extra=_REPLACE_BODY,
             responses={**ERRORS, 201: {"model": DocumentOut, "description": "Created (no document had this id)"}})
-async def replace_document(doc_id: str, body: ArticleBody, service: ServiceDep, _key: WriteKey,
-                           response: Response) -> DocumentOut:
-    """Create or replace the article with this id (only articles added through this API)."""
+async def replace_document(doc_id: Annotated[str, Path(pattern=ID_PATTERN, max_length=MAX_ID_CHARS)], request: Request,
+                           service: ServiceDep, _key: WriteKey, response: Response) -> DocumentOut:
+    """Create or replace the article with this id (only articles added through this API): JSON, or an uploaded
+    file holding one article (what POST took, so a 409 there is answered by the same file here)."""
     try:
-        [(info, created)] = await run_in_threadpool(service.documents.write, [article(
-            body.text, body.title, doc_id, body.url, body.published, body.source, body.topics)], True)
+        docs = await _upload(request, service)
+        if docs is None:
+            body = await _article(request, ArticleBody)
+            doc = article(body.text, body.title, doc_id, body.url, body.published, body.source, body.topics)
+        else:
+            doc = under_id(docs, doc_id)
+        [(info, created)] = await run_in_threadpool(service.documents.write, [doc], True)
     except DocumentError as exc:
         raise refused(exc) from None
     response.status_code = 201 if created else 200

@@ -24,7 +24,11 @@ def error_message(errors: list[dict]) -> str:
     for e in errors[:5]:
         where = ".".join(str(p) for p in location(e.get("loc", ()))) or "body"
         # pydantic prefixes the words of a validator's ValueError with "Value error, ": the words are ours.
-        part = f"{where}: {clean_text(str(e.get('msg', '')).removeprefix('Value error, '))[:200]}"
+        msg = str(e.get("msg", "")).removeprefix("Value error, ")
+        for bound in (e.get("ctx") or {}).values():  # "at least 0.041666666666666664" reads as "at least 0.04167"
+            if isinstance(bound, float) and not bound.is_integer():
+                msg = msg.replace(str(bound), f"{bound:.4g}")
+        part = f"{where}: {clean_text(msg)[:200]}"
         if part not in parts:
             parts.append(part)
     more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""

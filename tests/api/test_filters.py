@@ -58,6 +58,9 @@ def test_bad_filters_are_422_naming_the_field(api, filters, field):
     r = _ask(api, filters=filters)
     assert r.status_code == 422 and field in r.json()["message"], r.json()
     assert _ask(api, recency_half_life_days=-1).status_code == 422
+    r = _ask(api, recency_half_life_days=0)  # the bound reads as a number, not 0.041666666666666664
+    assert r.status_code == 422 and r.json()["message"] == \
+        "recency_half_life_days: Input should be greater than or equal to 0.04167", r.json()
 
 
 @pytest.mark.parametrize("until", ["9999", "9999-12", "9999-12-31", "9999-12-31T23:59:59Z"])

@@ -150,6 +150,18 @@ def test_documents_over_http_are_answerable_at_once_and_survive_a_restart(own_se
         assert r.status_code == 201 and r.json()["documents"][0]["title"] == "Bridge reopens"
         r = client.post("/v1/documents", files={"file": ("notes.txt", b"The canal museum opens at nine.\n\nEntry is free.")})
         assert r.status_code == 201
+        # The same file again is a 409 pointing at PUT, and PUT takes the file (it took JSON only).
+        notes = r.json()["documents"][0]["id"]
+        revised = b"The canal museum opens at ten.\n\nEntry is free."
+        r = client.post("/v1/documents", files={"file": ("notes.txt", b"The canal museum opens at nine.\n\nEntry is free.")})
+        assert r.status_code == 409 and "PUT" in r.json()["message"]
+        r = client.put(f"/v1/documents/{notes}", files={"file": ("notes.txt", revised)})
+        assert r.status_code == 200 and r.json()["id"] == notes and r.json()["paragraphs"] == 2, r.json()
+        assert client.get(f"/v1/documents/{notes}").json()["paragraphs_text"][0]["text"] == "The canal museum opens at ten."
+        r = client.put("/v1/documents/two", files={"file": ("two.jsonl", b'{"text": "One."}\n{"text": "Two."}\n')})
+        assert r.status_code == 422 and "holds 2" in r.json()["message"], r.json()
+        r = client.put("/v1/documents/x", content=b"plain", headers={"Content-Type": "text/plain"})
+        assert r.status_code == 415, r.json()
         assert client.post("/v1/documents", files={"file": ("x.pdf", b"%PDF-1.4\n\xe2\xe3\xcf\xd3")}).status_code == 422  # unreadable PDF
         assert client.post("/v1/documents", files={"file": ("bad.jsonl", b"{not json")}).status_code == 422
         default_id = next(d["id"] for d in client.get("/v1/documents").json()["documents"] if d["title"].startswith("Ukraine"))

@@ -107,7 +107,8 @@ def _html_document(raw: bytes, name: str) -> list[SplitDocument]:
     # The page's own date, site name and address (trafilatura reads them from its meta tags); what does not fit
     # its bound or cannot be read as a date is left out, since the article is still the article.
     published = record.get("date") if isinstance(record.get("date"), str) else None
-    site = record.get("sitename") if isinstance(record.get("sitename"), str) else None
+    # trafilatura's JSON calls the site name "source-hostname" (and the page's address "source").
+    site = record.get("source-hostname") if isinstance(record.get("source-hostname"), str) else None
     url = record.get("source") if isinstance(record.get("source"), str) else None
     try:
         metadata(published)

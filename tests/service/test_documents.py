@@ -90,6 +90,18 @@ def test_a_files_own_heading_or_html_title_is_cut_to_the_title_bound():
         article("Dam cost.", "T" * 501)
 
 
+def test_an_html_page_gives_its_site_name_date_and_address():
+    html = (b'<html><head><title>Mayor quits</title><meta property="og:site_name" content="Riverside Post">'
+            b'<meta property="article:published_time" content="2026-11-02">'
+            b'<link rel="canonical" href="https://riverside.example/mayor-quits"></head><body><article>'
+            b"<h1>Mayor quits</h1><p>The mayor of Kettleby, Oren Walsh, resigned on Monday after ten years.</p>"
+            b"<p>Deputy Lina Osei will act as mayor until an election in March.</p></article></body></html>")
+    [page] = parse_upload("mayor.html", html)
+    d = page.document
+    assert (d.title, d.publisher, d.published, d.url) == (
+        "Mayor quits", "Riverside Post", "2026-11-02", "https://riverside.example/mayor-quits")
+
+
 def test_bad_uploads_are_document_errors_not_crashes():
     with pytest.raises(DocumentError, match="control character") as nul:
         parse_upload("a\x00b.txt", b"Dam cost.\n\nIt opened.")

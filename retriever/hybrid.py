@@ -173,11 +173,20 @@ class HybridRetriever:
         """The best ``top_k`` passages by ``key``, one of each story, each scored with its ``fused`` score (the
         scale the reader's calibration knows): near-duplicates among the best ``DUPLICATE_LOOKAHEAD`` times
         ``top_k`` fold into the best of them, which lists their documents."""
-        order = np.argsort(-key, kind="stable")[: top_k * DUPLICATE_LOOKAHEAD]
-        # Records only for the passages considered (a row deleted since the search is left out).
-        found = self.index.passages_at(rows[order])
-        ranked = [ScoredPassage(found[int(rows[o])], float(fused[o])) for o in order if int(rows[o]) in found]
-        return collapse(ranked, top_k)
+        order = np.argsort(-key, kind="stable")
+        ranked: list[ScoredPassage] = []
+        seen, width = 0, top_k * DUPLICATE_LOOKAHEAD
+        while True:
+            # Records only for the passages considered (a row deleted since the search is left out).
+            more = order[seen:width]
+            found = self.index.passages_at(rows[more])
+            ranked += [ScoredPassage(found[int(rows[o])], float(fused[o])) for o in more if int(rows[o]) in found]
+            kept = collapse(ranked, top_k)
+            # A story carried by many papers can fill the look-ahead with its copies: look further, until k
+            # distinct passages or the end of the pool.
+            if len(kept) >= top_k or width >= len(order):
+                return kept
+            seen, width = width, width * 2
 
     def retrieve(self, query: str, embedding: np.ndarray, top_k: int) -> list[ScoredPassage]:
         return self.retrieve_batch([query], embedding[None, :], top_k)[0]

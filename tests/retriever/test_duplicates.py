@@ -69,6 +69,21 @@ def test_a_copy_is_found_by_its_own_date_source_and_topics(tmp_path):
         assert [(h.passage.doc_id, h.also_in) for h in hits] == [("paper", ())], scope
 
 
+def test_a_story_carried_by_many_papers_still_leaves_k_distinct_passages(tmp_path):
+    others = ["Cocoa prices fell in London as Ghana's arrivals rose.", "Bahia cocoa farmers expect a larger crop.",
+              "The cocoa commission met in Ilheus on Monday."]
+    records = [{"id": f"paper-{i}", "title": f"Paper {i}", "text": STORY} for i in range(12)]
+    records += [{"id": f"other-{i}", "title": f"Other {i}", "text": t} for i, t in enumerate(others)]
+    (tmp_path / "a.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    embedder = FakeEmbedder()
+    retriever = HybridRetriever(build_index([tmp_path / "a.jsonl"], embedder, tmp_path / "idx").index)
+    question = "Showers in the Bahia cocoa zone"
+    hits = retriever.retrieve_batch([question], embedder.encode([question]), 3)[0]
+    assert len(hits) == 3 and len({h.passage.text for h in hits}) == 3  # 12 copies did not crowd the others out
+    story = next(h for h in hits if h.passage.text == STORY)
+    assert len({story.passage.doc_id, *story.also_in}) == 12
+
+
 def test_a_re_run_with_another_figure_is_another_story():
     monday = "The Bank of England said it forecast a shortage of around 350 mln stg in the money market today."
     tuesday = monday.replace("350", "300")

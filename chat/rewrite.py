@@ -160,6 +160,9 @@ def _answer_mention(turn: Turn) -> Mention | None:
     if any(w in _AUX for w in answer.split()[1:]):  # lowercase only: "Theresa May" is a name
         return None
     found = mentions(answer)
+    if len(found) > 1 and re.search(r"\band\b|&", answer):
+        # "United Arab Emirates and Kuwait": both are "they", neither alone, and no "he".
+        return Mention(answer, person=False)
     if found and _PLACE_QUESTION.match(turn.question):
         # "Which country ...?" is answered by a place or an organisation, whatever its name looks like.
         found = [Mention(found[0].text, person=False, demonym=found[0].demonym)]

@@ -129,6 +129,14 @@ def test_a_possessive_ends_a_name():
         "What was Qatar's OPEC quota?"
 
 
+def test_an_answer_naming_two_is_they_not_one_of_them():
+    history = [("Which countries overproduced in February?", ["United Arab Emirates and Kuwait"])]
+    assert ask(history, "What did they deny?").question == "What did United Arab Emirates and Kuwait deny?"
+    history = [("Who met in Geneva?", ["Blinken and Lavrov"])]
+    assert ask(history, "What did he say?").question == "What did he say?"  # which one: left as asked
+    assert ask(history, "What did they agree?").question == "What did Blinken and Lavrov agree?"
+
+
 def test_and_x_after_a_which_country_question_takes_the_answers_place():
     history = [("Which country has started supplying Ukraine with anti-tank weapons?", ["the United Kingdom"])]
     assert ask(history, "And Canada?").question == "Has Canada started supplying Ukraine with anti-tank weapons?"

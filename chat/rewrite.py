@@ -109,7 +109,21 @@ class Mention:
             return "person"
         bare = self.text.removeprefix("the ")
         known = bare in DEMONYMS or self.text in DEMONYMS or f"the {bare}" in DEMONYMS  # "United Kingdom" too
-        return "country" if self.demonym or known else "thing"
+        return "country" if self.demonym or known or is_territory(bare) else "thing"
+
+
+_TERRITORIES: frozenset[str] | None = None
+
+
+def is_territory(name: str) -> bool:
+    """Whether ``name`` is a country or region by its English name in the Unicode CLDR (babel, which serving already
+    installs through trafilatura): "Qatar" is a place, not a person, though no table here lists it."""
+    global _TERRITORIES
+    if _TERRITORIES is None:
+        from babel import Locale  # 50 ms, once
+
+        _TERRITORIES = frozenset(n for n in Locale("en").territories.values() if n[:1].isupper())
+    return name in _TERRITORIES
 
 
 def _clean(run: str) -> str:
@@ -137,7 +151,7 @@ def mentions(text: str, sentence_start: bool = True) -> list[Mention]:
         if demonym_only:
             found.append(Mention(name, person=False, demonym=True))
             continue
-        group = (name in PLACES or any(w.rstrip(".,") in GROUP_WORDS for w in words) or lead
+        group = (name in PLACES or is_territory(name) or any(w.rstrip(".,") in GROUP_WORDS for w in words) or lead
                  or re.fullmatch(r"(?:[A-Z]\.)+|[A-Z]{2,}", name) is not None)
         found.append(Mention(lead + name, person=not group))
     return found

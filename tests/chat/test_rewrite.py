@@ -137,6 +137,14 @@ def test_an_answer_naming_two_is_they_not_one_of_them():
     assert ask(history, "What did they agree?").question == "What did Blinken and Lavrov agree?"
 
 
+def test_a_country_no_table_here_lists_is_a_place_not_a_person():
+    # Qatar is in the Unicode CLDR's territory names (babel), not in DEMONYMS or PLACES.
+    assert mentions("What was Qatar's quota?")[0].kind == "country"
+    history = [("What was Qatar's quota?", ["300,000 bpd"])]
+    assert ask(history, "What was its output in February?").question == "What was Qatar's output in February?"
+    assert ask(history, "What did he say?").question == "What did he say?"
+
+
 def test_and_x_after_a_which_country_question_takes_the_answers_place():
     history = [("Which country has started supplying Ukraine with anti-tank weapons?", ["the United Kingdom"])]
     assert ask(history, "And Canada?").question == "Has Canada started supplying Ukraine with anti-tank weapons?"

@@ -80,6 +80,9 @@ class ScoredPassage:
     score: float
     # Other documents carrying this passage, or a near-duplicate of it (a syndicated copy): shown once, here.
     also_in: tuple[str, ...] = ()
+    # The part of ``score`` a preference added (recency), not evidence: the reader ranks answers with it and states
+    # their probability, and decides whether to answer, without it. Internal to one question; not serialised.
+    boost: float = 0.0
 
     def to_dict(self) -> dict:
         return {**self.passage.to_dict(), "score": round(self.score, 4), "also_in": list(self.also_in)}

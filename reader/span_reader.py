@@ -168,7 +168,7 @@ class SpanReader:
         if selector and self.selector is not None:
             texts = [sp.passage.text for sp in scored]
             # In the reader-only setting no retriever chose the passage: its features are missing, not 1.0.
-            scores = None if self.setting == "gold" else [sp.score for sp in scored]
+            scores = None if self.setting == "gold" else [sp.score - sp.boost for sp in scored]  # evidence only
             raw = self.selector.raw(candidate_features(question, texts, scores, candidates))
             probs = self.selector.calibrate(raw)
             floor = self.selector.threshold_for(self.setting) if min_score is None else min_score
@@ -177,10 +177,16 @@ class SpanReader:
                 if probs[i] >= floor:
                     answers.append(_answer(scored[c.passage_index].passage, c, round(float(probs[i]), 4)))
             return postprocess_candidates(self._evidence(question, answers, scored), max_answers, ranked=True)
-        candidates = self.calibration.fuse(candidates, [sp.score for sp in scored])
-        for c in self.calibration.answers(candidates, min_score):
+        # Evidence decides whether to answer and states the probability; a preference (recency, ScoredPassage.boost)
+        # only orders the answers, so "prefer newer" never makes an answer look surer than it is.
+        fused = self.calibration.fuse(candidates, [sp.score - sp.boost for sp in scored])
+        preferred = any(sp.boost for sp in scored)
+        if preferred:
+            margin = {_span(c): c.margin for c in self.calibration.fuse(candidates, [sp.score for sp in scored])}
+            fused = sorted(fused, key=lambda c: -margin[_span(c)])
+        for c in self.calibration.answers(fused, min_score):
             answers.append(_answer(scored[c.passage_index].passage, c, round(self.calibration.score(c), 4)))
-        return postprocess_candidates(self._evidence(question, answers, scored), max_answers)
+        return postprocess_candidates(self._evidence(question, answers, scored), max_answers, ranked=preferred)
 
     @staticmethod
     def _evidence(question: str, answers: list[Answer], scored: list[ScoredPassage]) -> list[Answer]:
@@ -199,6 +205,10 @@ class SpanReader:
     def read(self, question: str, passages: list[ScoredPassage], max_answers: int,
              within_documents: bool = False) -> list[Answer]:
         return self.read_batch([question], [passages], max_answers, within_documents)[0]
+
+
+def _span(c: SpanCandidate) -> tuple[int, int, int]:
+    return c.passage_index, c.start_char, c.end_char
 
 
 def _answer(passage: Passage, c: SpanCandidate, score: float) -> Answer:

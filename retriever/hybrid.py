@@ -162,17 +162,20 @@ class HybridRetriever:
             else:
                 doc_of = self.index.documents_of(pool.rows) if self.article_weight else np.zeros(len(pool.rows))
                 key = fused = fuse(pool, doc_of, self.lexical_weight, self.article_weight)
+            boost = np.zeros(len(pool.rows))
             if scope is not None and scope.recency_half_life_days:
                 newer = recency(self.index.published_of(pool.rows), scope.recency_half_life_days)
                 key = key + (RECENCY_WEIGHT if self.ranker is None else RECENCY_RANKED_WEIGHT) * newer
-                fused = fused + RECENCY_WEIGHT * newer
-            results.append(self._distinct(pool.rows, key, fused, top_k))
+                boost = RECENCY_WEIGHT * newer
+            results.append(self._distinct(pool.rows, key, fused + boost, top_k, boost))
         return results
 
-    def _distinct(self, rows: np.ndarray, key: np.ndarray, fused: np.ndarray, top_k: int) -> list[ScoredPassage]:
+    def _distinct(self, rows: np.ndarray, key: np.ndarray, fused: np.ndarray, top_k: int,
+                  boost: np.ndarray | None = None) -> list[ScoredPassage]:
         """The best ``top_k`` passages by ``key``, one of each story, each scored with its ``fused`` score (the
-        scale the reader's calibration knows): near-duplicates among the best ``DUPLICATE_LOOKAHEAD`` times
-        ``top_k`` fold into the best of them, which lists their documents."""
+        scale the reader's calibration knows; ``boost``: the part of it a preference added, kept apart):
+        near-duplicates among the best ``DUPLICATE_LOOKAHEAD`` times ``top_k`` fold into the best of them, which
+        lists their documents."""
         order = np.argsort(-key, kind="stable")
         ranked: list[ScoredPassage] = []
         seen, width = 0, top_k * DUPLICATE_LOOKAHEAD
@@ -180,7 +183,8 @@ class HybridRetriever:
             # Records only for the passages considered (a row deleted since the search is left out).
             more = order[seen:width]
             found = self.index.passages_at(rows[more])
-            ranked += [ScoredPassage(found[int(rows[o])], float(fused[o])) for o in more if int(rows[o]) in found]
+            ranked += [ScoredPassage(found[int(rows[o])], float(fused[o]), boost=0.0 if boost is None else float(boost[o]))
+                       for o in more if int(rows[o]) in found]
             kept = collapse(ranked, top_k)
             # A story carried by many papers can fill the look-ahead with its copies: look further, until k
             # distinct passages or the end of the pool.

@@ -41,6 +41,17 @@ def test_a_filtered_question_is_answered_from_the_filtered_stories_with_date_and
     assert passage["text"][c["start"]:c["end"]] == body["answers"][0]["text"]
 
 
+def test_preferring_newer_stories_orders_answers_but_never_raises_their_probability(api):
+    def spans(body):
+        return {(a["passage_id"], a["citation"]["start"]): a["score"] for a in body["answers"]}
+
+    plain = _ask(api, max_answers=3).json()
+    recent = _ask(api, max_answers=3, recency_half_life_days=30).json()
+    assert recent["answers"][0]["citation"]["doc_id"] == "bbc-cocoa", recent  # the 2005 story first
+    common = spans(plain).keys() & spans(recent).keys()
+    assert common and all(spans(plain)[k] == spans(recent)[k] for k in common), (plain, recent)
+
+
 def test_a_filter_matching_nothing_says_so(api):
     r = _ask(api, filters={"sources": ["reuters21578"], "since": "2023-01-01"})
     assert r.status_code == 404

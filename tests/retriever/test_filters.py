@@ -159,6 +159,9 @@ def test_recency_prefers_the_newer_of_two_equal_passages(tmp_path):
     recent = retriever.retrieve_batch(["cocoa Bahia"], vector, 3, scope=Scope.of(recency_half_life_days=30))[0]
     assert [h.passage.doc_id for h in recent] == ["new", "old", "undated"]
     assert recent[0].score > recent[1].score > recent[2].score
+    # The preference is kept apart from the evidence, which stays equal (the reader states probabilities from it).
+    assert recent[0].boost > recent[1].boost > recent[2].boost == 0.0
+    assert len({round(h.score - h.boost, 6) for h in recent}) == 1 and all(h.boost == 0.0 for h in plain)
 
 
 def test_the_approximate_index_finds_passages_added_since_within_a_filter(tmp_path, monkeypatch):

@@ -205,10 +205,6 @@ def cmd_ask(args: argparse.Namespace) -> int:
             return _fail(f"{name} must be between 1 and {top} (got {value})")
     from qa.filters import FilterError, Scope
 
-    # The API refuses a blank value (a 422); so does the command line, rather than ask the whole index.
-    for flag, values in (("--source", args.source), ("--topic", args.topic), ("--doc", args.doc)):
-        if any(not v.strip() for v in values or ()):
-            return _fail(f"{flag} must not be blank")
     try:
         scope = Scope.of(args.since, args.until, args.source, args.topic, args.doc, args.recent)
     except FilterError as exc:

@@ -4,7 +4,6 @@ times, not text."""
 from __future__ import annotations
 
 import calendar
-import math
 import re
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
@@ -27,6 +26,10 @@ DATE_PATTERN = rf"^(?:{_ISO}|{_RFC})$"
 _DATE = re.compile(DATE_PATTERN)
 _DATE_ONLY = re.compile(rf"^{_YEAR}(-[0-9]{{2}}){{0,2}}$")  # 1987, 1987-02, 1987-02-26: kept as a date
 _PDF_DATE = re.compile(r"^D:(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?")
+
+
+# The first second of the year 10000 (no datetime holds it): the last day of 9999 ends there.
+_YEAR_10000 = float(calendar.timegm((9999, 12, 31, 0, 0, 0, 0, 365, 0)) + 86_400)
 
 
 class DateError(ValueError):
@@ -88,7 +91,7 @@ def seconds_of(value: str | None) -> float | None:
 
 def end_of(value: str) -> float:
     """POSIX seconds of the first moment after the period a normalised date names: the next year, month, day or
-    second (an ``until`` includes the whole of it); infinity when that moment is past the year 9999."""
+    second (an ``until`` includes the whole of it)."""
     from datetime import timedelta
 
     start = _parse(value)
@@ -104,8 +107,8 @@ def end_of(value: str) -> float:
             end = start + timedelta(days=1)
         else:
             end = start + timedelta(seconds=1)
-    except (OverflowError, ValueError):  # "until 9999": the year 10000 is no datetime, and nothing is after it
-        return math.inf
+    except (OverflowError, ValueError):  # "until 9999": the year 10000 is no datetime; its first second is
+        return _YEAR_10000                 # still a bound (an undated story passes no date filter)
     return end.timestamp()
 
 

@@ -3,7 +3,6 @@ ids; AND of what is given) and an optional recency preference. One shape for eve
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 
@@ -33,7 +32,9 @@ def _values(name: str, values, limit: int, each: int) -> tuple[str, ...]:
         values = [values]
     if not isinstance(values, (list, tuple)) or not all(isinstance(v, str) for v in values):
         raise FilterError(name, "must be a list of strings")
-    values = tuple(dict.fromkeys(v.strip() for v in values if v.strip()))
+    if any(not v.strip() for v in values):  # dropping it would widen a scoped question to the whole index
+        raise FilterError(name, "a value must not be blank")
+    values = tuple(dict.fromkeys(v.strip() for v in values))
     if len(values) > limit:
         raise FilterError(name, f"at most {limit} values (got {len(values)})")
     if any(len(v) > each for v in values):
@@ -72,7 +73,7 @@ class Scope:
                     _values("topics", topics, MAX_FILTER_VALUES, MAX_TOPIC_CHARS),
                     _values("doc_ids", doc_ids, MAX_SCOPE_DOCUMENTS, MAX_ID_CHARS),
                     _recency(recency_half_life_days))
-        if scope.since and scope.until and scope.since_seconds() >= end_of(scope.until):
+        if scope.since and scope.until and scope.since_seconds() >= scope.until_seconds():
             raise FilterError("since", f"{scope.since} is after until {scope.until}")
         return scope
 
@@ -89,10 +90,8 @@ class Scope:
         return seconds_of(self.since)
 
     def until_seconds(self) -> float | None:
-        """The first moment after ``until`` (a year, month or day includes the whole of it); None when there is no
-        bound (none given, or one past every date: "until 9999")."""
-        end = None if self.until is None else end_of(self.until)
-        return None if end is None or math.isinf(end) else end
+        """The first moment after ``until`` (a year, month or day includes the whole of it)."""
+        return None if self.until is None else end_of(self.until)
 
     def unnamed(self, question: str) -> str:
         """The question as retrieval and the reader get it: without a publisher this scope selects, named as the

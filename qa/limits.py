@@ -64,3 +64,4 @@ MAX_TOPIC_CHARS = 100
 MAX_FILTER_VALUES = 100
 # Documents one page of GET /v1/documents lists at most (an archive of 30,000 articles is 5 MB listed whole).
 MAX_LIST_PAGE = 1000
+MAX_LIST_OFFSET = 1_000_000_000  # past every document an index holds; SQLite's integers end at 2**63

@@ -20,7 +20,7 @@ CREATE TABLE IF NOT EXISTS passages (
 CREATE INDEX IF NOT EXISTS passages_doc ON passages(doc_id);
 CREATE TABLE IF NOT EXISTS tombstones (seq INTEGER PRIMARY KEY AUTOINCREMENT, row INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS topics (doc_id TEXT NOT NULL, topic TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS topics_lower ON topics(lower(topic));
+CREATE INDEX IF NOT EXISTS topics_topic ON topics(topic);
 CREATE INDEX IF NOT EXISTS topics_doc ON topics(doc_id);
 CREATE INDEX IF NOT EXISTS documents_publisher ON documents(publisher);
 CREATE INDEX IF NOT EXISTS documents_published ON documents(published_at);

@@ -201,12 +201,16 @@ class StoredIndex:
     def document_codes(self, doc_ids: Iterable[str] = (), topics: Iterable[str] | None = None) -> np.ndarray:
         """The codes (rowids) filters use for these documents, or for the documents carrying any of ``topics``."""
         if topics is not None:
-            topics = list(dict.fromkeys(topics))
-            marks = ",".join("?" * len(topics))
-            # Case does not matter, as for sources ("CRUDE" finds "crude"); an index on lower(topic) serves it.
+            # Case does not matter, as for sources ("CRUDE" finds "crude", "ÉCONOMIE" "Économie"): the topics as
+            # stored are matched here (SQLite's lower() knows ASCII only), then looked up exactly, by their index.
+            wanted = {t.casefold() for t in topics}
+            names = [n for (n,) in self._db().execute("SELECT DISTINCT topic FROM topics") if n.casefold() in wanted]
+            if not names:
+                return np.zeros(0, dtype=np.int64)
+            marks = ",".join("?" * len(names))
             sql = (f"SELECT DISTINCT d.rowid FROM topics t JOIN documents d ON d.id = t.doc_id "
-                   f"WHERE lower(t.topic) IN ({marks})")
-            return np.array([r for (r,) in self._db().execute(sql, [t.lower() for t in topics])], dtype=np.int64)
+                   f"WHERE t.topic IN ({marks})")
+            return np.array([r for (r,) in self._db().execute(sql, names)], dtype=np.int64)
         ids = list(dict.fromkeys(doc_ids))
         out = []
         for i in range(0, len(ids), 500):

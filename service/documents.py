@@ -49,6 +49,8 @@ class ServedIndex(Protocol):
 def check_id(doc_id: str) -> str:
     if not isinstance(doc_id, str) or len(doc_id) > MAX_ID_CHARS or not re.fullmatch(ID_PATTERN, doc_id):
         raise DocumentError(f"a document id is 1-{MAX_ID_CHARS} characters, no control characters, no space at either end")
+    if "\ufffd" in doc_id:  # what a URL's bytes that are not UTF-8 decode to: caf%E9 and caf%E8 would be one id
+        raise DocumentError("a document id must be UTF-8 (in a URL, é is %C3%A9; %E9 alone is no character)")
     return doc_id
 
 

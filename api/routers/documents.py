@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
@@ -15,7 +16,7 @@ from api.schemas.documents import (ArticleBody, ArticleIn, DocumentDetail, Docum
 from api.schemas.errors import error_responses
 from corpus.loader import SplitDocument
 from service.documents import DocumentError, article, parse_upload, under_id
-from qa.limits import ID_PATTERN, MAX_ID_CHARS, MAX_LIST_PAGE, NONBLANK_PATTERN
+from qa.limits import MAX_LIST_OFFSET, MAX_LIST_PAGE, NONBLANK_PATTERN
 from qa.types import DocumentInfo
 
 router = APIRouter(prefix="/v1", tags=["documents"])
@@ -45,8 +46,15 @@ def refused(exc: DocumentError) -> HTTPException:
 
 
 async def _article(request: Request, model: type[ArticleBody]) -> ArticleBody:
+    # Parsed as FastAPI parses a JSON body (json.loads: a lone surrogate escape is valid JSON, and the Text type
+    # replaces it), not by pydantic's JSON parser, which refuses it.
     try:
-        return model.model_validate_json(await request.body())
+        data = json.loads(await request.body())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise RequestValidationError([{"type": "json_invalid", "loc": ("body",), "msg": "JSON decode error",
+                                       "input": {}, "ctx": {"error": str(exc)[:100]}}]) from None
+    try:
+        return model.model_validate(data)
     except ValidationError as exc:
         raise RequestValidationError(exc.errors()) from None
 
@@ -55,7 +63,8 @@ async def _article(request: Request, model: type[ArticleBody]) -> ArticleBody:
 def list_documents(service: ServiceDep, _key: ReadKey,
                    limit: Annotated[int | None, Query(ge=1, le=MAX_LIST_PAGE, description=(
                        f"At most this many documents (1-{MAX_LIST_PAGE}; default: all of them)"))] = None,
-                   offset: Annotated[int, Query(ge=0, description="Skip this many first")] = 0) -> DocumentList:
+                   offset: Annotated[int, Query(ge=0, le=MAX_LIST_OFFSET, description="Skip this many first")] = 0
+                   ) -> DocumentList:
     """The indexed documents in the order they were added; ``total`` counts all of them, whatever the page."""
     docs = [_out(d) for d in service.index.documents(limit, offset)]
     return DocumentList(documents=docs, total=service.index.document_count())
@@ -85,9 +94,12 @@ async def _upload(request: Request, service) -> list[SplitDocument] | None:
             raise DocumentError(f"send application/json or multipart/form-data, not {kind[:60]!r}", kind="unsupported")
         return None
     form = await request.form()
-    upload = form.get("file")
-    if upload is None:
+    parts = form.getlist("file")
+    if not parts:
         raise DocumentError("multipart body needs a 'file' part")
+    if len(parts) > 1:  # all but one would be dropped unseen
+        raise DocumentError(f"one 'file' part a request, not {len(parts)} (a .jsonl file holds many articles)")
+    upload = parts[0]
     # Parsing takes seconds for large files: off the event loop, so other requests go on meanwhile.
     if isinstance(upload, str):  # a text field rather than a file: plain text
         return await run_in_threadpool(parse_upload, "upload.txt", upload.encode("utf-8", "replace"))
@@ -111,8 +123,8 @@ async def add_documents(request: Request, service: ServiceDep, _key: WriteKey) -
 
 @router.put("/documents/{doc_id:path}", response_model=DocumentOut, openapi_extra=_REPLACE_BODY,
             responses={**ERRORS, 201: {"model": DocumentOut, "description": "Created (no document had this id)"}})
-async def replace_document(doc_id: Annotated[str, Path(pattern=ID_PATTERN, max_length=MAX_ID_CHARS)], request: Request,
-                           service: ServiceDep, _key: WriteKey, response: Response) -> DocumentOut:
+async def replace_document(doc_id: str, request: Request, service: ServiceDep, _key: WriteKey,
+                           response: Response) -> DocumentOut:
     """Create or replace the article with this id (only articles added through this API): JSON, or an uploaded
     file holding one article (what POST took, so a 409 there is answered by the same file here)."""
     try:

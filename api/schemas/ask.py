@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 from api.schemas.common import Question, WholeNumbers
-from api.schemas.filters import FiltersIn, Recency
+from api.schemas.filters import FiltersIn, Recency, scope_of
 from qa.limits import MAX_ANSWERS_MAX, MAX_ID_CHARS, MAX_SCOPE_DOCUMENTS, TOP_K_MAX
 
 
@@ -24,6 +24,12 @@ class AskRequest(WholeNumbers):
     filters: FiltersIn | None = Field(None, description="Published since/until, sources, topics, document ids (AND). "
                                                         "A filter that matches nothing is a 404 saying so.")
     recency_half_life_days: Recency = None
+
+    @model_validator(mode="after")
+    def _filters_together(self) -> "AskRequest":
+        # Each part may be well formed and their sum not (60 doc_ids here and 60 in filters: over the 100 allowed).
+        scope_of(self.filters, self.recency_half_life_days, self.doc_ids)
+        return self
 
 
 class CitationOut(BaseModel):

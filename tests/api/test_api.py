@@ -80,7 +80,7 @@ def test_documents_and_health(client):
     page = client.get("/v1/documents", params={"limit": 1, "offset": 1}).json()
     assert page["total"] == 3 and [d["id"] for d in page["documents"]] == ["d1"]
     assert client.get("/v1/documents", params={"offset": 5}).json() == {"documents": [], "total": 3}
-    for bad in ({"limit": 0}, {"limit": 1001}, {"offset": -1}, {"limit": "x"}):
+    for bad in ({"limit": 0}, {"limit": 1001}, {"offset": -1}, {"limit": "x"}, {"offset": 2**63}):
         r = client.get("/v1/documents", params=bad)
         assert r.status_code == 422 and next(iter(bad)) in r.json()["message"], r.json()
     assert client.get("/healthz").json() == {"status": "ok", "detail": None, "index_version": None,

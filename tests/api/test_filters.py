@@ -88,6 +88,40 @@ def test_a_date_outside_the_years_1000_to_9999_in_utc_is_422(api, filters):
     assert r.status_code == 422 and "1000 to 9999" in r.json()["message"], r.json()
 
 
+def test_a_blank_filter_value_is_refused_never_dropped(api):
+    # Dropping it would have asked the whole index what was meant for one story.
+    for body in ({"doc_ids": ["  "]}, {"filters": {"doc_ids": [" "]}}, {"filters": {"topics": ["  "]}},
+                 {"filters": {"sources": ["\t"]}}):
+        r = _ask(api, **body)
+        assert r.status_code == 422 and "blank" in r.json()["message"], (body, r.json())
+
+
+def test_doc_ids_over_the_bound_in_two_places_is_a_422_not_a_500(api):
+    r = _ask(api, doc_ids=[f"a{i}" for i in range(60)], filters={"doc_ids": [f"b{i}" for i in range(60)]})
+    assert r.status_code == 422 and "doc_ids" in r.json()["message"], r.json()
+
+
+def test_until_in_the_year_9999_still_leaves_out_undated_stories(api):
+    # "until" bounds nothing else, but a story without a date passes no date filter (it did, here only).
+    api.put("/v1/documents/undated-9999", json={"text": "The silver mine at Potosi was run by Ana Quispe."})
+    try:
+        r = _ask(api, question="Who ran the silver mine at Potosi?", doc_ids=["undated-9999"], filters={"until": "9999"})
+        assert r.status_code == 404, r.json()
+    finally:
+        api.delete("/v1/documents/undated-9999")
+
+
+def test_a_topic_matches_whatever_its_case_beyond_ascii(api):
+    api.put("/v1/documents/topic-case", json={"text": "The bauxite refinery in Kindia was run by Amadou Diallo.",
+                                               "topics": ["Économie"]})
+    try:
+        for topic in ("Économie", "économie", "ÉCONOMIE"):
+            r = _ask(api, question="Who ran the bauxite refinery in Kindia?", filters={"topics": [topic]})
+            assert r.status_code == 200 and r.json()["answers"][0]["citation"]["doc_id"] == "topic-case", topic
+    finally:
+        api.delete("/v1/documents/topic-case")
+
+
 def test_sources_lists_publishers_and_the_span_of_dates(api):
     body = api.get("/v1/sources").json()
     assert body == {"sources": [{"name": "reuters21578", "documents": 2}, {"name": "bbc", "documents": 1}],
@@ -137,3 +171,15 @@ def test_the_official_openai_client_sends_filters_in_the_extra_body_or_the_metad
         client.chat.completions.create(model="news-qa", messages=messages, metadata={"since": "1987-03-02"},
                                        extra_body={"filters": {"until": "1987-03-01"}})
     assert "after until" in bad.value.message
+    # One date in both places: taking either would widen the other, so it is refused (metadata won, once).
+    with pytest.raises(openai.BadRequestError) as bad:
+        client.chat.completions.create(model="news-qa", messages=messages, metadata={"since": "1987"},
+                                       extra_body={"filters": {"since": "2000"}})
+    assert "given twice" in bad.value.message
+    # A blank metadata value ("," or "") is refused too, not dropped into a question of the whole index.
+    with pytest.raises(openai.BadRequestError) as bad:
+        client.chat.completions.create(model="news-qa", messages=messages, metadata={"since": ""})
+    assert "not a date" in bad.value.message
+    with pytest.raises(openai.BadRequestError) as bad:
+        client.chat.completions.create(model="news-qa", messages=messages, metadata={"doc_ids": ","})
+    assert "blank" in bad.value.message

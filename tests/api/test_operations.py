@@ -162,6 +162,18 @@ def test_documents_over_http_are_answerable_at_once_and_survive_a_restart(own_se
         assert r.status_code == 422 and "holds 2" in r.json()["message"], r.json()
         r = client.put("/v1/documents/x", content=b"plain", headers={"Content-Type": "text/plain"})
         assert r.status_code == 415, r.json()
+        # Two file parts: refused, not all but the last dropped unseen.
+        r = client.post("/v1/documents", files=[("file", ("a.txt", b"First.")), ("file", ("b.txt", b"Second."))])
+        assert r.status_code == 422 and "one 'file' part" in r.json()["message"], r.json()
+        # Bytes that are not UTF-8 in the id (caf%E9 and caf%E8 both read as caf\ufffd): refused, not merged.
+        r = client.put("/v1/documents/caf%E9", files={"file": ("t.txt", b"The cafe opened.")})
+        assert r.status_code == 422 and "UTF-8" in r.json()["message"], r.json()
+        # A lone surrogate in JSON is replaced, as on every other route (PUT refused it once).
+        r = client.put("/v1/documents/surrogate", content=b'{"text": "Engineer Ravi \\ud800 Kumar led the repairs."}',
+                       headers={"Content-Type": "application/json"})
+        assert r.status_code == 201 and client.get("/v1/documents/surrogate").json()["paragraphs_text"][0]["text"] == \
+            "Engineer Ravi \ufffd Kumar led the repairs.", r.json()
+        assert client.delete("/v1/documents/surrogate").status_code == 204
         assert client.post("/v1/documents", files={"file": ("x.pdf", b"%PDF-1.4\n\xe2\xe3\xcf\xd3")}).status_code == 422  # unreadable PDF
         assert client.post("/v1/documents", files={"file": ("bad.jsonl", b"{not json")}).status_code == 422
         default_id = next(d["id"] for d in client.get("/v1/documents").json()["documents"] if d["title"].startswith("Ukraine"))

@@ -425,6 +425,6 @@ def test_ask_with_filters_answers_from_the_filtered_stories_and_shows_date_and_s
     assert r.returncode == 2 and r.stderr.startswith("error: --since: 'last week' is not a date")
     for flag in ("--doc", "--source", "--topic"):  # blank: refused, as the API does, not the whole index asked
         r = run_qa("ask", question, "--local", flag, " ", index_dir=index_dir)
-        assert r.returncode == 2 and r.stderr.strip().splitlines() == [f"error: {flag} must not be blank"], r.stderr
+        assert r.returncode == 2 and r.stderr.strip().splitlines() == [f"error: {flag}: a value must not be blank"], r.stderr
     r = run_qa("ask", question, "--local", "--until", "9999-12-31", "--source", "bbc", index_dir=index_dir)
     assert r.returncode == 0 and "bbc" in r.stdout, r.stderr  # the end of time bounds nothing (it was a traceback)

@@ -321,10 +321,11 @@ def load_corpus(paths: list[Path | str]) -> Corpus:
     """Load every supported file under ``paths``; unreadable files are reported, not fatal.
 
     A document id already seen is skipped (the first occurrence wins); a paragraph a document repeats word for
-    word is kept once (``passages_of``). A syndicated copy (another id, the same text) keeps its own paragraphs, so that it
-    can be asked within, filtered by its own date and source, and listed with its text; retrieval shows one
-    story once and names the copies (``retriever.duplicates``), and identical texts are embedded once. A
-    document without a single paragraph (an empty file, a heading alone) is named among the errors and left out.
+    word is kept once (``passages_of``). A syndicated copy (another id, the same text) keeps its own paragraphs,
+    so that it can be asked within, filtered by its own date and source, and listed with its text; retrieval
+    shows one story once and names the copies (``retriever.duplicates``), and identical texts are embedded once.
+    A document without a single paragraph (an empty file, a heading alone) is named among the errors and left
+    out.
     """
     splits, errors = load_splits(paths)
     documents: list[Document] = []

@@ -183,7 +183,8 @@ class HybridRetriever:
             # Records only for the passages considered (a row deleted since the search is left out).
             more = order[seen:width]
             found = self.index.passages_at(rows[more])
-            ranked += [ScoredPassage(found[int(rows[o])], float(fused[o]), boost=0.0 if boost is None else float(boost[o]))
+            ranked += [ScoredPassage(found[int(rows[o])], float(fused[o]),
+                                     boost=0.0 if boost is None else float(boost[o]))
                        for o in more if int(rows[o]) in found]
             kept = collapse(ranked, top_k)
             # A story carried by many papers can fill the look-ahead with its copies: look further, until k

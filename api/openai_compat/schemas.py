@@ -155,7 +155,8 @@ class ChatCompletionRequest(WholeNumbers):
         for key, value in listed.items():
             if not isinstance(value, list) and key in fields and fields[key] != value:
                 # Taking either would drop the other, widening the question: say so instead.
-                raise ValueError(f"{key}: given twice, {fields[key]!r} in filters and {value!r} in metadata; give it once")
+                raise ValueError(f"{key}: given twice, {fields[key]!r} in filters and {value!r} in metadata; "
+                                 "give it once")
             fields[key] = [*fields.get(key, []), *value] if isinstance(value, list) else value
         fields["doc_ids"] = [*fields.get("doc_ids", []), *(self.doc_ids or [])]
         if all(v is None or v == [] for v in fields.values()) and recency is None:  # "" is a value, and refused

@@ -291,6 +291,11 @@ _OBJECT_SLOT = re.compile(r"^\s*(?:what|which|who|whom|how\s+many|how\s+much)((?
 # A question asking when, where, why or how: "Why did Wallace invite Shoygu?" + "When?" swaps the question word.
 _ADVERB_SLOT = re.compile(r"^\s*(?:when|where|why|how)\s+(did|does|do|has|have|had|will|would|can|could|should|might|"
                           r"is|are|was|were)\s+(.+?)\s*\?\s*$", re.I)
+# An object pronoun as the subject of a passive: "Who appointed him?" + "Why?" → "Why was he appointed?".
+_SUBJECT_FORM = {"him": "he", "her": "she", "them": "they", "us": "we", "me": "I"}
+# A question whose subject was asked for, with a regular past verb: "Who (first) appointed Volcker?".
+_SUBJECT_DONE = re.compile(r"^\s*(?:and|but|so)?\s*who\s+((?:first|last|later|then|finally|originally)\s+)?"
+                           r"([a-z]+ed)\s+(.+?)\s*\?\s*$", re.I)
 # "Who?" or "What?" after a yes/no question about someone or something: "Was someone bought out?" + "Who?".
 _BARE_WHO = re.compile(r"^\s*(?:and|but|so)?\s*(who|what)\s*[?.!]*\s*$", re.I)
 # "Why not?" after a yes/no question: "Did Germany send tanks?" + "Why not?" asks why it did not.
@@ -481,6 +486,15 @@ class RuleRewriter:
             return f"{wh} {yes_no.group(1).lower()} {yes_no.group(2)}?" if wh not in ("How many", "How much") else None
         m = _OBJECT_SLOT.match(previous.question)
         if not m:
+            done = _SUBJECT_DONE.match(previous.question)
+            if done and wh not in ("How many", "How much"):
+                # "Who first appointed Volcker?" + "When?" → "When was Volcker first appointed?": the passive needs no
+                # base form of the verb (a regular past tense is its participle); the asker names no agent either.
+                adverb, verb, thing = done.group(1) or "", done.group(2), done.group(3)
+                thing = _SUBJECT_FORM.get(thing.lower(), thing)
+                last = thing.split()[-1]
+                plural = thing in ("they", "we") or (last.islower() and last.endswith("s") and not last.endswith("ss"))
+                return f"{wh} {'were' if plural else 'was'} {thing} {adverb}{verb}?"
             return None
         noun, aux, rest = m.group(1).strip(), m.group(2).lower(), m.group(3)
         if wh in ("How many", "How much"):

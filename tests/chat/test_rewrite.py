@@ -145,6 +145,18 @@ def test_a_country_no_table_here_lists_is_a_place_not_a_person():
     assert ask(history, "What did he say?").question == "What did he say?"
 
 
+@pytest.mark.parametrize("previous, follow_up, expected", [
+    ("Who first appointed Volcker?", "When?", "When was Volcker first appointed?"),
+    ("Who killed the mayor?", "Where?", "Where was the mayor killed?"),
+    ("Who arrested the protesters?", "When?", "When were the protesters arrested?"),
+    ("Who appointed him?", "Why?", "Why was he appointed?"),
+    ("Who said that?", "When?", "When?"),  # an irregular verb: left as asked
+    ("Who arrested the protesters?", "How many?", "How many?"),
+])
+def test_a_bare_question_word_after_a_subject_question_asks_it_in_the_passive(previous, follow_up, expected):
+    assert ask([(previous, ["someone"])], follow_up).question == expected
+
+
 def test_and_x_after_a_which_country_question_takes_the_answers_place():
     history = [("Which country has started supplying Ukraine with anti-tank weapons?", ["the United Kingdom"])]
     assert ask(history, "And Canada?").question == "Has Canada started supplying Ukraine with anti-tank weapons?"

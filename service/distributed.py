@@ -89,11 +89,13 @@ def ray_corpus(paths: list[Path | str], address: str, model_dir: str | None = No
         nodes = len([n for n in ray.nodes() if n.get("Alive")])
         log(f"ray: {nodes} node(s), {cpus} CPU(s) at {address}; {len(files)} files")
         embed = type("Embed", (_Embed,), {"model_dir": model_dir})
-        # One embedding actor per CPU (half of it: Ray Data keeps some of the budget for the reading tasks); one
-        # document per call, so that small inputs are not bundled into one block that a single actor takes.
+        # One embedding actor per CPU (half of it: Ray Data keeps some of the budget for the reading tasks), spread
+        # over the nodes (half a CPU each, two would fit on one node and leave another idle); one document per call,
+        # so that small inputs are not bundled into one block that a single actor takes.
         data = (ray.data.from_items([{"path": f} for f in files], override_num_blocks=max(1, min(len(files), 4 * cpus)))
                 .map_batches(_read, batch_size=1, num_cpus=0.1)
-                .map_batches(embed, batch_size=1, num_cpus=0.5, compute=ray.data.ActorPoolStrategy(size=cpus, max_tasks_in_flight_per_actor=1)))
+                .map_batches(embed, batch_size=1, num_cpus=0.5, scheduling_strategy="SPREAD",
+                             compute=ray.data.ActorPoolStrategy(size=cpus, max_tasks_in_flight_per_actor=1)))
         corpus, vectors, used = _assemble(data.iter_rows(), result.errors, progress)
     finally:
         ray.shutdown()

@@ -84,6 +84,11 @@ class ScoredPassage:
     # their probability, and decides whether to answer, without it. Internal to one question; not serialised.
     boost: float = 0.0
 
+    @property
+    def evidence(self) -> float:
+        """The score without the preference: what the reader decides and states a probability from."""
+        return self.score - self.boost
+
     def to_dict(self) -> dict:
         return {**self.passage.to_dict(), "score": round(self.score, 4), "also_in": list(self.also_in)}
 

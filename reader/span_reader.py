@@ -168,7 +168,7 @@ class SpanReader:
         if selector and self.selector is not None:
             texts = [sp.passage.text for sp in scored]
             # In the reader-only setting no retriever chose the passage: its features are missing, not 1.0.
-            scores = None if self.setting == "gold" else [sp.score - sp.boost for sp in scored]  # evidence only
+            scores = None if self.setting == "gold" else [sp.evidence for sp in scored]
             raw = self.selector.raw(candidate_features(question, texts, scores, candidates))
             probs = self.selector.calibrate(raw)
             floor = self.selector.threshold_for(self.setting) if min_score is None else min_score
@@ -179,7 +179,7 @@ class SpanReader:
             return postprocess_candidates(self._evidence(question, answers, scored), max_answers, ranked=True)
         # Evidence decides whether to answer and states the probability; a preference (recency, ScoredPassage.boost)
         # only orders the answers, so "prefer newer" never makes an answer look surer than it is.
-        fused = self.calibration.fuse(candidates, [sp.score - sp.boost for sp in scored])
+        fused = self.calibration.fuse(candidates, [sp.evidence for sp in scored])
         preferred = any(sp.boost for sp in scored)
         if preferred:
             margin = {_span(c): c.margin for c in self.calibration.fuse(candidates, [sp.score for sp in scored])}
